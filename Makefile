@@ -1,0 +1,51 @@
+# forceclose - see README.md.  `make`, `make test`, `make demo`, `make clean`.
+CC      ?= cc
+CFLAGS  ?= -O2
+WARN     = -Wall -Wextra
+BASE     = -std=gnu11 -D_GNU_SOURCE -U_FORTIFY_SOURCE $(WARN)
+LIB_CFLAGS  = $(BASE) $(CFLAGS) -fPIC -fvisibility=hidden -pthread
+LIB_LDFLAGS = -shared -Wl,-z,relro,-z,now -Wl,--version-script=shim/libforceclose.map
+TEST_CFLAGS = -std=gnu11 -O2 -D_FORTIFY_SOURCE=2 $(WARN) -Werror -pthread
+
+LIB      = shim/libforceclose.so
+LIB_SRC  = shim/real.c shim/fdtable.c shim/conn.c shim/conn_write.c \
+           shim/io_write.c shim/io_fd.c shim/library.c
+PURE_SRC = shim/http_fields.c shim/http_head.c shim/http_request.c shim/chunked.c
+LIB_OBJ  = $(patsubst shim/%.c,build/shim/%.o,$(LIB_SRC) $(PURE_SRC))
+HEADERS  = $(wildcard shim/*.h)
+
+UNIT_SRC = $(wildcard tests/unit/*.c)
+UNIT_BIN = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
+TPROG_SRC = $(wildcard tests/c/*.c)
+TPROG_BIN = $(patsubst tests/c/%.c,build/tests/%,$(TPROG_SRC))
+
+.PHONY: all test demo clean test-programs
+all: $(LIB)
+
+$(LIB): $(LIB_OBJ) shim/libforceclose.map
+	$(CC) $(LIB_CFLAGS) $(LIB_LDFLAGS) -o $@ $(LIB_OBJ) -ldl
+
+build/shim/%.o: shim/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+# unit tests link the pure code directly
+build/unit/%: tests/unit/%.c $(PURE_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O1 -g -Ishim -o $@ $< $(PURE_SRC)
+
+build/tests/%: tests/c/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $<
+
+test-programs: $(LIB) $(UNIT_BIN) $(TPROG_BIN)
+
+test: test-programs
+	@tests/install-deps.sh
+	@tests/run.sh
+
+demo: $(LIB)
+	@tests/demo.sh
+
+clean:
+	rm -rf build $(LIB)

@@ -1,0 +1,230 @@
+/* conn.c - connection objects: a pool of type-stable memory, reference
+ * counts, locks that survive fork, and the socket's identity. */
+#define _GNU_SOURCE
+#include "conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "fdtable.h"
+#include "real.h"
+
+/* Connections are carved from slabs that are never freed: a thread that
+ * loaded a stale pointer from the table can still read its count (see
+ * fdtable_acquire).  Buffers hang off them and are freed normally. */
+#define SLAB_CONNS 64
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *pool_free;
+static struct conn *pool_slabs[4096];	/* for the fork sweep */
+static unsigned pool_nslabs;
+static pid_t our_pid;
+
+static void lock_init(struct conn_lock *l)
+{
+	pthread_mutex_init(&l->mutex, NULL);
+	atomic_store(&l->held, false);
+}
+
+void conn_lock(struct conn_lock *l)
+{
+	pthread_mutex_lock(&l->mutex);
+	atomic_store_explicit(&l->held, true, memory_order_relaxed);
+}
+
+void conn_unlock(struct conn_lock *l)
+{
+	atomic_store_explicit(&l->held, false, memory_order_relaxed);
+	pthread_mutex_unlock(&l->mutex);
+}
+
+static struct conn *conn_alloc(void)
+{
+	struct conn *c;
+
+	pthread_mutex_lock(&pool_lock);
+	if (pool_free == NULL && pool_nslabs < sizeof pool_slabs /
+						  sizeof pool_slabs[0]) {
+		struct conn *slab = calloc(SLAB_CONNS, sizeof *slab);
+		int i;
+		if (slab != NULL) {
+			pool_slabs[pool_nslabs++] = slab;
+			for (i = SLAB_CONNS - 1; i >= 0; i--) {
+				lock_init(&slab[i].wlock);
+				slab[i].next = pool_free;
+				pool_free = &slab[i];
+			}
+		}
+	}
+	c = pool_free;
+	if (c != NULL)
+		pool_free = c->next;
+	pthread_mutex_unlock(&pool_lock);
+	return c;
+}
+
+bool conn_tryget(struct conn *c)
+{
+	unsigned r = atomic_load(&c->refs);
+
+	while (r != 0)
+		if (atomic_compare_exchange_weak(&c->refs, &r, r + 1))
+			return true;
+	return false;
+}
+
+static void reset_request_side(struct conn *c)
+{
+	free(c->held);
+	free(c->pending);
+	c->held = c->pending = NULL;
+	c->held_len = c->held_cap = 0;
+	c->pending_len = c->pending_off = 0;
+	http_request_init(&c->req);
+}
+
+void conn_put(struct conn *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	reset_request_side(c);
+	pthread_mutex_lock(&pool_lock);
+	c->next = pool_free;
+	pool_free = c;
+	pthread_mutex_unlock(&pool_lock);
+}
+
+bool conn_table_mutable(void)
+{
+	pid_t pid = getpid();
+
+	/* before the constructor: the first caller is the process itself */
+	if (our_pid == 0)
+		our_pid = pid;
+	return pid == our_pid;
+}
+
+static bool socket_identity(int fd, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return true;
+}
+
+void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int type = 0, saved = errno;
+	socklen_t tl = sizeof type;
+	struct conn *c, *old;
+	dev_t dev;
+	ino_t ino;
+
+	if (!conn_table_mutable())
+		goto out;
+	if (addr == NULL || len < sizeof(sa_family_t) ||
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6 &&
+	     addr->sa_family != AF_UNIX) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+	    type != SOCK_STREAM || !socket_identity(fd, &dev, &ino)) {
+		fdtable_forget_stale(fd);
+		goto out;
+	}
+	/* A second connect() polling a non-blocking connect keeps its state. */
+	old = fdtable_peek(fd);
+	if (old != NULL && old->dev == dev && old->ino == ino)
+		goto out;
+	c = conn_alloc();
+	if (c == NULL) {
+		fdtable_forget_stale(fd);
+		goto out;
+	}
+	c->dev = dev;
+	c->ino = ino;
+	atomic_store(&c->flags, 0);
+	http_request_init(&c->req);
+	atomic_store(&c->refs, 1);
+	fdtable_install(fd, c);
+out:
+	errno = saved;
+}
+
+bool conn_same_socket(const struct conn *c, int fd)
+{
+	int saved = errno;
+	dev_t dev;
+	ino_t ino;
+	bool same = socket_identity(fd, &dev, &ino) && dev == c->dev &&
+		    ino == c->ino;
+
+	errno = saved;
+	return same;
+}
+
+struct conn *conn_write_enter(int fd)
+{
+	struct conn *c = fdtable_acquire(fd);
+
+	if (c == NULL)
+		return NULL;
+	if (atomic_load(&c->flags) & CONN_OPAQUE) {
+		conn_put(c);
+		return NULL;
+	}
+	conn_lock(&c->wlock);
+	/* Before the first byte of each request: is fd still the socket that
+	 * was connected?  Its number may have been reused behind our back. */
+	if (c->req.phase == HTTP_REQ_HEAD && c->held_len == 0 &&
+	    c->pending_len == 0 && !conn_same_socket(c, fd)) {
+		conn_unlock(&c->wlock);
+		conn_put(c);
+		if (conn_table_mutable())
+			fdtable_forget(fd);
+		return NULL;
+	}
+	return c;
+}
+
+void conn_write_leave(struct conn *c)
+{
+	conn_unlock(&c->wlock);
+	conn_put(c);
+}
+
+void conn_atfork_prepare(void)
+{
+	pthread_mutex_lock(&pool_lock);
+}
+
+void conn_atfork_parent(void)
+{
+	pthread_mutex_unlock(&pool_lock);
+}
+
+/* The child has one thread.  A lock held at fork time belonged to another
+ * thread, mid-update: re-create it and leave that connection alone. */
+void conn_atfork_child(void)
+{
+	unsigned s, i;
+
+	our_pid = getpid();
+	pthread_mutex_init(&pool_lock, NULL);
+	for (s = 0; s < pool_nslabs; s++) {
+		for (i = 0; i < SLAB_CONNS; i++) {
+			struct conn *c = &pool_slabs[s][i];
+			if (!atomic_load(&c->wlock.held))
+				continue;
+			lock_init(&c->wlock);
+			c->pending_len = c->pending_off = 0;
+			c->held_len = 0;
+			http_request_give_up(&c->req);
+			atomic_fetch_or(&c->flags, CONN_OPAQUE);
+		}
+	}
+}

@@ -1,0 +1,322 @@
+/* conn_write.c - the request side: program bytes go through the rewriter
+ * and out, exactly once, in order.
+ *
+ * Head bytes are collected (and reported to the program as written) until
+ * the head is complete; the rewritten head then becomes `pending`: bytes
+ * owed to the wire before any further program byte.  Body bytes are sent
+ * straight from the program's buffers, right behind whatever is pending,
+ * and only the bytes the kernel took are reported and counted. */
+#define _GNU_SOURCE
+#include "conn.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdtable.h"
+#include "real.h"
+
+#define PIECES_MAX 64		/* program iovecs per sendmsg */
+#define OWED_WAIT_MS 10000	/* longest wait to finish owed bytes */
+
+/* A read position in the program's iovec array. */
+struct cursor {
+	const struct iovec *iov;
+	int cnt, idx;
+	size_t off;
+};
+
+static const uint8_t *cursor_piece(struct cursor *k, size_t *n)
+{
+	while (k->idx < k->cnt && k->off == k->iov[k->idx].iov_len) {
+		k->idx++;
+		k->off = 0;
+	}
+	if (k->idx == k->cnt) {
+		*n = 0;
+		return NULL;
+	}
+	*n = k->iov[k->idx].iov_len - k->off;
+	return (const uint8_t *)k->iov[k->idx].iov_base + k->off;
+}
+
+static void cursor_skip(struct cursor *k, size_t n)
+{
+	while (n > 0) {
+		size_t len;
+		cursor_piece(k, &len);
+		if (len > n)
+			len = n;
+		k->off += len;
+		n -= len;
+	}
+}
+
+static size_t pending_left(const struct conn *c)
+{
+	return c->pending_len - c->pending_off;
+}
+
+static void pending_clear(struct conn *c)
+{
+	free(c->pending);
+	c->pending = NULL;
+	c->pending_len = c->pending_off = 0;
+}
+
+/* Gives the request side up: what was held goes out first, unchanged. */
+static void stop_rewriting(struct conn *c)
+{
+	http_request_give_up(&c->req);
+	if (c->held_len > 0 && pending_left(c) == 0) {
+		pending_clear(c);
+		c->pending = c->held;
+		c->pending_len = c->held_len;
+		c->held = NULL;
+		c->held_len = c->held_cap = 0;
+	}
+	/* (held bytes behind pending bytes cannot exist: pending is only
+	 * created from a complete head, after which held is empty) */
+}
+
+static bool held_append(struct conn *c, const uint8_t *p, size_t n)
+{
+	if (c->held_len + n > c->held_cap) {
+		size_t cap = c->held_cap ? c->held_cap : 512;
+		uint8_t *b;
+		while (cap < c->held_len + n)
+			cap *= 2;
+		b = realloc(c->held, cap);
+		if (b == NULL)
+			return false;
+		c->held = b;
+		c->held_cap = cap;
+	}
+	memcpy(c->held + c->held_len, p, n);
+	c->held_len += n;
+	return true;
+}
+
+/* A complete head: rewrite it into pending.  False when out of memory:
+ * the stream has then been given up. */
+static bool finish_head(struct conn *c, const uint8_t *head, size_t len)
+{
+	struct http_request_info info;
+	uint8_t *out = malloc(http_request_out_room(len));
+
+	if (out == NULL) {
+		stop_rewriting(c);
+		return false;
+	}
+	pending_clear(c);
+	c->pending = out;
+	c->pending_len = http_request_finish_head(&c->req, head, len, out,
+						  &info);
+	c->held_len = 0;
+	return true;
+}
+
+/* Takes head bytes from the program until the head is complete, the
+ * program's bytes run out, or the stream turns out not to be HTTP. */
+static size_t absorb_head(struct conn *c, struct cursor *k)
+{
+	size_t taken = 0, n, used;
+	const uint8_t *p;
+	enum http_head_status st;
+
+	while (c->req.phase == HTTP_REQ_HEAD && (p = cursor_piece(k, &n))) {
+		used = http_request_scan(&c->req, p, n, &st);
+		if (st == HTTP_HEAD_INVALID) {
+			stop_rewriting(c);
+			break;
+		}
+		if (st == HTTP_HEAD_COMPLETE && c->held_len == 0) {
+			/* the common case: the whole head in one piece */
+			if (!finish_head(c, p, used))
+				break;	/* these bytes now pass as they are */
+		} else if (!held_append(c, p, used)) {
+			stop_rewriting(c);
+			break;
+		} else if (st == HTTP_HEAD_COMPLETE) {
+			/* on failure, held (these bytes included) is owed */
+			finish_head(c, c->held, c->held_len);
+		}
+		cursor_skip(k, used);
+		taken += used;
+		if (st == HTTP_HEAD_COMPLETE)
+			break;	/* pending goes out before anything else */
+	}
+	return taken;
+}
+
+/* How many program bytes from k may follow pending straight out. */
+static size_t passable(const struct conn *c, struct cursor k,
+		       struct iovec *out, int *nout)
+{
+	struct http_request_stream probe = c->req;
+	size_t total = 0, n, m;
+	const uint8_t *p;
+
+	*nout = 0;
+	while (*nout < PIECES_MAX && probe.phase != HTTP_REQ_HEAD &&
+	       (p = cursor_piece(&k, &n)) != NULL) {
+		m = http_request_pass(&probe, p, n);
+		if (m == 0)
+			break;
+		out[*nout].iov_base = (void *)p;
+		out[*nout].iov_len = m;
+		(*nout)++;
+		total += m;
+		cursor_skip(&k, m);
+		if (total > SSIZE_MAX / 2)
+			break;
+	}
+	return total;
+}
+
+/* Commits n program bytes that the kernel took. */
+static void passed(struct conn *c, struct cursor *k, size_t n)
+{
+	while (n > 0) {
+		size_t len, m;
+		const uint8_t *p = cursor_piece(k, &len);
+		if (len > n)
+			len = n;
+		m = http_request_pass(&c->req, p, len);
+		cursor_skip(k, m);
+		n -= m;
+	}
+}
+
+static bool wait_writable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int r;
+
+	do
+		r = poll(&pfd, 1, OWED_WAIT_MS);
+	while (r < 0 && errno == EINTR);
+	return r > 0;
+}
+
+ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
+		   int iovcnt, int flags)
+{
+	struct cursor k = { iov, iovcnt, 0, 0 };
+	struct iovec out[PIECES_MAX + 1];
+	struct msghdr msg;
+	size_t done = 0, confirmed = 0, direct, owed;
+	int nout, saved = errno;
+	ssize_t s, result = 0;
+
+	for (;;) {
+		if (c->req.phase == HTTP_REQ_HEAD && pending_left(c) == 0)
+			done += absorb_head(c, &k);
+		owed = pending_left(c);
+		if (owed == 0)
+			confirmed = done;	/* all taken bytes are out or held */
+		direct = passable(c, k, out + 1, &nout);
+		if (owed == 0 && direct == 0)
+			break;
+		out[0].iov_base = c->pending + c->pending_off;
+		out[0].iov_len = owed;
+		memset(&msg, 0, sizeof msg);
+		msg.msg_iov = owed ? out : out + 1;
+		msg.msg_iovlen = (size_t)nout + (owed ? 1 : 0);
+		s = REAL(sendmsg)(fd, &msg, flags);
+		if (s < 0) {
+			int err = errno;
+			if (owed && err == EINTR)
+				continue;
+			if (owed && (err == EAGAIN || err == EWOULDBLOCK)) {
+				if (wait_writable(fd))
+					continue;
+				/* Still owed, and sent before any later byte:
+				 * the program's bytes in it count as written. */
+				stop_rewriting(c);
+				confirmed = done;
+			} else if (owed) {
+				/* The connection is broken; what it owed is
+				 * lost with it, program bytes included. */
+				pending_clear(c);
+				stop_rewriting(c);
+			}
+			if (confirmed == 0) {
+				saved = err;
+				result = -1;
+			}
+			break;
+		}
+		if ((size_t)s <= owed) {
+			c->pending_off += (size_t)s;
+			if (pending_left(c) == 0)
+				pending_clear(c);
+			continue;	/* finish what is owed first */
+		}
+		pending_clear(c);
+		s -= (ssize_t)owed;
+		passed(c, &k, (size_t)s);
+		done += (size_t)s;
+		confirmed = done;
+		if ((size_t)s < direct)
+			break;	/* a short write: report it as such */
+	}
+	if (c->req.phase == HTTP_REQ_OPAQUE && pending_left(c) == 0 &&
+	    c->held_len == 0)
+		atomic_fetch_or(&c->flags, CONN_OPAQUE);
+	errno = saved;
+	return result < 0 ? -1 : (ssize_t)confirmed;
+}
+
+int conn_give_up(struct conn *c, int fd, int flags)
+{
+	struct iovec none = { NULL, 0 };
+
+	stop_rewriting(c);
+	/* An empty write flushes what is owed. */
+	if (conn_write(c, fd, &none, 1, flags) < 0)
+		return -1;
+	return pending_left(c) == 0 ? 0 : (errno = EAGAIN, -1);
+}
+
+int conn_write_unseen(struct conn *c, int fd, size_t count)
+{
+	if (c->req.phase == HTTP_REQ_BODY_LENGTH && pending_left(c) == 0 &&
+	    count <= c->req.body_left)
+		return 0;
+	return conn_give_up(c, fd, MSG_NOSIGNAL);
+}
+
+void conn_write_unseen_done(struct conn *c, ssize_t sent)
+{
+	if (sent > 0)
+		http_request_pass(&c->req, NULL, (size_t)sent);
+	if (c->req.phase == HTTP_REQ_OPAQUE && pending_left(c) == 0)
+		atomic_fetch_or(&c->flags, CONN_OPAQUE);
+}
+
+void conn_flush_on_close(int fd)
+{
+	struct conn *c = fdtable_acquire(fd);
+
+	if (c == NULL)
+		return;
+	conn_lock(&c->wlock);
+	if ((c->held_len > 0 || pending_left(c) > 0) && conn_same_socket(c, fd))
+		conn_give_up(c, fd, MSG_NOSIGNAL | MSG_DONTWAIT);
+	conn_write_leave(c);
+}
+
+void conn_stop_tracking_writes(int fd)
+{
+	int saved = errno;
+	struct conn *c = conn_write_enter(fd);
+
+	if (c != NULL) {
+		conn_give_up(c, fd, MSG_NOSIGNAL);
+		conn_write_leave(c);
+	}
+	errno = saved;
+}

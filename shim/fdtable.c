@@ -1,0 +1,64 @@
+/* fdtable.c - the slot array and its reference discipline. */
+#include "fdtable.h"
+
+#include "conn.h"
+
+struct conn *_Atomic fdtable_slots[FDTABLE_SIZE];
+
+/* Highest descriptor ever installed: bounds the range sweeps. */
+static _Atomic unsigned high_water;
+
+struct conn *fdtable_acquire(int fd)
+{
+	struct conn *c = fdtable_peek(fd);
+
+	/* The connection's memory is never returned to malloc, so reading
+	 * its count is safe even if it was released meanwhile; the re-check
+	 * rejects a connection recycled for another descriptor. */
+	if (c == NULL || !conn_tryget(c))
+		return NULL;
+	if (fdtable_peek(fd) != c) {
+		conn_put(c);
+		return NULL;
+	}
+	return c;
+}
+
+void fdtable_install(int fd, struct conn *c)
+{
+	struct conn *old;
+	unsigned h;
+
+	if ((unsigned)fd >= FDTABLE_SIZE) {
+		conn_put(c);
+		return;
+	}
+	h = atomic_load_explicit(&high_water, memory_order_relaxed);
+	while ((unsigned)fd > h &&
+	       !atomic_compare_exchange_weak(&high_water, &h, (unsigned)fd))
+		;
+	old = atomic_exchange(&fdtable_slots[fd], c);
+	if (old != NULL)
+		conn_put(old);
+}
+
+void fdtable_forget(int fd)
+{
+	struct conn *old;
+
+	if ((unsigned)fd >= FDTABLE_SIZE)
+		return;
+	old = atomic_exchange(&fdtable_slots[fd], NULL);
+	if (old != NULL)
+		conn_put(old);
+}
+
+void fdtable_forget_range(unsigned lo, unsigned hi)
+{
+	unsigned h = atomic_load(&high_water), fd;
+
+	if (hi > h)
+		hi = h;
+	for (fd = lo; fd <= hi; fd++)
+		fdtable_forget_stale((int)fd);
+}

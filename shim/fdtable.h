@@ -1,0 +1,47 @@
+/* fdtable.h - descriptor number -> tracked connection.
+ *
+ * A flat array indexed by descriptor, in BSS: pages are only touched when
+ * a descriptor near them is tracked.  Looking up an untracked descriptor is
+ * a bounds check and one atomic load.  Each slot holds a reference to its
+ * connection; fdtable_acquire hands out a further reference that stays
+ * valid even if another thread closes the descriptor meanwhile. */
+#ifndef FORCECLOSE_FDTABLE_H
+#define FORCECLOSE_FDTABLE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+struct conn;
+
+/* Descriptors at or above this are never tracked (they pass through). */
+#define FDTABLE_SIZE (1 << 20)
+
+extern struct conn *_Atomic fdtable_slots[FDTABLE_SIZE];
+
+static inline struct conn *fdtable_peek(int fd)
+{
+	if ((unsigned)fd >= FDTABLE_SIZE)
+		return NULL;
+	return atomic_load_explicit(&fdtable_slots[fd], memory_order_acquire);
+}
+
+/* A counted reference to fd's connection, or NULL; conn_put() it. */
+struct conn *fdtable_acquire(int fd);
+
+/* Makes fd refer to c, taking over the caller's reference to c. */
+void fdtable_install(int fd, struct conn *c);
+
+/* fd no longer refers to anything (closed, or reused behind our back). */
+void fdtable_forget(int fd);
+
+/* Cheap when fd is untracked: for every call that creates a descriptor. */
+static inline void fdtable_forget_stale(int fd)
+{
+	if (fdtable_peek(fd) != NULL)
+		fdtable_forget(fd);
+}
+
+/* Forgets every tracked descriptor in [lo, hi]. */
+void fdtable_forget_range(unsigned lo, unsigned hi);
+
+#endif

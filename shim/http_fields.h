@@ -1,0 +1,51 @@
+/* http_fields.h - pure helpers for HTTP field syntax, shared by the request
+ * rewriter and the response tracker.  No allocation, no descriptors. */
+#ifndef FORCECLOSE_HTTP_FIELDS_H
+#define FORCECLOSE_HTTP_FIELDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* RFC 9110 tchar */
+bool http_is_tchar(uint8_t c);
+
+/* Case-insensitive compare of p[0..n) with a lower-case literal. */
+bool http_token_eq(const uint8_t *p, size_t n, const char *lower);
+
+/* One field line of a complete head: name, trimmed value, line ending. */
+struct http_field {
+	const uint8_t *line;	/* start of the line */
+	size_t line_len;	/* including its line ending */
+	size_t name_len;
+	const uint8_t *value;	/* trimmed of leading and trailing OWS */
+	size_t value_len;
+	size_t eol_len;		/* 1 (LF) or 2 (CRLF) */
+};
+
+/* Splits the line at head[*pos] (which must be complete and validated).
+ * Returns false at the empty line that ends the head.  Advances *pos. */
+bool http_next_field(const uint8_t *head, size_t len, size_t *pos,
+		     struct http_field *f);
+
+/* Is `token` (lower case) an element of the comma list value? */
+bool http_list_has(const uint8_t *val, size_t len, const char *token);
+
+/* Last element of a comma list (for Transfer-Encoding). */
+void http_list_last(const uint8_t *val, size_t len, const uint8_t **elem,
+		    size_t *elem_len);
+
+/* Rewrites one Connection field value: drops `keep-alive` elements, keeps
+ * the first `close` in the whole head (*close_kept tracks it across lines),
+ * appends `close` when add_close, keeps every other element in order.
+ * Writes the new value to out (room: 2 * len + 7) and returns its length; 0
+ * means the line should go.  *changed tells whether anything differs. */
+size_t http_connection_rewrite(const uint8_t *val, size_t len, uint8_t *out,
+			       bool *close_kept, bool add_close,
+			       bool *changed);
+
+/* Parses a Content-Length value (digits, or a list of equal values).
+ * Returns false when invalid, conflicting or over 2^62. */
+bool http_parse_length(const uint8_t *val, size_t len, uint64_t *out);
+
+#endif

@@ -1,0 +1,184 @@
+/* http_head.c - the head scanner's state machine (RFC 9112 sections 2-5).
+ * Strict where parsers disagree (obs-fold, bare CR, space before a colon,
+ * control characters): such input is not ours to rewrite. */
+#include "http_head.h"
+
+#include "http_fields.h"
+
+enum {
+	/* request line: method SP target SP HTTP/1.x EOL */
+	S_REQ_START,	/* empty lines may precede it (RFC 9112 2.2) */
+	S_REQ_START_LF,
+	S_METHOD,
+	S_TARGET_START,
+	S_TARGET,
+	S_VERSION,	/* "HTTP/1.x", then the line's end */
+	/* status line: HTTP/1.x SP 3DIGIT [SP reason] EOL */
+	S_RESP_VERSION,	/* "HTTP/1.x", then SP */
+	S_STATUS,
+	S_REASON,
+	S_LINE_LF,	/* CR seen at the end of the start line */
+	/* field lines */
+	S_FIELD_START,
+	S_NAME,
+	S_VALUE,
+	S_VALUE_LF,
+	S_END_LF,	/* CR seen on the empty line */
+};
+
+static const char version[] = "HTTP/1.";
+
+void http_head_init(struct http_head_scanner *s, enum http_head_kind kind)
+{
+	s->total = 0;
+	s->line_len = 0;
+	s->pos = 0;
+	s->state = kind == HTTP_HEAD_REQUEST ? S_REQ_START : S_RESP_VERSION;
+}
+
+/* Field values and reasons: HTAB, SP, VCHAR, obs-text. */
+static int is_text(uint8_t c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+size_t http_head_scan(struct http_head_scanner *s, const uint8_t *p,
+		      size_t n, enum http_head_status *status)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (++s->total > HTTP_HEAD_MAX || ++s->line_len > HTTP_LINE_MAX)
+			goto invalid;
+		switch (s->state) {
+		case S_REQ_START:
+			if (c == '\r')
+				s->state = S_REQ_START_LF;
+			else if (c == '\n')
+				s->line_len = 0;
+			else if (http_is_tchar(c))
+				s->state = S_METHOD;
+			else
+				goto invalid;
+			break;
+		case S_REQ_START_LF:
+			if (c != '\n')
+				goto invalid;
+			s->line_len = 0;
+			s->state = S_REQ_START;
+			break;
+		case S_METHOD:
+			if (c == ' ')
+				s->state = S_TARGET_START;
+			else if (!http_is_tchar(c))
+				goto invalid;
+			break;
+		case S_TARGET_START:
+		case S_TARGET:
+			if (c == ' ' && s->state == S_TARGET) {
+				s->state = S_VERSION;
+				s->pos = 0;
+			} else if (c <= 0x20 || c == 0x7f) {
+				goto invalid;
+			} else {
+				s->state = S_TARGET;
+			}
+			break;
+		case S_VERSION:
+		case S_RESP_VERSION:
+			if (s->pos < sizeof version - 1) {
+				if (c != (uint8_t)version[s->pos])
+					goto invalid;
+			} else if (s->pos == sizeof version - 1) {
+				if (c != '0' && c != '1')
+					goto invalid;
+			} else if (s->state == S_RESP_VERSION) {
+				if (c != ' ')
+					goto invalid;
+				s->state = S_STATUS;
+				s->pos = 0;
+				break;
+			} else if (c == '\r') {
+				s->state = S_LINE_LF;
+			} else if (c == '\n') {
+				s->state = S_FIELD_START;
+				s->line_len = 0;
+			} else {
+				goto invalid;
+			}
+			s->pos++;
+			break;
+		case S_STATUS:
+			if (s->pos < 3) {
+				if (c < '0' || c > '9')
+					goto invalid;
+				s->pos++;
+			} else if (c == ' ') {
+				s->state = S_REASON;
+			} else if (c == '\r') {
+				s->state = S_LINE_LF;
+			} else if (c == '\n') {
+				s->state = S_FIELD_START;
+				s->line_len = 0;
+			} else {
+				goto invalid;
+			}
+			break;
+		case S_REASON:
+			if (c == '\r')
+				s->state = S_LINE_LF;
+			else if (c == '\n') {
+				s->state = S_FIELD_START;
+				s->line_len = 0;
+			} else if (!is_text(c))
+				goto invalid;
+			break;
+		case S_LINE_LF:
+		case S_VALUE_LF:
+			if (c != '\n')
+				goto invalid;
+			s->state = S_FIELD_START;
+			s->line_len = 0;
+			break;
+		case S_FIELD_START:
+			if (c == '\r')
+				s->state = S_END_LF;
+			else if (c == '\n')
+				goto complete;
+			else if (http_is_tchar(c))	/* SP here is obs-fold */
+				s->state = S_NAME;
+			else
+				goto invalid;
+			break;
+		case S_NAME:
+			if (c == ':')
+				s->state = S_VALUE;
+			else if (!http_is_tchar(c))
+				goto invalid;
+			break;
+		case S_VALUE:
+			if (c == '\r')
+				s->state = S_VALUE_LF;
+			else if (c == '\n') {
+				s->state = S_FIELD_START;
+				s->line_len = 0;
+			} else if (!is_text(c))
+				goto invalid;
+			break;
+		case S_END_LF:
+			if (c != '\n')
+				goto invalid;
+			goto complete;
+		}
+	}
+	*status = HTTP_HEAD_MORE;
+	return n;
+complete:
+	*status = HTTP_HEAD_COMPLETE;
+	return i + 1;
+invalid:
+	*status = HTTP_HEAD_INVALID;
+	return i;
+}

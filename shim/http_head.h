@@ -1,0 +1,37 @@
+/* http_head.h - resumable scanner that finds the end of an HTTP/1.x head
+ * (start line plus field lines) and validates it on the way, byte by byte,
+ * so that a stream which is not HTTP/1.x is recognised at its first wrong
+ * byte.  Pure: no allocation, no descriptors; the caller keeps the bytes. */
+#ifndef FORCECLOSE_HTTP_HEAD_H
+#define FORCECLOSE_HTTP_HEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_LINE_MAX (64 * 1024)	/* longest line accepted */
+#define HTTP_HEAD_MAX (128 * 1024)	/* longest head accepted */
+
+enum http_head_kind { HTTP_HEAD_REQUEST, HTTP_HEAD_RESPONSE };
+
+enum http_head_status {
+	HTTP_HEAD_MORE,		/* all input consumed, head not finished */
+	HTTP_HEAD_COMPLETE,	/* head ends within the input */
+	HTTP_HEAD_INVALID,	/* not a valid HTTP/1.x head, or over a limit */
+};
+
+struct http_head_scanner {
+	uint32_t total;		/* bytes of the head so far */
+	uint32_t line_len;	/* bytes of the current line so far */
+	uint8_t state;
+	uint8_t pos;		/* progress through a fixed part */
+};
+
+void http_head_init(struct http_head_scanner *s, enum http_head_kind kind);
+
+/* Feeds n bytes.  Returns the bytes consumed: n with HTTP_HEAD_MORE, the
+ * head's remaining length (up to and including its final LF) with
+ * HTTP_HEAD_COMPLETE, the offending byte's offset with HTTP_HEAD_INVALID. */
+size_t http_head_scan(struct http_head_scanner *s, const uint8_t *p,
+		      size_t n, enum http_head_status *status);
+
+#endif

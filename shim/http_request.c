@@ -1,0 +1,225 @@
+/* http_request.c - request heads are rewritten to say `Connection: close`;
+ * bodies are counted, never copied. */
+#include "http_request.h"
+
+#include <string.h>
+
+#include "http_fields.h"
+
+void http_request_init(struct http_request_stream *s)
+{
+	memset(s, 0, sizeof *s);
+	http_head_init(&s->head, HTTP_HEAD_REQUEST);
+	s->phase = HTTP_REQ_HEAD;
+}
+
+size_t http_request_scan(struct http_request_stream *s, const uint8_t *p,
+			 size_t n, enum http_head_status *status)
+{
+	return http_head_scan(&s->head, p, n, status);
+}
+
+/* What the first pass learns about a head. */
+struct head_facts {
+	const uint8_t *method;
+	size_t method_len;
+	const uint8_t *eol;	/* the request line's ending, for added lines */
+	size_t eol_len;
+	bool has_connection, has_close, upgrade, conn_auth;
+	bool has_length, chunked, bad_framing;
+	uint64_t length;
+};
+
+static void parse_request_line(const uint8_t *head, size_t len, size_t *pos,
+			       struct head_facts *f)
+{
+	const uint8_t *lf;
+
+	/* skip the empty lines that may precede the request line */
+	while (head[*pos] == '\r' || head[*pos] == '\n')
+		(*pos)++;
+	lf = memchr(head + *pos, '\n', len - *pos);
+	f->method = head + *pos;
+	f->method_len = (size_t)((const uint8_t *)memchr(f->method, ' ',
+				 (size_t)(lf - f->method)) - f->method);
+	f->eol_len = lf[-1] == '\r' ? 2 : 1;
+	f->eol = lf + 1 - f->eol_len;
+	*pos = (size_t)(lf + 1 - head);
+}
+
+/* Connection-authenticating schemes must keep their connection. */
+static bool is_connection_auth(const struct http_field *fl)
+{
+	size_t n = 0;
+	while (n < fl->value_len && fl->value[n] != ' ' && fl->value[n] != '\t')
+		n++;
+	return http_token_eq(fl->value, n, "ntlm") ||
+	       http_token_eq(fl->value, n, "negotiate");
+}
+
+static void learn_field(const struct http_field *fl, struct head_facts *f,
+			struct http_request_info *info)
+{
+	const uint8_t *name = fl->line;
+	size_t nl = fl->name_len;
+
+	if (http_token_eq(name, nl, "connection")) {
+		f->has_connection = true;
+		f->has_close |= http_list_has(fl->value, fl->value_len, "close");
+		f->upgrade |= http_list_has(fl->value, fl->value_len, "upgrade");
+	} else if (http_token_eq(name, nl, "upgrade")) {
+		f->upgrade = true;
+	} else if (http_token_eq(name, nl, "authorization") ||
+		   http_token_eq(name, nl, "proxy-authorization")) {
+		f->conn_auth |= is_connection_auth(fl);
+	} else if (http_token_eq(name, nl, "content-length")) {
+		uint64_t v = 0;
+		if (!http_parse_length(fl->value, fl->value_len, &v) ||
+		    (f->has_length && v != f->length))
+			f->bad_framing = true;
+		f->has_length = true;
+		f->length = v;
+	} else if (http_token_eq(name, nl, "transfer-encoding")) {
+		const uint8_t *last;
+		size_t last_len;
+		/* a later field line may add codings after chunked */
+		http_list_last(fl->value, fl->value_len, &last, &last_len);
+		f->chunked = http_token_eq(last, last_len, "chunked");
+		if (!f->chunked)
+			f->bad_framing = true;
+	} else if (http_token_eq(name, nl, "host")) {
+		info->host = fl->value;
+		info->host_len = fl->value_len;
+	}
+}
+
+static size_t put(uint8_t *out, size_t o, const void *p, size_t n)
+{
+	memcpy(out + o, p, n);
+	return o + n;
+}
+
+/* Second pass: copy the head, rewriting the connection fields. */
+static size_t rewrite(const uint8_t *head, size_t len, size_t pos,
+		      const struct head_facts *f, uint8_t *out,
+		      struct http_request_info *info)
+{
+	struct http_field fl;
+	bool close_kept = false, first_connection = true;
+	size_t o = put(out, 0, head, pos);
+
+	while (http_next_field(head, len, &pos, &fl)) {
+		const uint8_t *name = fl.line;
+		size_t nl = fl.name_len;
+
+		if (http_token_eq(name, nl, "connection")) {
+			uint8_t *val = out + o + nl + 2;
+			bool changed;
+			size_t vl = http_connection_rewrite(
+				fl.value, fl.value_len, val, &close_kept,
+				first_connection && !f->has_close, &changed);
+			first_connection = false;
+			if (!changed) {
+				o = put(out, o, fl.line, fl.line_len);
+			} else if (vl > 0) {
+				/* val was written in place after "Name: " */
+				memmove(out + o, name, nl);
+				memcpy(out + o + nl, ": ", 2);
+				o += nl + 2 + vl;
+				o = put(out, o, fl.line + fl.line_len - fl.eol_len,
+					fl.eol_len);
+				info->lines_changed++;
+			} else {
+				info->lines_changed++;
+			}
+		} else if (http_token_eq(name, nl, "keep-alive")) {
+			info->lines_changed++;
+		} else if (http_token_eq(name, nl, "proxy-connection") &&
+			   !http_token_eq(fl.value, fl.value_len, "close")) {
+			o = put(out, o, name, nl);
+			o = put(out, o, ": close", 7);
+			o = put(out, o, fl.line + fl.line_len - fl.eol_len,
+				fl.eol_len);
+			info->lines_changed++;
+		} else {
+			o = put(out, o, fl.line, fl.line_len);
+		}
+	}
+	if (!f->has_connection) {
+		o = put(out, o, "Connection: close", 17);
+		o = put(out, o, f->eol, f->eol_len);
+		info->close_added = true;
+	}
+	/* the empty line that ends the head */
+	return put(out, o, fl.line, fl.line_len);
+}
+
+size_t http_request_finish_head(struct http_request_stream *s,
+				const uint8_t *head, size_t len, uint8_t *out,
+				struct http_request_info *info)
+{
+	struct head_facts f;
+	struct http_field fl;
+	size_t pos = 0, start;
+
+	memset(info, 0, sizeof *info);
+	memset(&f, 0, sizeof f);
+	parse_request_line(head, len, &pos, &f);
+	start = pos;
+	while (http_next_field(head, len, &pos, &fl))
+		learn_field(&fl, &f, info);
+
+	/* methods are case-sensitive */
+	info->method_head = f.method_len == 4 && memcmp(f.method, "HEAD", 4) == 0;
+	info->method_connect = f.method_len == 7 &&
+			       memcmp(f.method, "CONNECT", 7) == 0;
+	if (f.bad_framing || (f.has_length && f.chunked)) {
+		info->verdict = HTTP_REQ_INVALID;
+	} else if (info->method_connect || f.upgrade || f.conn_auth) {
+		info->verdict = HTTP_REQ_LEFT_ALONE;
+	} else {
+		info->verdict = HTTP_REQ_REWRITTEN;
+		http_head_init(&s->head, HTTP_HEAD_REQUEST);
+		if (f.chunked) {
+			s->phase = HTTP_REQ_BODY_CHUNKED;
+			chunked_init(&s->chunk);
+		} else if (f.has_length && f.length > 0) {
+			s->phase = HTTP_REQ_BODY_LENGTH;
+			s->body_left = f.length;
+		} else {
+			s->phase = HTTP_REQ_HEAD;
+		}
+		return rewrite(head, len, start, &f, out, info);
+	}
+	s->phase = HTTP_REQ_OPAQUE;
+	memcpy(out, head, len);
+	return len;
+}
+
+size_t http_request_pass(struct http_request_stream *s, const uint8_t *p,
+			 size_t n)
+{
+	enum chunked_status st;
+	size_t k;
+
+	switch (s->phase) {
+	case HTTP_REQ_BODY_LENGTH:
+		k = n < s->body_left ? n : (size_t)s->body_left;
+		s->body_left -= k;
+		if (s->body_left == 0)
+			s->phase = HTTP_REQ_HEAD;
+		return k;
+	case HTTP_REQ_BODY_CHUNKED:
+		k = chunked_feed(&s->chunk, p, n, &st);
+		if (st == CHUNKED_DONE)
+			s->phase = HTTP_REQ_HEAD;
+		if (st != CHUNKED_INVALID)
+			return k;
+		s->phase = HTTP_REQ_OPAQUE;
+		return n;
+	case HTTP_REQ_OPAQUE:
+		return n;
+	default:
+		return 0;
+	}
+}
