@@ -2,7 +2,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2
 WARN     = -Wall -Wextra
-BASE     = -std=gnu11 -D_GNU_SOURCE -U_FORTIFY_SOURCE $(WARN)
+BASE     = -std=gnu11 -U_FORTIFY_SOURCE $(WARN)
 LIB_CFLAGS  = $(BASE) $(CFLAGS) -fPIC -fvisibility=hidden -pthread
 LIB_LDFLAGS = -shared -Wl,-z,relro,-z,now -Wl,--version-script=shim/libforceclose.map
 TEST_CFLAGS = -std=gnu11 -O2 -D_FORTIFY_SOURCE=2 $(WARN) -Werror -pthread
@@ -40,8 +40,9 @@ build/tests/%: tests/c/%.c
 
 test-programs: $(LIB) $(UNIT_BIN) $(TPROG_BIN)
 
-test: test-programs
+test:
 	@tests/install-deps.sh
+	@$(MAKE) --no-print-directory test-programs
 	@tests/run.sh
 
 demo: $(LIB)

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* fdtable.c - the slot array and its reference discipline. */
 #include "fdtable.h"
 

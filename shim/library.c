@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* library.c - the constructor: resolve libc, arm the fork handlers. */
 #include <pthread.h>
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the test dependencies that are missing (Debian packages).
+# Without root it only says what is missing; the tests that need a missing
+# tool skip with a reason.
+set -eu
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have bats    || need+=(bats)
+have curl    || need+=(curl)
+have wget    || need+=(wget)
+have python3 || need+=(python3)
+have node    || need+=(nodejs)
+have cc      || need+=(gcc)
+have ss      || need+=(iproute2)
+have perl    || need+=(perl)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing ${need[*]} (run as root, or apt-get install them)" >&2
+	exit 0
+fi
+echo "install-deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null

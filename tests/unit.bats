@@ -1,0 +1,18 @@
+#!/usr/bin/env bats
+# The pure parsers, from C: every split point of every corpus case.
+
+setup() { ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"; }
+
+@test "request rewriter: corpus whole, every split point, byte by byte" {
+	run "$ROOT/build/unit/test_http_request"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" 0 failed"* ]]
+}
+
+@test "chunked decoder: end of body found at every split point" {
+	run "$ROOT/build/unit/test_chunked"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" 0 failed"* ]]
+}
