@@ -223,22 +223,22 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 /* the entry points of -D_FORTIFY_SOURCE builds */
 EXPORT int __open_2(const char *path, int flags)
 {
-	return created(REAL(open_2)(path, flags));
+	return created(REAL(__open_2)(path, flags));
 }
 
 EXPORT int __open64_2(const char *path, int flags)
 {
-	return created(REAL(open64_2)(path, flags));
+	return created(REAL(__open64_2)(path, flags));
 }
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	return created(REAL(openat_2)(dirfd, path, flags));
+	return created(REAL(__openat_2)(dirfd, path, flags));
 }
 
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	return created(REAL(openat64_2)(dirfd, path, flags));
+	return created(REAL(__openat64_2)(dirfd, path, flags));
 }
 
 EXPORT int creat(const char *path, mode_t mode)

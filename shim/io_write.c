@@ -40,9 +40,13 @@ static int give_up(struct conn *c, int fd)
 	return r;
 }
 
-EXPORT ssize_t write(int fd, const void *buf, size_t n)
+/* The hooks below test the table inline and tail-call libc; the tracked
+ * path lives in a separate function so the fast path keeps no frame. */
+#define SLOW __attribute__((noinline, cold))
+
+static SLOW ssize_t write_tracked(int fd, const void *buf, size_t n)
 {
-	struct conn *c = tracked(fd);
+	struct conn *c = conn_write_enter(fd);
 	struct iovec v = { (void *)buf, n };
 
 	if (c == NULL)
@@ -50,9 +54,17 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	return through(c, fd, &v, 1, 0);
 }
 
-EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	struct conn *c = tracked(fd);
+	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
+		return write_tracked(fd, buf, n);
+	return REAL(write)(fd, buf, n);
+}
+
+static SLOW ssize_t writev_tracked(int fd, const struct iovec *iov,
+				   int iovcnt)
+{
+	struct conn *c = conn_write_enter(fd);
 
 	if (c == NULL)
 		return REAL(writev)(fd, iov, iovcnt);
@@ -63,9 +75,17 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	return through(c, fd, iov, iovcnt, 0);
 }
 
-EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	struct conn *c = tracked(fd);
+	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
+		return writev_tracked(fd, iov, iovcnt);
+	return REAL(writev)(fd, iov, iovcnt);
+}
+
+static SLOW ssize_t send_tracked(int fd, const void *buf, size_t n,
+				 int flags)
+{
+	struct conn *c = conn_write_enter(fd);
 	struct iovec v = { (void *)buf, n };
 
 	if (c == NULL)
@@ -76,6 +96,13 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 		return REAL(send)(fd, buf, n, flags);
 	}
 	return through(c, fd, &v, 1, flags);
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
+		return send_tracked(fd, buf, n, flags);
+	return REAL(send)(fd, buf, n, flags);
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,

@@ -1,74 +1,90 @@
-/* real.h - the libc functions the shim wraps, resolved once with
- * dlsym(RTLD_NEXT).  REAL(name) is safe before the constructor has run
- * (another library's constructor may call a hook first). */
+/* real.h - the libc functions the shim wraps.  Each starts as a stub that
+ * resolves them all with dlsym(RTLD_NEXT) on first use, so REAL(name) is a
+ * single load and an indirect call, and it also works before our
+ * constructor has run (another library's constructor may call a hook). */
 #ifndef FORCECLOSE_REAL_H
 #define FORCECLOSE_REAL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+/* X(return type, name, parameters, arguments) for fixed signatures. */
+#define REAL_FIXED(X)                                                        \
+	X(ssize_t, write, (int a, const void *b, size_t c), (a, b, c))       \
+	X(ssize_t, writev, (int a, const struct iovec *b, int c), (a, b, c)) \
+	X(ssize_t, send, (int a, const void *b, size_t c, int d),           \
+	  (a, b, c, d))                                                      \
+	X(ssize_t, sendto, (int a, const void *b, size_t c, int d,          \
+			    const struct sockaddr *e, socklen_t f),         \
+	  (a, b, c, d, e, f))                                                \
+	X(ssize_t, sendmsg, (int a, const struct msghdr *b, int c), (a, b, c)) \
+	X(int, sendmmsg, (int a, struct mmsghdr *b, unsigned int c, int d),  \
+	  (a, b, c, d))                                                      \
+	X(ssize_t, sendfile, (int a, int b, off_t *c, size_t d), (a, b, c, d)) \
+	X(ssize_t, sendfile64, (int a, int b, off64_t *c, size_t d),        \
+	  (a, b, c, d))                                                      \
+	X(ssize_t, splice, (int a, off64_t *b, int c, off64_t *d, size_t e, \
+			    unsigned int f), (a, b, c, d, e, f))            \
+	X(int, vdprintf, (int a, const char *b, va_list c), (a, b, c))       \
+	X(int, connect, (int a, const struct sockaddr *b, socklen_t c),      \
+	  (a, b, c))                                                         \
+	X(int, close, (int a), (a))                                          \
+	X(int, close_range, (unsigned int a, unsigned int b, int c), (a, b, c)) \
+	X(void, closefrom, (int a), (a))                                     \
+	X(int, dup, (int a), (a))                                            \
+	X(int, dup2, (int a, int b), (a, b))                                 \
+	X(int, dup3, (int a, int b, int c), (a, b, c))                       \
+	X(FILE *, fdopen, (int a, const char *b), (a, b))                    \
+	X(int, socket, (int a, int b, int c), (a, b, c))                     \
+	X(int, socketpair, (int a, int b, int c, int d[2]), (a, b, c, d))    \
+	X(int, accept, (int a, struct sockaddr *b, socklen_t *c), (a, b, c)) \
+	X(int, accept4, (int a, struct sockaddr *b, socklen_t *c, int d),    \
+	  (a, b, c, d))                                                      \
+	X(int, __open_2, (const char *a, int b), (a, b))                     \
+	X(int, __open64_2, (const char *a, int b), (a, b))                   \
+	X(int, __openat_2, (int a, const char *b, int c), (a, b, c))         \
+	X(int, __openat64_2, (int a, const char *b, int c), (a, b, c))       \
+	X(int, creat, (const char *a, mode_t b), (a, b))                     \
+	X(int, creat64, (const char *a, mode_t b), (a, b))                   \
+	X(int, pipe, (int a[2]), (a))                                       \
+	X(int, pipe2, (int a[2], int b), (a, b))                            \
+	X(int, eventfd, (unsigned int a, int b), (a, b))                     \
+	X(int, epoll_create, (int a), (a))                                   \
+	X(int, epoll_create1, (int a), (a))                                  \
+	X(int, memfd_create, (const char *a, unsigned int b), (a, b))        \
+	X(int, signalfd, (int a, const sigset_t *b, int c), (a, b, c))       \
+	X(int, timerfd_create, (int a, int b), (a, b))                       \
+	X(int, inotify_init, (void), ())                                     \
+	X(int, inotify_init1, (int a), (a))                                  \
+	X(FILE *, fopen, (const char *a, const char *b), (a, b))             \
+	X(FILE *, fopen64, (const char *a, const char *b), (a, b))
+
+/* Variadic ones: the hooks always pass the optional argument. */
+#define REAL_OPEN(X) X(open) X(open64)
+#define REAL_OPENAT(X) X(openat) X(openat64)
+#define REAL_FCNTL(X) X(fcntl) X(fcntl64)
+
 struct real_functions {
-	/* write family */
-	ssize_t (*write)(int, const void *, size_t);
-	ssize_t (*writev)(int, const struct iovec *, int);
-	ssize_t (*send)(int, const void *, size_t, int);
-	ssize_t (*sendto)(int, const void *, size_t, int,
-			  const struct sockaddr *, socklen_t);
-	ssize_t (*sendmsg)(int, const struct msghdr *, int);
-	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
-	ssize_t (*sendfile)(int, int, off_t *, size_t);
-	ssize_t (*sendfile64)(int, int, off64_t *, size_t);
-	ssize_t (*splice)(int, off64_t *, int, off64_t *, size_t, unsigned int);
-	int (*vdprintf)(int, const char *, va_list);
-	/* descriptor lifetime */
-	int (*connect)(int, const struct sockaddr *, socklen_t);
-	int (*close)(int);
-	int (*close_range)(unsigned int, unsigned int, int);
-	void (*closefrom)(int);
-	int (*dup)(int);
-	int (*dup2)(int, int);
-	int (*dup3)(int, int, int);
-	int (*fcntl)(int, int, ...);
-	int (*fcntl64)(int, int, ...);
-	FILE *(*fdopen)(int, const char *);
-	/* descriptor creators: only used to clear stale entries */
-	int (*socket)(int, int, int);
-	int (*socketpair)(int, int, int, int[2]);
-	int (*accept)(int, struct sockaddr *, socklen_t *);
-	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
-	int (*open)(const char *, int, ...);
-	int (*open64)(const char *, int, ...);
-	int (*openat)(int, const char *, int, ...);
-	int (*openat64)(int, const char *, int, ...);
-	int (*open_2)(const char *, int);
-	int (*open64_2)(const char *, int);
-	int (*openat_2)(int, const char *, int);
-	int (*openat64_2)(int, const char *, int);
-	int (*creat)(const char *, mode_t);
-	int (*creat64)(const char *, mode_t);
-	int (*pipe)(int[2]);
-	int (*pipe2)(int[2], int);
-	int (*eventfd)(unsigned int, int);
-	int (*epoll_create)(int);
-	int (*epoll_create1)(int);
-	int (*memfd_create)(const char *, unsigned int);
-	int (*signalfd)(int, const void *, int);
-	int (*timerfd_create)(int, int);
-	int (*inotify_init)(void);
-	int (*inotify_init1)(int);
-	FILE *(*fopen)(const char *, const char *);
-	FILE *(*fopen64)(const char *, const char *);
+#define FIELD(ret, name, params, args) ret (*name) params;
+	REAL_FIXED(FIELD)
+#undef FIELD
+#define FIELD(name) int (*name)(const char *, int, ...);
+	REAL_OPEN(FIELD)
+#undef FIELD
+#define FIELD(name) int (*name)(int, const char *, int, ...);
+	REAL_OPENAT(FIELD)
+#undef FIELD
+#define FIELD(name) int (*name)(int, int, ...);
+	REAL_FCNTL(FIELD)
+#undef FIELD
 };
 
 extern struct real_functions real_fn;
 
-void real_init(void);
-
-#define REAL(name) \
-	(__builtin_expect(real_fn.name != NULL, 1) ? real_fn.name \
-						   : (real_init(), real_fn.name))
+#define REAL(name) (real_fn.name)
 
 #endif
