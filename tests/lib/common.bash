@@ -1,0 +1,139 @@
+# Helpers for the bats suites; every .bats file does `load lib/common`.
+#
+# A .bats file that defines its own teardown must call stop_servers in it:
+# every process a test starts is stopped by PID, pass or fail.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+FC_LIB="${FC_LIB:-$ROOT/shim/libforceclose.so}"   # overridable for debugging
+CHECK="$ROOT/tests/lib/check_requests.py"
+FC_TIMEOUT="${FC_TIMEOUT:-60}"   # bound on every client run
+
+# Proxy settings from the environment must never route test traffic away
+# from the loopback server.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+export no_proxy='*' NO_PROXY='*'
+
+# start_server MODE [HOST|unix:PATH] [extra server args...]
+# Starts a recording server with a fresh log dir and sets (and exports)
+# SERVER_PORT (the socket path for unix:), SERVER_LOG, SERVER_PID and
+# SERVER_URL.  Call it directly, not in $(...), so the variables survive;
+# copy them before starting another server.  Returns 1 if the server could
+# not listen (e.g. no ::1), with its stderr printed.
+start_server() {
+    local mode="$1" host="${2:-127.0.0.1}" n dir args=()
+    shift $(( $# < 2 ? $# : 2 ))
+    n=$(( ${_FC_SERVER_COUNT:-0} + 1 ))
+    _FC_SERVER_COUNT=$n
+    dir="$BATS_TEST_TMPDIR/server-$n"
+    mkdir -p "$dir"
+    case "$host" in
+        unix:*) args=(--unix "${host#unix:}") ;;
+        *) args=(--host "$host") ;;
+    esac
+    # 3>&- : bats waits for fd 3 to close, a server holding it would hang
+    # the run.
+    python3 "$ROOT/tests/server/recording_server.py" --mode "$mode" \
+        --port-file "$dir/port" --log-dir "$dir/log" "${args[@]}" "$@" \
+        >"$dir/server.out" 2>&1 3>&- &
+    SERVER_PID=$!
+    echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/server.pids"
+    local i
+    for (( i = 0; i < 100; i++ )); do
+        [ -s "$dir/port" ] && break
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            cat "$dir/server.out" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    if [ ! -s "$dir/port" ]; then
+        echo "server $n did not start in 10s" >&2
+        return 1
+    fi
+    SERVER_PORT="$(cat "$dir/port")"
+    SERVER_LOG="$dir/log"
+    case "$host" in
+        unix:*) SERVER_URL="http://localhost" ;;
+        *:*) SERVER_URL="http://[$host]:$SERVER_PORT" ;;
+        *) SERVER_URL="http://$host:$SERVER_PORT" ;;
+    esac
+    export SERVER_PORT SERVER_LOG SERVER_PID SERVER_URL
+}
+
+# stop_servers: TERM every server this test started, then KILL stragglers.
+stop_servers() {
+    local f="$BATS_TEST_TMPDIR/server.pids" pid i
+    [ -f "$f" ] || return 0
+    while read -r pid; do
+        kill -TERM "$pid" 2>/dev/null || true
+        for (( i = 0; i < 50; i++ )); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done <"$f"
+    rm -f "$f"
+}
+
+teardown() {
+    stop_servers
+}
+
+# set_phase NAME [LOGDIR]: connections accepted from now on are recorded in
+# LOGDIR/NAME/ (default LOGDIR: $SERVER_LOG).  One server, two phases keeps
+# the Host header (port) identical between a baseline and a shim run.
+set_phase() {
+    local log="${2:-$SERVER_LOG}"
+    echo "$1" >"$log/phase.tmp"
+    mv "$log/phase.tmp" "$log/phase"
+}
+
+# with_shim CMD...: run CMD with the forceclose library preloaded.
+with_shim() {
+    if [ ! -f "$FC_LIB" ]; then
+        echo "missing $FC_LIB (run make at the repo root)" >&2
+        return 1
+    fi
+    LD_PRELOAD="$FC_LIB${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
+}
+
+skip_unless_cmd() {
+    command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"
+}
+
+check_requests() {
+    python3 "$CHECK" "$@"
+}
+
+# run_base_and_shim CMD...: against the current server, run CMD without the
+# shim into phase "base", then with it into phase "shim"; both must exit 0.
+# Sets BASE_LOG and SHIM_LOG.
+run_base_and_shim() {
+    BASE_LOG="$SERVER_LOG/base"
+    SHIM_LOG="$SERVER_LOG/shim"
+    set_phase base
+    run timeout "$FC_TIMEOUT" "$@"
+    echo "baseline run: status $status"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    set_phase shim
+    run with_shim timeout "$FC_TIMEOUT" "$@"
+    echo "shim run: status $status"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+# assert_forced_close N: the shim run has N requests, each carrying exactly
+# one close token, and equals the baseline apart from connection fields.
+assert_forced_close() {
+    run check_requests "$SHIM_LOG" --expect-close --count "$1"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run check_requests "$SHIM_LOG" --same-as "$BASE_LOG" --ignore-conn-split --count "$1"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run check_requests "$BASE_LOG" --count "$1"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
