@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "fdtable.h"
 #include "real.h"
 
@@ -22,6 +23,14 @@ static struct conn *pool_free;
 static struct conn *pool_slabs[4096];	/* for the fork sweep */
 static unsigned pool_nslabs;
 static pid_t our_pid;
+
+/* Never released: its count starts at 1 and stays above 0. */
+struct conn conn_closed = {
+	.refs = 1,
+	.flags = CONN_TORN_DOWN | CONN_CLOSED,
+	.wlock = { PTHREAD_MUTEX_INITIALIZER, false },
+	.rlock = { PTHREAD_MUTEX_INITIALIZER, false },
+};
 
 static void lock_init(struct conn_lock *l)
 {
@@ -54,6 +63,7 @@ static struct conn *conn_alloc(void)
 			pool_slabs[pool_nslabs++] = slab;
 			for (i = SLAB_CONNS - 1; i >= 0; i--) {
 				lock_init(&slab[i].wlock);
+				lock_init(&slab[i].rlock);
 				slab[i].next = pool_free;
 				pool_free = &slab[i];
 			}
@@ -76,21 +86,30 @@ bool conn_tryget(struct conn *c)
 	return false;
 }
 
-static void reset_request_side(struct conn *c)
+static void reset(struct conn *c)
 {
 	free(c->held);
 	free(c->pending);
-	c->held = c->pending = NULL;
+	free(c->rheld);
+	free(c->rout);
+	c->held = c->pending = c->rheld = c->rout = NULL;
 	c->held_len = c->held_cap = 0;
 	c->pending_len = c->pending_off = 0;
+	c->rheld_len = c->rheld_cap = 0;
+	c->rout_len = c->rout_off = 0;
+	c->rout_tail_queued = c->rout_ends_response = false;
+	atomic_store(&c->awaiting_in, 0);
+	atomic_store(&c->awaiting_out, 0);
+	atomic_store(&c->flags, 0);
 	http_request_init(&c->req);
+	http_response_init(&c->resp);
 }
 
 void conn_put(struct conn *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
-	reset_request_side(c);
+	reset(c);
 	pthread_mutex_lock(&pool_lock);
 	c->next = pool_free;
 	pool_free = c;
@@ -126,9 +145,10 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	dev_t dev;
 	ino_t ino;
 
+	config_load();
 	if (!conn_table_mutable())
 		goto out;
-	if (addr == NULL || len < sizeof(sa_family_t) ||
+	if (config.disabled || addr == NULL || len < sizeof(sa_family_t) ||
 	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6 &&
 	     addr->sa_family != AF_UNIX) ||
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
@@ -145,10 +165,9 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		fdtable_forget_stale(fd);
 		goto out;
 	}
+	reset(c);
 	c->dev = dev;
 	c->ino = ino;
-	atomic_store(&c->flags, 0);
-	http_request_init(&c->req);
 	atomic_store(&c->refs, 1);
 	fdtable_install(fd, c);
 out:
@@ -180,7 +199,7 @@ struct conn *conn_write_enter(int fd)
 	conn_lock(&c->wlock);
 	/* Before the first byte of each request: is fd still the socket that
 	 * was connected?  Its number may have been reused behind our back. */
-	if (c->req.phase == HTTP_REQ_HEAD && c->held_len == 0 &&
+	if (!conn_torn_down(c) && c->req.phase == HTTP_REQ_HEAD && c->held_len == 0 &&
 	    c->pending_len == 0 && !conn_same_socket(c, fd)) {
 		conn_unlock(&c->wlock);
 		conn_put(c);
@@ -195,6 +214,14 @@ void conn_write_leave(struct conn *c)
 {
 	conn_unlock(&c->wlock);
 	conn_put(c);
+}
+
+void conn_side_opaque(struct conn *c, unsigned side_flag)
+{
+	unsigned both = CONN_REQ_OPAQUE | CONN_RESP_OPAQUE;
+
+	if (((atomic_fetch_or(&c->flags, side_flag) | side_flag) & both) == both)
+		atomic_fetch_or(&c->flags, CONN_OPAQUE);
 }
 
 void conn_atfork_prepare(void)
@@ -215,15 +242,21 @@ void conn_atfork_child(void)
 
 	our_pid = getpid();
 	pthread_mutex_init(&pool_lock, NULL);
+	lock_init(&conn_closed.wlock);
+	lock_init(&conn_closed.rlock);
 	for (s = 0; s < pool_nslabs; s++) {
 		for (i = 0; i < SLAB_CONNS; i++) {
 			struct conn *c = &pool_slabs[s][i];
-			if (!atomic_load(&c->wlock.held))
+			if (!atomic_load(&c->wlock.held) &&
+			    !atomic_load(&c->rlock.held))
 				continue;
 			lock_init(&c->wlock);
+			lock_init(&c->rlock);
 			c->pending_len = c->pending_off = 0;
 			c->held_len = 0;
+			c->rout_len = c->rout_off = c->rheld_len = 0;
 			http_request_give_up(&c->req);
+			http_response_give_up(&c->resp);
 			atomic_fetch_or(&c->flags, CONN_OPAQUE);
 		}
 	}

@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 
 #include "http_request.h"
+#include "http_response.h"
 
 /* A mutex that remembers whether it is held, so a forked child can tell
  * which locks were held by threads that no longer exist. */
@@ -27,9 +28,20 @@ void conn_unlock(struct conn_lock *l);
 
 /* conn.flags */
 enum {
-	CONN_OPAQUE = 1u << 0,	/* nothing owed, nothing to track: every
-				   call goes straight to libc */
+	CONN_REQ_OPAQUE = 1u << 0,	/* request side: nothing owed, and
+					   nothing more to rewrite */
+	CONN_RESP_OPAQUE = 1u << 1,	/* response side: likewise */
+	CONN_OPAQUE = 1u << 2,		/* both: every call goes straight to
+					   libc */
+	CONN_TORN_DOWN = 1u << 3,	/* reads return 0, writes EPIPE */
+	CONN_CLOSED = 1u << 4,		/* the shim closed this descriptor
+					   (the sentinel only) */
+	CONN_RESP_LOST = 1u << 5,	/* too many requests in flight to pair
+					   responses with: give up on them */
 };
+
+/* Requests awaiting their responses, in order (pipelining). */
+#define CONN_AWAITING_MAX 16
 
 struct conn {
 	atomic_uint refs;	/* 0: free, in the pool */
@@ -46,7 +58,26 @@ struct conn {
 	uint8_t *pending;	/* bytes owed to the wire before any further
 				   program byte (a rewritten head) */
 	size_t pending_len, pending_off;
+
+	/* written by the request side, read by the response side */
+	uint8_t awaiting[CONN_AWAITING_MAX];	/* 1: the request was HEAD */
+	atomic_uint awaiting_in, awaiting_out;
+
+	/* response side, under rlock */
+	struct conn_lock rlock;
+	struct http_response_stream resp;
+	uint8_t *rheld;		/* an unfinished response head, taken from
+				   the kernel */
+	size_t rheld_len, rheld_cap;
+	uint8_t *rout;		/* bytes owed to the program (a head) */
+	size_t rout_len, rout_off;
+	bool rout_tail_queued;	/* rout's last byte is still in the kernel's
+				   queue, so the socket stays readable */
+	bool rout_ends_response;	/* tear down once rout is delivered */
 };
+
+/* What the shim does once a response is complete (FORCECLOSE_ACTION). */
+enum conn_action { CONN_ACTION_SHUTDOWN, CONN_ACTION_CLOSE, CONN_ACTION_NONE };
 
 /* Reference counting (see fdtable.h for the discipline). */
 bool conn_tryget(struct conn *c);
@@ -90,6 +121,35 @@ void conn_flush_on_close(int fd);
 
 /* stdio (fdopen) takes over fd's writes: flush and stop rewriting. */
 void conn_stop_tracking_writes(int fd);
+
+/* One side has become opaque with nothing owed; when both have, every
+ * call on the connection goes straight to libc. */
+void conn_side_opaque(struct conn *c, unsigned side_flag);
+
+static inline bool conn_torn_down(const struct conn *c)
+{
+	return atomic_load_explicit(&c->flags, memory_order_relaxed) &
+	       CONN_TORN_DOWN;
+}
+
+/* The read side of fd, locked, or NULL when the call should go straight
+ * to libc. */
+struct conn *conn_read_enter(int fd);
+void conn_read_leave(struct conn *c);
+
+/* Reads into msg's iovecs (msg_name and msg_control are cleared when the
+ * bytes come from the shim).  Returns what recvmsg() would. */
+ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags);
+
+/* Bytes are about to leave fd where the shim cannot see them (splice,
+ * recvmmsg, stdio): stop tracking its responses.  Returns 1 when the caller
+ * may go ahead with the real call, 0 when the call should report end of
+ * file (torn down), -1 with errno when bytes the shim owes must be read
+ * first. */
+int conn_read_elsewhere(int fd);
+
+/* Stands in the table for a descriptor the shim has closed itself. */
+extern struct conn conn_closed;
 
 /* Fork handlers (registered by the constructor). */
 void conn_atfork_prepare(void);

@@ -99,6 +99,20 @@ static bool held_append(struct conn *c, const uint8_t *p, size_t n)
 	return true;
 }
 
+/* The response side pairs responses with requests in this order.  Past
+ * the queue's depth it could not: it will give up instead. */
+static void await_response(struct conn *c, bool method_head)
+{
+	unsigned in = atomic_load(&c->awaiting_in);
+
+	if (in - atomic_load(&c->awaiting_out) >= CONN_AWAITING_MAX) {
+		atomic_fetch_or(&c->flags, CONN_RESP_LOST);
+		return;
+	}
+	c->awaiting[in % CONN_AWAITING_MAX] = method_head;
+	atomic_store(&c->awaiting_in, in + 1);
+}
+
 /* A complete head: rewrite it into pending.  False when out of memory:
  * the stream has then been given up. */
 static bool finish_head(struct conn *c, const uint8_t *head, size_t len)
@@ -115,6 +129,8 @@ static bool finish_head(struct conn *c, const uint8_t *head, size_t len)
 	c->pending_len = http_request_finish_head(&c->req, head, len, out,
 						  &info);
 	c->held_len = 0;
+	if (info.verdict == HTTP_REQ_REWRITTEN)
+		await_response(c, info.method_head);
 	return true;
 }
 
@@ -211,6 +227,10 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 	int nout, saved = errno;
 	ssize_t s, result = 0;
 
+	if (conn_torn_down(c)) {
+		errno = EPIPE;	/* as after a peer's close, minus SIGPIPE */
+		return -1;
+	}
 	for (;;) {
 		if (c->req.phase == HTTP_REQ_HEAD && pending_left(c) == 0)
 			done += absorb_head(c, &k);
@@ -265,7 +285,7 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 	}
 	if (c->req.phase == HTTP_REQ_OPAQUE && pending_left(c) == 0 &&
 	    c->held_len == 0)
-		atomic_fetch_or(&c->flags, CONN_OPAQUE);
+		conn_side_opaque(c, CONN_REQ_OPAQUE);
 	errno = saved;
 	return result < 0 ? -1 : (ssize_t)confirmed;
 }
@@ -274,6 +294,10 @@ int conn_give_up(struct conn *c, int fd, int flags)
 {
 	struct iovec none = { NULL, 0 };
 
+	if (conn_torn_down(c)) {
+		errno = EPIPE;
+		return -1;
+	}
 	stop_rewriting(c);
 	/* An empty write flushes what is owed. */
 	if (conn_write(c, fd, &none, 1, flags) < 0)
@@ -294,7 +318,7 @@ void conn_write_unseen_done(struct conn *c, ssize_t sent)
 	if (sent > 0)
 		http_request_pass(&c->req, NULL, (size_t)sent);
 	if (c->req.phase == HTTP_REQ_OPAQUE && pending_left(c) == 0)
-		atomic_fetch_or(&c->flags, CONN_OPAQUE);
+		conn_side_opaque(c, CONN_REQ_OPAQUE);
 }
 
 void conn_flush_on_close(int fd)

@@ -107,38 +107,43 @@ void http_list_last(const uint8_t *val, size_t len, const uint8_t **elem,
 	}
 }
 
-static size_t append(uint8_t *out, size_t o, const void *p, size_t n)
-{
-	if (o > 0) {
-		memcpy(out + o, ", ", 2);
-		o += 2;
-	}
-	memcpy(out + o, p, n);
-	return o + n;
-}
-
 size_t http_connection_rewrite(const uint8_t *val, size_t len, uint8_t *out,
 			       bool *close_kept, bool add_close,
 			       bool *changed)
 {
-	const uint8_t *e;
-	size_t n, pos = 0, o = 0, kept = 0, total = 0;
+	struct { const uint8_t *p; size_t n; } e;
+	size_t pos = 0, o = 0, kept = 0, total = 0;
+	const uint8_t *prev_end = NULL;
 	bool added = false;
 
-	while (next_elem(val, len, &pos, &e, &n)) {
+	while (next_elem(val, len, &pos, &e.p, &e.n)) {
 		total++;
-		if (http_token_eq(e, n, "keep-alive"))
-			continue;
-		if (http_token_eq(e, n, "close")) {
+		if (http_token_eq(e.p, e.n, "keep-alive"))
+			goto skip;
+		if (http_token_eq(e.p, e.n, "close")) {
 			if (*close_kept)
-				continue;
+				goto skip;
 			*close_kept = true;
 		}
-		o = append(out, o, e, n);
+		/* the original separator: from the end of the element before
+		 * this one (kept or not) to this one */
+		if (kept > 0) {
+			memcpy(out + o, prev_end, (size_t)(e.p - prev_end));
+			o += (size_t)(e.p - prev_end);
+		}
+		memcpy(out + o, e.p, e.n);
+		o += e.n;
 		kept++;
+	skip:
+		prev_end = e.p + e.n;
 	}
 	if (add_close && !*close_kept) {
-		o = append(out, o, "close", 5);
+		if (o > 0) {
+			memcpy(out + o, ", ", 2);
+			o += 2;
+		}
+		memcpy(out + o, "close", 5);
+		o += 5;
 		*close_kept = true;
 		added = true;
 	}
@@ -146,6 +151,68 @@ size_t http_connection_rewrite(const uint8_t *val, size_t len, uint8_t *out,
 	 * caller then copies the original line byte for byte. */
 	*changed = kept != total || added;
 	return o;
+}
+
+static size_t put(uint8_t *out, size_t o, const void *p, size_t n)
+{
+	memcpy(out + o, p, n);
+	return o + n;
+}
+
+/* "Name: " then a value of vl bytes that is already in place after it,
+ * then the line's own ending. */
+static size_t put_line(uint8_t *out, size_t o, const struct http_field *fl,
+		       size_t vl)
+{
+	memcpy(out + o, fl->line, fl->name_len);
+	memcpy(out + o + fl->name_len, ": ", 2);
+	o += fl->name_len + 2 + vl;
+	return put(out, o, fl->line + fl->line_len - fl->eol_len, fl->eol_len);
+}
+
+size_t http_rewrite_fields(const uint8_t *head, size_t len, size_t pos,
+			   uint8_t *out, size_t o,
+			   struct http_close_rewrite *rw)
+{
+	struct http_field fl;
+	bool close_kept = false, first_connection = true;
+
+	while (http_next_field(head, len, &pos, &fl)) {
+		const uint8_t *name = fl.line;
+		size_t nl = fl.name_len;
+
+		if (http_token_eq(name, nl, "connection")) {
+			/* the new value is built where it will stay */
+			uint8_t *val = out + o + nl + 2;
+			bool changed;
+			size_t vl = http_connection_rewrite(
+				fl.value, fl.value_len, val, &close_kept,
+				first_connection && !rw->has_close, &changed);
+			first_connection = false;
+			if (!changed)
+				o = put(out, o, fl.line, fl.line_len);
+			else if (vl > 0)
+				o = put_line(out, o, &fl, vl);
+			rw->lines_changed += changed;
+		} else if (http_token_eq(name, nl, "keep-alive")) {
+			rw->lines_changed++;
+		} else if (rw->proxy &&
+			   http_token_eq(name, nl, "proxy-connection") &&
+			   !http_token_eq(fl.value, fl.value_len, "close")) {
+			memcpy(out + o + nl + 2, "close", 5);
+			o = put_line(out, o, &fl, 5);
+			rw->lines_changed++;
+		} else {
+			o = put(out, o, fl.line, fl.line_len);
+		}
+	}
+	if (!rw->has_connection) {
+		o = put(out, o, "Connection: close", 17);
+		o = put(out, o, rw->eol, rw->eol_len);
+		rw->close_added = true;
+	}
+	/* the empty line that ends the head */
+	return put(out, o, fl.line, fl.line_len);
 }
 
 bool http_parse_length(const uint8_t *val, size_t len, uint64_t *out)

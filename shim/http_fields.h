@@ -37,12 +37,33 @@ void http_list_last(const uint8_t *val, size_t len, const uint8_t **elem,
 
 /* Rewrites one Connection field value: drops `keep-alive` elements, keeps
  * the first `close` in the whole head (*close_kept tracks it across lines),
- * appends `close` when add_close, keeps every other element in order.
- * Writes the new value to out (room: 2 * len + 7) and returns its length; 0
- * means the line should go.  *changed tells whether anything differs. */
+ * appends `close` when add_close, keeps every other element in order with
+ * its original separator, so the value grows by 7 bytes at most.  Writes
+ * the new value to out (room: len + 7) and returns its length; 0 means the
+ * line should go.  *changed tells whether anything differs. */
 size_t http_connection_rewrite(const uint8_t *val, size_t len, uint8_t *out,
 			       bool *close_kept, bool add_close,
 			       bool *changed);
+
+/* Copies the field lines of a complete head, from offset pos to its end,
+ * to out + o, rewritten to say close: Connection values as above,
+ * Keep-Alive lines dropped, Proxy-Connection set to close (requests), and
+ * "Connection: close" added before the empty line when there was no
+ * Connection field.  Output grows by HTTP_CLOSE_GROWTH_MAX at most, apart
+ * from Proxy-Connection values.  Returns the new output length. */
+#define HTTP_CLOSE_GROWTH_MAX 24
+struct http_close_rewrite {
+	bool has_connection;	/* inputs, from a first pass */
+	bool has_close;
+	bool proxy;
+	const uint8_t *eol;	/* line ending for an added line */
+	size_t eol_len;
+	bool close_added;	/* results */
+	unsigned lines_changed;
+};
+size_t http_rewrite_fields(const uint8_t *head, size_t len, size_t pos,
+			   uint8_t *out, size_t o,
+			   struct http_close_rewrite *rw);
 
 /* Parses a Content-Length value (digits, or a list of equal values).
  * Returns false when invalid, conflicting or over 2^62. */

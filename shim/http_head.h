@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define HTTP_LINE_MAX (64 * 1024)	/* longest line accepted */
-#define HTTP_HEAD_MAX (128 * 1024)	/* longest head accepted */
+#define HTTP_HEAD_MAX (64 * 1024)	/* longest head accepted */
 
 enum http_head_kind { HTTP_HEAD_REQUEST, HTTP_HEAD_RESPONSE };
 

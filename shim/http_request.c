@@ -19,7 +19,7 @@ size_t http_request_scan(struct http_request_stream *s, const uint8_t *p,
 	return http_head_scan(&s->head, p, n, status);
 }
 
-/* What the first pass learns about a head. */
+/* What the first pass learns about a head (the second pass rewrites). */
 struct head_facts {
 	const uint8_t *method;
 	size_t method_len;
@@ -93,67 +93,6 @@ static void learn_field(const struct http_field *fl, struct head_facts *f,
 	}
 }
 
-static size_t put(uint8_t *out, size_t o, const void *p, size_t n)
-{
-	memcpy(out + o, p, n);
-	return o + n;
-}
-
-/* Second pass: copy the head, rewriting the connection fields. */
-static size_t rewrite(const uint8_t *head, size_t len, size_t pos,
-		      const struct head_facts *f, uint8_t *out,
-		      struct http_request_info *info)
-{
-	struct http_field fl;
-	bool close_kept = false, first_connection = true;
-	size_t o = put(out, 0, head, pos);
-
-	while (http_next_field(head, len, &pos, &fl)) {
-		const uint8_t *name = fl.line;
-		size_t nl = fl.name_len;
-
-		if (http_token_eq(name, nl, "connection")) {
-			uint8_t *val = out + o + nl + 2;
-			bool changed;
-			size_t vl = http_connection_rewrite(
-				fl.value, fl.value_len, val, &close_kept,
-				first_connection && !f->has_close, &changed);
-			first_connection = false;
-			if (!changed) {
-				o = put(out, o, fl.line, fl.line_len);
-			} else if (vl > 0) {
-				/* val was written in place after "Name: " */
-				memmove(out + o, name, nl);
-				memcpy(out + o + nl, ": ", 2);
-				o += nl + 2 + vl;
-				o = put(out, o, fl.line + fl.line_len - fl.eol_len,
-					fl.eol_len);
-				info->lines_changed++;
-			} else {
-				info->lines_changed++;
-			}
-		} else if (http_token_eq(name, nl, "keep-alive")) {
-			info->lines_changed++;
-		} else if (http_token_eq(name, nl, "proxy-connection") &&
-			   !http_token_eq(fl.value, fl.value_len, "close")) {
-			o = put(out, o, name, nl);
-			o = put(out, o, ": close", 7);
-			o = put(out, o, fl.line + fl.line_len - fl.eol_len,
-				fl.eol_len);
-			info->lines_changed++;
-		} else {
-			o = put(out, o, fl.line, fl.line_len);
-		}
-	}
-	if (!f->has_connection) {
-		o = put(out, o, "Connection: close", 17);
-		o = put(out, o, f->eol, f->eol_len);
-		info->close_added = true;
-	}
-	/* the empty line that ends the head */
-	return put(out, o, fl.line, fl.line_len);
-}
-
 size_t http_request_finish_head(struct http_request_stream *s,
 				const uint8_t *head, size_t len, uint8_t *out,
 				struct http_request_info *info)
@@ -189,7 +128,21 @@ size_t http_request_finish_head(struct http_request_stream *s,
 		} else {
 			s->phase = HTTP_REQ_HEAD;
 		}
-		return rewrite(head, len, start, &f, out, info);
+		{
+			struct http_close_rewrite rw = {
+				.has_connection = f.has_connection,
+				.has_close = f.has_close,
+				.proxy = true,
+				.eol = f.eol,
+				.eol_len = f.eol_len,
+			};
+			size_t o;
+			memcpy(out, head, start);
+			o = http_rewrite_fields(head, len, start, out, start, &rw);
+			info->close_added = rw.close_added;
+			info->lines_changed = rw.lines_changed;
+			return o;
+		}
 	}
 	s->phase = HTTP_REQ_OPAQUE;
 	memcpy(out, head, len);

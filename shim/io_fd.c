@@ -63,8 +63,17 @@ static void closing(int fd)
 
 EXPORT int close(int fd)
 {
-	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
+	struct conn *c = fdtable_peek(fd);
+
+	if (__builtin_expect(c != NULL, 0)) {
+		if (c == &conn_closed && conn_table_mutable()) {
+			/* the shim closed it already: as on a socket whose
+			 * peer has gone, close succeeds */
+			fdtable_forget(fd);
+			return 0;
+		}
 		closing(fd);
+	}
 	return REAL(close)(fd);
 }
 
@@ -149,11 +158,15 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 	return fcntl_common(REAL(fcntl64), fd, cmd, arg);
 }
 
-/* stdio writes through glibc internals the shim cannot see. */
+/* stdio reads and writes through glibc internals the shim cannot see. */
 EXPORT FILE *fdopen(int fd, const char *mode)
 {
-	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
+	if (__builtin_expect(fdtable_peek(fd) != NULL, 0)) {
+		int saved = errno;
 		conn_stop_tracking_writes(fd);
+		conn_read_elsewhere(fd);
+		errno = saved;
+	}
 	return REAL(fdopen)(fd, mode);
 }
 

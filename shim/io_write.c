@@ -213,9 +213,15 @@ EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out,
 		      size_t len, unsigned int flags)
 {
-	struct conn *c = tracked(out);
+	struct conn *c;
 	ssize_t r;
 
+	if (__builtin_expect(fdtable_peek(in) != NULL, 0)) {
+		int ok = conn_read_elsewhere(in);
+		if (ok <= 0)
+			return ok;
+	}
+	c = tracked(out);
 	if (c == NULL)
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
 	if (conn_write_unseen(c, out, len) < 0) {

@@ -1,12 +1,13 @@
-#define _GNU_SOURCE
-/* library.c - the constructor: arm the fork handlers (real.c resolves
- * libc in a constructor of its own, which runs first). */
+/* library.c - the constructor: read the settings, arm the fork handlers
+ * (real.c resolves libc in a constructor of its own, which runs first). */
 #include <pthread.h>
 
+#include "config.h"
 #include "conn.h"
 
 __attribute__((constructor)) static void forceclose_init(void)
 {
+	config_load();
 	conn_table_mutable();	/* remembers our pid */
 	pthread_atfork(conn_atfork_prepare, conn_atfork_parent,
 		       conn_atfork_child);

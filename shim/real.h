@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 
 /* X(return type, name, parameters, arguments) for fixed signatures. */
 #define REAL_FIXED(X)                                                        \
@@ -30,6 +31,23 @@
 	X(ssize_t, splice, (int a, off64_t *b, int c, off64_t *d, size_t e, \
 			    unsigned int f), (a, b, c, d, e, f))            \
 	X(int, vdprintf, (int a, const char *b, va_list c), (a, b, c))       \
+	X(ssize_t, read, (int a, void *b, size_t c), (a, b, c))              \
+	X(ssize_t, readv, (int a, const struct iovec *b, int c), (a, b, c))  \
+	X(ssize_t, recv, (int a, void *b, size_t c, int d), (a, b, c, d))    \
+	X(ssize_t, recvfrom, (int a, void *b, size_t c, int d,              \
+			      struct sockaddr *e, socklen_t *f),            \
+	  (a, b, c, d, e, f))                                                \
+	X(ssize_t, recvmsg, (int a, struct msghdr *b, int c), (a, b, c))     \
+	X(int, recvmmsg, (int a, struct mmsghdr *b, unsigned int c, int d,  \
+			  struct timespec *e), (a, b, c, d, e))             \
+	X(ssize_t, __read_chk, (int a, void *b, size_t c, size_t d),        \
+	  (a, b, c, d))                                                      \
+	X(ssize_t, __recv_chk, (int a, void *b, size_t c, size_t d, int e), \
+	  (a, b, c, d, e))                                                   \
+	X(ssize_t, __recvfrom_chk, (int a, void *b, size_t c, size_t d,     \
+				    int e, struct sockaddr *f, socklen_t *g), \
+	  (a, b, c, d, e, f, g))                                             \
+	X(int, shutdown, (int a, int b), (a, b))                             \
 	X(int, connect, (int a, const struct sockaddr *b, socklen_t c),      \
 	  (a, b, c))                                                         \
 	X(int, close, (int a), (a))                                          \

@@ -1,0 +1,419 @@
+/* conn_read.c - the response side: the program reads each final response
+ * head rewritten to say close, and the connection is torn down in the
+ * read that delivers the response's last byte.
+ *
+ * Nothing is stranded: the program must never wait for bytes the shim
+ * holds, since poll/epoll only see the kernel's queue.  So a head is only
+ * taken from the kernel once complete (found with MSG_PEEK; an unfinished
+ * head may be taken, as more of it must still arrive), and when the
+ * rewritten head does not fit the program's buffer, its last byte stays in
+ * the kernel until the rest has been delivered, keeping the socket
+ * readable.  Body bytes go straight from the kernel to the program. */
+#define _GNU_SOURCE
+#include "conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fdtable.h"
+#include "real.h"
+
+#define PEEK_MAX 8192		/* head bytes looked at per system call */
+
+static size_t rout_left(const struct conn *c)
+{
+	return c->rout_len - c->rout_off;
+}
+
+static void rout_clear(struct conn *c)
+{
+	free(c->rout);
+	c->rout = NULL;
+	c->rout_len = c->rout_off = 0;
+	c->rout_tail_queued = c->rout_ends_response = false;
+}
+
+/* Gives the response side up: what was taken from the kernel reaches the
+ * program first, unchanged; no teardown. */
+static void stop_tracking(struct conn *c)
+{
+	http_response_give_up(&c->resp);
+	c->rout_ends_response = false;
+	if (c->rheld_len > 0 && rout_left(c) == 0) {
+		rout_clear(c);
+		c->rout = c->rheld;
+		c->rout_len = c->rheld_len;
+		c->rheld = NULL;
+		c->rheld_len = c->rheld_cap = 0;
+	}
+}
+
+static bool rheld_reserve(struct conn *c, size_t n)
+{
+	if (c->rheld_len + n > c->rheld_cap) {
+		size_t cap = c->rheld_cap ? c->rheld_cap : 1024;
+		uint8_t *b;
+		while (cap < c->rheld_len + n)
+			cap *= 2;
+		b = realloc(c->rheld, cap);
+		if (b == NULL)
+			return false;
+		c->rheld = b;
+		c->rheld_cap = cap;
+	}
+	return true;
+}
+
+static size_t iov_total(const struct msghdr *m)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->msg_iovlen; i++)
+		n += m->msg_iov[i].iov_len;
+	return n;
+}
+
+static void scatter(const struct msghdr *m, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < m->msg_iovlen && n > 0; i++) {
+		size_t k = m->msg_iov[i].iov_len < n ? m->msg_iov[i].iov_len : n;
+		memcpy(m->msg_iov[i].iov_base, p, k);
+		p += k;
+		n -= k;
+	}
+}
+
+/* Feeds n received bytes, in msg's iovecs, to the body tracker (or to a
+ * probe of it).  Returns how many belong to the body; *complete when the
+ * response ended within them. */
+static size_t track_body(struct http_response_stream *s,
+			 const struct msghdr *m, size_t n, bool *complete)
+{
+	size_t i, used = 0;
+
+	*complete = false;
+	for (i = 0; i < m->msg_iovlen && used < n && !*complete; i++) {
+		size_t k = m->msg_iov[i].iov_len < n - used ?
+			   m->msg_iov[i].iov_len : n - used;
+		size_t took = http_response_pass(s, m->msg_iov[i].iov_base, k,
+						 complete);
+		used += took;
+		if (took < k)
+			break;
+	}
+	return used;
+}
+
+/* recvmsg into at most lim bytes of msg's iovecs. */
+static ssize_t recv_limited(int fd, struct msghdr *msg, size_t lim,
+			    int flags)
+{
+	struct iovec iov[64];
+	struct msghdr m = *msg;
+	size_t i, n = 0;
+
+	for (i = 0; i < msg->msg_iovlen && i < 64 && n < lim; i++) {
+		iov[i] = msg->msg_iov[i];
+		if (iov[i].iov_len > lim - n)
+			iov[i].iov_len = lim - n;
+		n += iov[i].iov_len;
+	}
+	m.msg_iov = iov;
+	m.msg_iovlen = i;
+	{
+		ssize_t r = REAL(recvmsg)(fd, &m, flags);
+		msg->msg_namelen = m.msg_namelen;
+		msg->msg_controllen = m.msg_controllen;
+		msg->msg_flags = m.msg_flags;
+		return r;
+	}
+}
+
+/* The response is complete: end the connection as FORCECLOSE_ACTION says.
+ * Runs inside the read that delivers the last byte, before it returns. */
+static void teardown(struct conn *c, int fd)
+{
+	int saved = errno;
+
+	if (config.action == CONN_ACTION_NONE)
+		return;
+	REAL(shutdown)(fd, SHUT_RDWR);
+	atomic_fetch_or(&c->flags, CONN_TORN_DOWN);
+	if (config.action == CONN_ACTION_CLOSE && conn_table_mutable()) {
+		/* the sentinel first: the number must not be handed out
+		 * while the table still says it is c */
+		conn_tryget(&conn_closed);
+		fdtable_install(fd, &conn_closed);
+		REAL(close)(fd);
+	}
+	errno = saved;
+}
+
+/* Hands the program bytes the shim owes it (a head). */
+static ssize_t deliver(struct conn *c, int fd, struct msghdr *msg, int flags,
+		       size_t want)
+{
+	size_t left = rout_left(c), n = want < left ? want : left;
+	bool peek = flags & MSG_PEEK;
+
+	if (c->rout_tail_queued && n == left && !peek) {
+		uint8_t tail;
+		/* the head's last byte leaves the kernel with the last of rout */
+		if (REAL(recv)(fd, &tail, 1, MSG_DONTWAIT) != 1)
+			stop_tracking(c);	/* read behind our back */
+		c->rout_tail_queued = false;
+	}
+	scatter(msg, c->rout + c->rout_off, n);
+	msg->msg_namelen = 0;
+	msg->msg_controllen = 0;
+	msg->msg_flags = 0;
+	if (!peek) {
+		c->rout_off += n;
+		if (rout_left(c) == 0) {
+			bool ends = c->rout_ends_response;
+			rout_clear(c);
+			if (ends)
+				teardown(c, fd);
+		}
+	}
+	return (ssize_t)n;
+}
+
+enum fill { FILL_AGAIN, FILL_EOF, FILL_ERROR };
+
+/* The head phase: looks at the kernel's queue and takes a head from it
+ * once complete, rewritten into rout. */
+static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
+{
+	uint8_t tmp[PEEK_MAX];
+	struct http_response_stream probe = c->resp;
+	struct http_response_info info;
+	enum http_head_status st;
+	const uint8_t *head;
+	size_t k, len, consume;
+	unsigned out_index;
+	uint8_t *out;
+	ssize_t r;
+
+	if (c->rheld_len == 0 && !conn_same_socket(c, fd)) {
+		/* the number was reused behind our back */
+		stop_tracking(c);
+		if (conn_table_mutable())
+			fdtable_forget(fd);
+		return FILL_AGAIN;
+	}
+	r = REAL(recv)(fd, tmp, sizeof tmp, MSG_PEEK | (flags & MSG_DONTWAIT));
+	if (r < 0)
+		return FILL_ERROR;
+	if (r == 0) {
+		if (c->rheld_len == 0)
+			return FILL_EOF;
+		stop_tracking(c);	/* a cut head: deliver it as it is */
+		return FILL_AGAIN;
+	}
+	out_index = atomic_load(&c->awaiting_out);
+	if (c->rheld_len == 0 &&
+	    (out_index == atomic_load(&c->awaiting_in) ||
+	     (atomic_load(&c->flags) & CONN_RESP_LOST))) {
+		/* bytes that answer no request we saw */
+		stop_tracking(c);
+		return FILL_AGAIN;
+	}
+	k = http_response_scan(&probe, tmp, (size_t)r, &st);
+	if (st == HTTP_HEAD_INVALID) {
+		stop_tracking(c);
+		return FILL_AGAIN;
+	}
+	if (st == HTTP_HEAD_MORE) {
+		/* an unfinished head is no use to the program yet: take it,
+		 * the rest must still come */
+		if (!rheld_reserve(c, (size_t)r)) {
+			stop_tracking(c);
+			return FILL_AGAIN;
+		}
+		r = REAL(recv)(fd, c->rheld + c->rheld_len, (size_t)r,
+			       MSG_DONTWAIT);
+		if (r > 0) {
+			http_response_scan(&c->resp, c->rheld + c->rheld_len,
+					   (size_t)r, &st);
+			c->rheld_len += (size_t)r;
+		}
+		return FILL_AGAIN;
+	}
+
+	/* complete: the head is rheld plus tmp[0, k) */
+	if (c->rheld_len == 0) {
+		head = tmp;
+		len = k;
+	} else {
+		if (!rheld_reserve(c, k)) {
+			stop_tracking(c);
+			return FILL_AGAIN;
+		}
+		memcpy(c->rheld + c->rheld_len, tmp, k);
+		head = c->rheld;
+		len = c->rheld_len + k;
+	}
+	out = malloc(http_response_out_room(len));
+	if (out == NULL) {
+		stop_tracking(c);
+		return FILL_AGAIN;
+	}
+	rout_clear(c);
+	c->rout = out;
+	c->rout_len = http_response_finish_head(
+		&c->resp, head, len,
+		c->awaiting[out_index % CONN_AWAITING_MAX], out, &info);
+	if (info.verdict != HTTP_RESP_INTERIM)
+		atomic_store(&c->awaiting_out, out_index + 1);
+	c->rout_ends_response = info.verdict == HTTP_RESP_FINAL &&
+				info.complete;
+	/* keep the last byte queued unless all of rout goes out now */
+	c->rout_tail_queued = (flags & MSG_PEEK) || c->rout_len > want;
+	consume = k - (c->rout_tail_queued ? 1 : 0);
+	c->rheld_len = 0;
+	if (consume > 0 && REAL(recv)(fd, tmp, consume, MSG_DONTWAIT) !=
+			   (ssize_t)consume) {
+		/* bytes moved where we could not see them: be safe */
+		c->rout_tail_queued = false;
+		stop_tracking(c);
+	}
+	return FILL_AGAIN;
+}
+
+/* Chunked bodies end where only parsing tells.  Reading past that end is
+ * harmless when the connection is torn down right there (the bytes after
+ * it will never be read); with FORCECLOSE_ACTION=none they belong to the
+ * next response, so look before taking. */
+static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
+			    int flags, size_t want)
+{
+	bool peek = flags & MSG_PEEK, complete;
+	struct http_response_stream probe = c->resp;
+	size_t used;
+	ssize_t r;
+
+	if (config.action == CONN_ACTION_NONE && !peek) {
+		r = REAL(recvmsg)(fd, msg, flags | MSG_PEEK);
+		if (r <= 0)
+			goto eof_or_error;
+		used = track_body(&probe, msg, (size_t)r, &complete);
+		r = recv_limited(fd, msg, used, flags);
+		if (r > 0)
+			track_body(&c->resp, msg, (size_t)r, &complete);
+		return r;
+	}
+	(void)want;
+	r = REAL(recvmsg)(fd, msg, flags);
+	if (r <= 0)
+		goto eof_or_error;
+	used = track_body(peek ? &probe : &c->resp, msg, (size_t)r, &complete);
+	if (complete && !peek)
+		teardown(c, fd);
+	return (ssize_t)used;
+eof_or_error:
+	if (r == 0)
+		stop_tracking(c);	/* cut short: nothing more to do */
+	return r;
+}
+
+static ssize_t read_length(struct conn *c, int fd, struct msghdr *msg,
+			   int flags, size_t want)
+{
+	size_t lim = want < c->resp.body_left ? want : (size_t)c->resp.body_left;
+	bool complete;
+	ssize_t r = recv_limited(fd, msg, lim, flags);
+
+	if (r == 0)
+		stop_tracking(c);
+	if (r > 0 && !(flags & MSG_PEEK)) {
+		http_response_pass(&c->resp, NULL, (size_t)r, &complete);
+		if (complete)
+			teardown(c, fd);
+	}
+	return r;
+}
+
+ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags)
+{
+	size_t want = iov_total(msg);
+
+	if (conn_torn_down(c))
+		return 0;	/* as after the peer's close */
+	if (flags & (MSG_OOB | MSG_ERRQUEUE))
+		return REAL(recvmsg)(fd, msg, flags);	/* not the stream */
+	if (flags & (MSG_TRUNC | MSG_WAITALL))
+		stop_tracking(c);	/* semantics we cannot follow */
+	if (want == 0 && rout_left(c) == 0)
+		return REAL(recvmsg)(fd, msg, flags);
+	for (;;) {
+		if (rout_left(c) > 0)
+			return deliver(c, fd, msg, flags, want);
+		switch (c->resp.phase) {
+		case HTTP_RESP_HEAD:
+			switch (fill_head(c, fd, flags, want)) {
+			case FILL_AGAIN:
+				continue;
+			case FILL_EOF:
+				return 0;
+			case FILL_ERROR:
+				return -1;
+			}
+			break;
+		case HTTP_RESP_BODY_LENGTH:
+			return read_length(c, fd, msg, flags, want);
+		case HTTP_RESP_BODY_CHUNKED:
+			return read_chunked(c, fd, msg, flags, want);
+		default:
+			if (c->rheld_len == 0)
+				conn_side_opaque(c, CONN_RESP_OPAQUE);
+			return REAL(recvmsg)(fd, msg, flags);
+		}
+	}
+}
+
+struct conn *conn_read_enter(int fd)
+{
+	struct conn *c = fdtable_acquire(fd);
+
+	if (c == NULL)
+		return NULL;
+	if (atomic_load(&c->flags) & CONN_OPAQUE) {
+		conn_put(c);
+		return NULL;
+	}
+	conn_lock(&c->rlock);
+	return c;
+}
+
+void conn_read_leave(struct conn *c)
+{
+	conn_unlock(&c->rlock);
+	conn_put(c);
+}
+
+int conn_read_elsewhere(int fd)
+{
+	struct conn *c = conn_read_enter(fd);
+	int r = 1;
+
+	if (c == NULL)
+		return 1;
+	if (conn_torn_down(c)) {
+		r = 0;
+	} else {
+		stop_tracking(c);
+		if (rout_left(c) > 0) {
+			/* owed head bytes must come first; a plain read
+			 * will deliver them */
+			errno = EAGAIN;
+			r = -1;
+		}
+	}
+	conn_read_leave(c);
+	return r;
+}

@@ -1,0 +1,156 @@
+/* http_response.c - response framing (RFC 9112 6.3) and the rewrite of
+ * final response heads. */
+#include "http_response.h"
+
+#include <string.h>
+
+void http_response_init(struct http_response_stream *s)
+{
+	memset(s, 0, sizeof *s);
+	http_head_init(&s->head, HTTP_HEAD_RESPONSE);
+	s->phase = HTTP_RESP_HEAD;
+}
+
+size_t http_response_scan(struct http_response_stream *s, const uint8_t *p,
+			  size_t n, enum http_head_status *status)
+{
+	return http_head_scan(&s->head, p, n, status);
+}
+
+struct head_facts {
+	unsigned status;
+	size_t start;		/* offset of the first field line */
+	const uint8_t *eol;
+	size_t eol_len;
+	bool has_connection, has_close;
+	bool has_length, has_te, chunked, bad;
+	uint64_t length;
+};
+
+static void learn(const uint8_t *head, size_t len, struct head_facts *f)
+{
+	const uint8_t *lf = memchr(head, '\n', len);
+	struct http_field fl;
+	size_t pos;
+
+	/* "HTTP/1.x NNN" was validated by the scanner */
+	f->status = (unsigned)(head[9] - '0') * 100 +
+		    (unsigned)(head[10] - '0') * 10 + (unsigned)(head[11] - '0');
+	f->eol_len = lf[-1] == '\r' ? 2 : 1;
+	f->eol = lf + 1 - f->eol_len;
+	pos = f->start = (size_t)(lf + 1 - head);
+	while (http_next_field(head, len, &pos, &fl)) {
+		const uint8_t *name = fl.line;
+		size_t nl = fl.name_len;
+
+		if (http_token_eq(name, nl, "connection")) {
+			f->has_connection = true;
+			f->has_close |= http_list_has(fl.value, fl.value_len,
+						      "close");
+		} else if (http_token_eq(name, nl, "content-length")) {
+			uint64_t v = 0;
+			if (!http_parse_length(fl.value, fl.value_len, &v) ||
+			    (f->has_length && v != f->length))
+				f->bad = true;
+			f->has_length = true;
+			f->length = v;
+		} else if (http_token_eq(name, nl, "transfer-encoding")) {
+			const uint8_t *last;
+			size_t last_len;
+			http_list_last(fl.value, fl.value_len, &last, &last_len);
+			f->has_te = true;
+			f->chunked = http_token_eq(last, last_len, "chunked");
+		}
+	}
+}
+
+size_t http_response_finish_head(struct http_response_stream *s,
+				 const uint8_t *head, size_t len, bool to_head,
+				 uint8_t *out,
+				 struct http_response_info *info)
+{
+	struct head_facts f;
+
+	memset(info, 0, sizeof *info);
+	memset(&f, 0, sizeof f);
+	learn(head, len, &f);
+	info->status = f.status;
+	http_head_init(&s->head, HTTP_HEAD_RESPONSE);
+
+	if (f.status < 100 || f.status > 599 || f.bad ||
+	    (f.has_length && f.has_te)) {
+		info->verdict = HTTP_RESP_INVALID;
+	} else if (f.status == 101) {
+		info->verdict = HTTP_RESP_TUNNEL;
+	} else if (f.status < 200) {
+		info->verdict = HTTP_RESP_INTERIM;
+		s->phase = HTTP_RESP_HEAD;
+		memcpy(out, head, len);
+		return len;
+	} else {
+		struct http_close_rewrite rw = {
+			.has_connection = f.has_connection,
+			.has_close = f.has_close,
+			.eol = f.eol,
+			.eol_len = f.eol_len,
+		};
+		size_t o;
+
+		info->verdict = HTTP_RESP_FINAL;
+		if (to_head || f.status == 204 || f.status == 304 ||
+		    (f.has_length && !f.has_te && f.length == 0)) {
+			info->complete = true;
+			s->phase = HTTP_RESP_HEAD;
+		} else if (f.has_te && f.chunked) {
+			s->phase = HTTP_RESP_BODY_CHUNKED;
+			chunked_init(&s->chunk);
+		} else if (f.has_length) {
+			s->phase = HTTP_RESP_BODY_LENGTH;
+			s->body_left = f.length;
+		} else {
+			/* the body runs to end of file: nothing to follow */
+			s->phase = HTTP_RESP_OPAQUE;
+		}
+		memcpy(out, head, f.start);
+		o = http_rewrite_fields(head, len, f.start, out, f.start, &rw);
+		info->close_added = rw.close_added;
+		info->lines_changed = rw.lines_changed;
+		return o;
+	}
+	s->phase = HTTP_RESP_OPAQUE;
+	memcpy(out, head, len);
+	return len;
+}
+
+size_t http_response_pass(struct http_response_stream *s, const uint8_t *p,
+			  size_t n, bool *complete)
+{
+	enum chunked_status st;
+	size_t k;
+
+	*complete = false;
+	switch (s->phase) {
+	case HTTP_RESP_BODY_LENGTH:
+		k = n < s->body_left ? n : (size_t)s->body_left;
+		s->body_left -= k;
+		if (s->body_left == 0) {
+			s->phase = HTTP_RESP_HEAD;
+			*complete = true;
+		}
+		return k;
+	case HTTP_RESP_BODY_CHUNKED:
+		k = chunked_feed(&s->chunk, p, n, &st);
+		if (st == CHUNKED_DONE) {
+			s->phase = HTTP_RESP_HEAD;
+			*complete = true;
+		}
+		if (st != CHUNKED_INVALID)
+			return k;
+		s->phase = HTTP_RESP_OPAQUE;
+		return n;
+	case HTTP_RESP_OPAQUE:
+		return n;
+	default:
+		return 0;
+	}
+}
