@@ -197,9 +197,11 @@ struct conn *conn_write_enter(int fd)
 		return NULL;
 	}
 	conn_lock(&c->wlock);
-	/* Before the first byte of each request: is fd still the socket that
-	 * was connected?  Its number may have been reused behind our back. */
-	if (!conn_torn_down(c) && c->req.phase == HTTP_REQ_HEAD && c->held_len == 0 &&
+	/* Before each write of a request head: is fd still the socket that
+	 * was connected?  Its number may have been reused behind our back
+	 * (a close we could not see); head bytes held so far stay with the
+	 * connection, for a descriptor that still refers to it. */
+	if (!conn_torn_down(c) && c->req.phase == HTTP_REQ_HEAD &&
 	    c->pending_len == 0 && !conn_same_socket(c, fd)) {
 		conn_unlock(&c->wlock);
 		conn_put(c);

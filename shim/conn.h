@@ -119,6 +119,10 @@ int conn_give_up(struct conn *c, int fd, int flags);
 /* The program closes fd: owed bytes go out (best effort) first. */
 void conn_flush_on_close(int fd);
 
+/* At exit: every connection's owed bytes go out (best effort; connections
+ * whose lock another thread holds are skipped). */
+void conn_flush_all(void);
+
 /* stdio (fdopen) takes over fd's writes: flush and stop rewriting. */
 void conn_stop_tracking_writes(int fd);
 

@@ -333,6 +333,26 @@ void conn_flush_on_close(int fd)
 	conn_write_leave(c);
 }
 
+void conn_flush_all(void)
+{
+	unsigned fd, high = fdtable_high();
+
+	for (fd = 0; fd <= high; fd++) {
+		struct conn *c = fdtable_acquire((int)fd);
+		if (c == NULL)
+			continue;
+		if (pthread_mutex_trylock(&c->wlock.mutex) == 0) {
+			atomic_store(&c->wlock.held, true);
+			if ((c->held_len > 0 || pending_left(c) > 0) &&
+			    !conn_torn_down(c) && conn_same_socket(c, (int)fd))
+				conn_give_up(c, (int)fd,
+					     MSG_NOSIGNAL | MSG_DONTWAIT);
+			conn_unlock(&c->wlock);
+		}
+		conn_put(c);
+	}
+}
+
 void conn_stop_tracking_writes(int fd)
 {
 	int saved = errno;

@@ -54,12 +54,7 @@ void fdtable_forget(int fd)
 		conn_put(old);
 }
 
-void fdtable_forget_range(unsigned lo, unsigned hi)
+unsigned fdtable_high(void)
 {
-	unsigned h = atomic_load(&high_water), fd;
-
-	if (hi > h)
-		hi = h;
-	for (fd = lo; fd <= hi; fd++)
-		fdtable_forget_stale((int)fd);
+	return atomic_load(&high_water);
 }

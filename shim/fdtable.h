@@ -41,7 +41,7 @@ static inline void fdtable_forget_stale(int fd)
 		fdtable_forget(fd);
 }
 
-/* Forgets every tracked descriptor in [lo, hi]. */
-void fdtable_forget_range(unsigned lo, unsigned hi);
+/* The highest descriptor ever installed (bounds sweeps of the table). */
+unsigned fdtable_high(void);
 
 #endif

@@ -54,7 +54,7 @@ static void closing(int fd)
 {
 	int saved = errno;
 
-	if (conn_table_mutable()) {
+	if (conn_table_mutable() && fdtable_peek(fd) != &conn_closed) {
 		conn_flush_on_close(fd);
 		fdtable_forget(fd);
 	}
@@ -77,18 +77,47 @@ EXPORT int close(int fd)
 	return REAL(close)(fd);
 }
 
+/* Every tracked descriptor in [lo, hi] is about to be closed. */
+static void closing_range(unsigned lo, unsigned hi)
+{
+	unsigned fd, high = fdtable_high();
+
+	for (fd = lo; fd <= hi && fd <= high; fd++)
+		if (fdtable_peek((int)fd) != NULL)
+			closing((int)fd);
+}
+
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
 	if (!(flags & CLOSE_RANGE_CLOEXEC) && conn_table_mutable())
-		fdtable_forget_range(first, last);
+		closing_range(first, last);
 	return REAL(close_range)(first, last, flags);
 }
 
 EXPORT void closefrom(int lowfd)
 {
 	if (lowfd >= 0 && conn_table_mutable())
-		fdtable_forget_range((unsigned)lowfd, UINT_MAX);
+		closing_range((unsigned)lowfd, UINT_MAX);
 	REAL(closefrom)(lowfd);
+}
+
+/* shutdown() of a descriptor the shim closed itself succeeds, as on a
+ * socket whose peer has gone; before the program's own shutdown of the
+ * sending side, owed bytes go out. */
+EXPORT int shutdown(int fd, int how)
+{
+	struct conn *c = fdtable_peek(fd);
+
+	if (__builtin_expect(c != NULL, 0)) {
+		if (c == &conn_closed)
+			return 0;
+		if (how != SHUT_RD) {
+			int saved = errno;
+			conn_flush_on_close(fd);
+			errno = saved;
+		}
+	}
+	return REAL(shutdown)(fd, how);
 }
 
 /* newfd now refers to what oldfd refers to: a dup shares the state. */
@@ -112,15 +141,20 @@ EXPORT int dup(int fd)
 	return duplicated(fd, REAL(dup)(fd));
 }
 
+/* dup2 and dup3 close newfd first: what it owes goes out. */
 EXPORT int dup2(int oldfd, int newfd)
 {
 	if (oldfd == newfd)
 		return REAL(dup2)(oldfd, newfd);
+	if (__builtin_expect(fdtable_peek(newfd) != NULL, 0))
+		closing(newfd);
 	return duplicated(oldfd, REAL(dup2)(oldfd, newfd));
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
+	if (oldfd != newfd && __builtin_expect(fdtable_peek(newfd) != NULL, 0))
+		closing(newfd);
 	return duplicated(oldfd, REAL(dup3)(oldfd, newfd, flags));
 }
 

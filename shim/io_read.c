@@ -146,12 +146,3 @@ EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
 	}
 	return REAL(recvmmsg)(fd, vec, n, flags, timeout);
 }
-
-/* shutdown() of a descriptor the shim closed itself: as on a socket whose
- * peer has gone, it succeeds. */
-EXPORT int shutdown(int fd, int how)
-{
-	if (__builtin_expect(fdtable_peek(fd) == &conn_closed, 0))
-		return 0;
-	return REAL(shutdown)(fd, how);
-}

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/sendfile.h>
@@ -54,9 +55,28 @@ static SLOW ssize_t write_tracked(int fd, const void *buf, size_t n)
 	return through(c, fd, &v, 1, 0);
 }
 
+/* Pointers into the first page can only fault: such calls go to libc as
+ * they are, for its EFAULT, without the shim touching the memory. */
+static inline bool bad_ptr(const void *p)
+{
+	return (uintptr_t)p < 4096;
+}
+
+static bool bad_iov(const struct iovec *iov, size_t cnt)
+{
+	size_t i;
+
+	if (cnt > 0 && bad_ptr(iov))
+		return true;
+	for (i = 0; i < cnt; i++)
+		if (iov[i].iov_len > 0 && bad_ptr(iov[i].iov_base))
+			return true;
+	return false;
+}
+
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
+	if (__builtin_expect(fdtable_peek(fd) != NULL, 0) && !bad_ptr(buf))
 		return write_tracked(fd, buf, n);
 	return REAL(write)(fd, buf, n);
 }
@@ -68,9 +88,9 @@ static SLOW ssize_t writev_tracked(int fd, const struct iovec *iov,
 
 	if (c == NULL)
 		return REAL(writev)(fd, iov, iovcnt);
-	if (iovcnt < 0 || iovcnt > IOV_MAX) {
+	if (iovcnt < 0 || iovcnt > IOV_MAX || bad_iov(iov, (size_t)iovcnt)) {
 		conn_write_leave(c);
-		return REAL(writev)(fd, iov, iovcnt);	/* its EINVAL */
+		return REAL(writev)(fd, iov, iovcnt);	/* its error */
 	}
 	return through(c, fd, iov, iovcnt, 0);
 }
@@ -100,7 +120,7 @@ static SLOW ssize_t send_tracked(int fd, const void *buf, size_t n,
 
 EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
+	if (__builtin_expect(fdtable_peek(fd) != NULL, 0) && !bad_ptr(buf))
 		return send_tracked(fd, buf, n, flags);
 	return REAL(send)(fd, buf, n, flags);
 }
@@ -108,7 +128,7 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 		      const struct sockaddr *addr, socklen_t alen)
 {
-	struct conn *c = tracked(fd);
+	struct conn *c = bad_ptr(buf) ? NULL : tracked(fd);
 	struct iovec v = { (void *)buf, n };
 
 	if (c == NULL)
@@ -125,13 +145,21 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
  * must go with exactly the program's bytes: leave such sockets alone. */
 static bool plain_msg(const struct msghdr *m, int flags)
 {
-	return m != NULL && m->msg_name == NULL && m->msg_controllen == 0 &&
-	       !(flags & MSG_OOB) && m->msg_iovlen <= IOV_MAX;
+	return m->msg_name == NULL && m->msg_controllen == 0 &&
+	       !(flags & MSG_OOB);
+}
+
+/* Calls the kernel refuses before sending anything go to libc as they
+ * are, for their errors (EFAULT, EMSGSIZE), without giving anything up. */
+static bool refused(const struct msghdr *m)
+{
+	return bad_ptr(m) || m->msg_iovlen > IOV_MAX ||
+	       bad_iov(m->msg_iov, m->msg_iovlen);
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct conn *c = tracked(fd);
+	struct conn *c = refused(msg) ? NULL : tracked(fd);
 
 	if (c == NULL)
 		return REAL(sendmsg)(fd, msg, flags);
@@ -145,11 +173,16 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
-	struct conn *c = tracked(fd);
+	struct conn *c = !bad_ptr(vec) && vlen > 0 ? tracked(fd) : NULL;
 	unsigned int i;
 
 	if (c == NULL)
 		return REAL(sendmmsg)(fd, vec, vlen, flags);
+	for (i = 0; i < vlen; i++)
+		if (refused(&vec[i].msg_hdr)) {
+			conn_write_leave(c);
+			return REAL(sendmmsg)(fd, vec, vlen, flags);
+		}
 	for (i = 0; i < vlen; i++)
 		if (!plain_msg(&vec[i].msg_hdr, flags)) {
 			if (give_up(c, fd) < 0)
@@ -176,6 +209,17 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 	return i > 0 ? (int)i : -1;
 }
 
+/* sendfile and splice with nothing to send, or from a bad descriptor,
+ * fail or return 0 without sending: no reason to give anything up. */
+static bool fails_early(int in, size_t count)
+{
+	int saved = errno;
+	bool bad = count == 0 || REAL(fcntl)(in, F_GETFD) < 0;
+
+	errno = saved;
+	return bad;
+}
+
 EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
 	struct conn *c = tracked(out);
@@ -183,6 +227,10 @@ EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 
 	if (c == NULL)
 		return REAL(sendfile)(out, in, off, count);
+	if (fails_early(in, count)) {
+		conn_write_leave(c);
+		return REAL(sendfile)(out, in, off, count);
+	}
 	if (conn_write_unseen(c, out, count) < 0) {
 		conn_write_leave(c);
 		return -1;
@@ -200,6 +248,10 @@ EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 
 	if (c == NULL)
 		return REAL(sendfile64)(out, in, off, count);
+	if (fails_early(in, count)) {
+		conn_write_leave(c);
+		return REAL(sendfile64)(out, in, off, count);
+	}
 	if (conn_write_unseen(c, out, count) < 0) {
 		conn_write_leave(c);
 		return -1;
@@ -224,6 +276,10 @@ EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out,
 	c = tracked(out);
 	if (c == NULL)
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
+	if (fails_early(in, len)) {
+		conn_write_leave(c);
+		return REAL(splice)(in, off_in, out, off_out, len, flags);
+	}
 	if (conn_write_unseen(c, out, len) < 0) {
 		conn_write_leave(c);
 		return -1;

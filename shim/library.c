@@ -12,3 +12,10 @@ __attribute__((constructor)) static void forceclose_init(void)
 	pthread_atfork(conn_atfork_prepare, conn_atfork_parent,
 		       conn_atfork_child);
 }
+
+/* At exit the kernel closes every descriptor: head bytes the rewriter
+ * still holds go out first, as they would have without the shim. */
+__attribute__((destructor)) static void forceclose_fini(void)
+{
+	conn_flush_all();
+}
