@@ -163,9 +163,17 @@ static ssize_t deliver(struct conn *c, int fd, struct msghdr *msg, int flags,
 	if (c->rout_tail_queued && n == left && !peek) {
 		uint8_t tail;
 		/* the head's last byte leaves the kernel with the last of rout */
-		if (REAL(recv)(fd, &tail, 1, MSG_DONTWAIT) != 1)
-			stop_tracking(c);	/* read behind our back */
 		c->rout_tail_queued = false;
+		if (REAL(recv)(fd, &tail, 1, MSG_DONTWAIT) != 1) {
+			/* not there: it was read behind our back, or is still
+			 * queued; either way it is not ours to deliver */
+			stop_tracking(c);
+			c->rout_len--;
+			if (--n == 0) {
+				rout_clear(c);
+				return REAL(recvmsg)(fd, msg, flags);
+			}
+		}
 	}
 	scatter(msg, c->rout + c->rout_off, n);
 	msg->msg_namelen = 0;
@@ -190,12 +198,13 @@ enum fill { FILL_AGAIN, FILL_EOF, FILL_ERROR };
 static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 {
 	uint8_t tmp[PEEK_MAX];
-	struct http_response_stream probe = c->resp;
+	struct http_response_stream probe = c->resp, next;
 	struct http_response_info info;
 	enum http_head_status st;
 	const uint8_t *head;
-	size_t k, len, consume;
+	size_t k, len, consume, out_len;
 	unsigned out_index;
+	bool tail_queued;
 	uint8_t *out;
 	ssize_t r;
 
@@ -263,25 +272,35 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 		stop_tracking(c);
 		return FILL_AGAIN;
 	}
-	rout_clear(c);
-	c->rout = out;
-	c->rout_len = http_response_finish_head(
-		&c->resp, head, len,
-		c->awaiting[out_index % CONN_AWAITING_MAX], out, &info);
+	next = c->resp;
+	out_len = http_response_finish_head(
+		&next, head, len, c->awaiting[out_index % CONN_AWAITING_MAX],
+		out, &info);
+	/* keep the last byte queued unless all of the output goes now */
+	tail_queued = (flags & MSG_PEEK) || out_len > want;
+	consume = k - (tail_queued ? 1 : 0);
+	r = consume > 0 ? REAL(recv)(fd, tmp, consume, MSG_DONTWAIT) : 0;
+	if (r != (ssize_t)consume) {
+		/* the queue was not what we saw: bytes moved behind our
+		 * back.  What we did take goes to the program unchanged. */
+		free(out);
+		if (r > 0 && rheld_reserve(c, (size_t)r)) {
+			memcpy(c->rheld + c->rheld_len, tmp, (size_t)r);
+			c->rheld_len += (size_t)r;
+		}
+		stop_tracking(c);
+		return FILL_AGAIN;
+	}
+	c->resp = next;
 	if (info.verdict != HTTP_RESP_INTERIM)
 		atomic_store(&c->awaiting_out, out_index + 1);
+	rout_clear(c);
+	c->rout = out;
+	c->rout_len = out_len;
+	c->rout_tail_queued = tail_queued;
 	c->rout_ends_response = info.verdict == HTTP_RESP_FINAL &&
 				info.complete;
-	/* keep the last byte queued unless all of rout goes out now */
-	c->rout_tail_queued = (flags & MSG_PEEK) || c->rout_len > want;
-	consume = k - (c->rout_tail_queued ? 1 : 0);
 	c->rheld_len = 0;
-	if (consume > 0 && REAL(recv)(fd, tmp, consume, MSG_DONTWAIT) !=
-			   (ssize_t)consume) {
-		/* bytes moved where we could not see them: be safe */
-		c->rout_tail_queued = false;
-		stop_tracking(c);
-	}
 	return FILL_AGAIN;
 }
 
