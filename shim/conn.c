@@ -32,6 +32,13 @@ struct conn conn_closed = {
 	.rlock = { PTHREAD_MUTEX_INITIALIZER, false },
 };
 
+/* Torn-down descriptors the shim will close (FORCECLOSE_ACTION=close). */
+static struct {
+	pthread_mutex_t lock;
+	struct { int fd; struct conn *c; } slot[CONN_CLOSE_WINDOW];
+	unsigned next;
+} close_window = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 static void lock_init(struct conn_lock *l)
 {
 	pthread_mutex_init(&l->mutex, NULL);
@@ -226,14 +233,54 @@ void conn_side_opaque(struct conn *c, unsigned side_flag)
 		atomic_fetch_or(&c->flags, CONN_OPAQUE);
 }
 
+/* Closes fd if it still refers to c: the program has not closed it. */
+static void close_if_unchanged(int fd, struct conn *c)
+{
+	struct conn *now = fdtable_acquire(fd);
+
+	if (now == c && conn_same_socket(c, fd) && conn_table_mutable()) {
+		/* the sentinel first: the number must not be handed out
+		 * while the table still says it is c */
+		conn_tryget(&conn_closed);
+		fdtable_install(fd, &conn_closed);
+		REAL(close)(fd);
+	}
+	if (now != NULL)
+		conn_put(now);
+}
+
+void conn_close_later(struct conn *c, int fd)
+{
+	int old_fd = -1;
+	struct conn *old = NULL;
+	unsigned i;
+
+	pthread_mutex_lock(&close_window.lock);
+	i = close_window.next++ % CONN_CLOSE_WINDOW;
+	if (close_window.slot[i].c != NULL) {
+		old_fd = close_window.slot[i].fd;
+		old = close_window.slot[i].c;
+	}
+	close_window.slot[i].fd = fd;
+	close_window.slot[i].c = c;
+	conn_tryget(c);		/* the window's reference */
+	pthread_mutex_unlock(&close_window.lock);
+	if (old != NULL) {
+		close_if_unchanged(old_fd, old);
+		conn_put(old);
+	}
+}
+
 void conn_atfork_prepare(void)
 {
+	pthread_mutex_lock(&close_window.lock);
 	pthread_mutex_lock(&pool_lock);
 }
 
 void conn_atfork_parent(void)
 {
 	pthread_mutex_unlock(&pool_lock);
+	pthread_mutex_unlock(&close_window.lock);
 }
 
 /* The child has one thread.  A lock held at fork time belonged to another
@@ -244,6 +291,7 @@ void conn_atfork_child(void)
 
 	our_pid = getpid();
 	pthread_mutex_init(&pool_lock, NULL);
+	pthread_mutex_init(&close_window.lock, NULL);
 	lock_init(&conn_closed.wlock);
 	lock_init(&conn_closed.rlock);
 	for (s = 0; s < pool_nslabs; s++) {

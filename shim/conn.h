@@ -155,6 +155,15 @@ int conn_read_elsewhere(int fd);
 /* Stands in the table for a descriptor the shim has closed itself. */
 extern struct conn conn_closed;
 
+/* FORCECLOSE_ACTION=close: fd (torn down) is closed by the shim once
+ * CONN_CLOSE_WINDOW later teardowns have happened and the program has
+ * still not closed it.  Programs that close their sockets do so long
+ * before, so the shim never closes a number they are about to close
+ * themselves (it may meanwhile belong to a file they opened); programs
+ * that never close keep at most that many extra descriptors. */
+#define CONN_CLOSE_WINDOW 8
+void conn_close_later(struct conn *c, int fd);
+
 /* Fork handlers (registered by the constructor). */
 void conn_atfork_prepare(void);
 void conn_atfork_parent(void);

@@ -143,13 +143,8 @@ static void teardown(struct conn *c, int fd)
 		return;
 	REAL(shutdown)(fd, SHUT_RDWR);
 	atomic_fetch_or(&c->flags, CONN_TORN_DOWN);
-	if (config.action == CONN_ACTION_CLOSE && conn_table_mutable()) {
-		/* the sentinel first: the number must not be handed out
-		 * while the table still says it is c */
-		conn_tryget(&conn_closed);
-		fdtable_install(fd, &conn_closed);
-		REAL(close)(fd);
-	}
+	if (config.action == CONN_ACTION_CLOSE)
+		conn_close_later(c, fd);
 	errno = saved;
 }
 
