@@ -108,29 +108,31 @@ static size_t track_body(struct http_response_stream *s,
 	return used;
 }
 
-/* recvmsg into at most lim bytes of msg's iovecs. */
+/* recvmsg into at most lim (> 0) bytes of msg's iovecs.  Empty iovecs
+ * are left out, so that the copy, at most 64 long, always has room. */
 static ssize_t recv_limited(int fd, struct msghdr *msg, size_t lim,
 			    int flags)
 {
 	struct iovec iov[64];
 	struct msghdr m = *msg;
-	size_t i, n = 0;
+	size_t i, k = 0, n = 0;
+	ssize_t r;
 
-	for (i = 0; i < msg->msg_iovlen && i < 64 && n < lim; i++) {
-		iov[i] = msg->msg_iov[i];
-		if (iov[i].iov_len > lim - n)
-			iov[i].iov_len = lim - n;
-		n += iov[i].iov_len;
+	for (i = 0; i < msg->msg_iovlen && k < 64 && n < lim; i++) {
+		if (msg->msg_iov[i].iov_len == 0)
+			continue;
+		iov[k] = msg->msg_iov[i];
+		if (iov[k].iov_len > lim - n)
+			iov[k].iov_len = lim - n;
+		n += iov[k++].iov_len;
 	}
 	m.msg_iov = iov;
-	m.msg_iovlen = i;
-	{
-		ssize_t r = REAL(recvmsg)(fd, &m, flags);
-		msg->msg_namelen = m.msg_namelen;
-		msg->msg_controllen = m.msg_controllen;
-		msg->msg_flags = m.msg_flags;
-		return r;
-	}
+	m.msg_iovlen = k;
+	r = REAL(recvmsg)(fd, &m, flags);
+	msg->msg_namelen = m.msg_namelen;
+	msg->msg_controllen = m.msg_controllen;
+	msg->msg_flags = m.msg_flags;
+	return r;
 }
 
 /* The response is complete: end the connection as FORCECLOSE_ACTION says.
