@@ -193,16 +193,23 @@ bool conn_same_socket(const struct conn *c, int fd)
 	return same;
 }
 
-struct conn *conn_write_enter(int fd)
+struct conn *conn_acquire_active(int fd)
 {
 	struct conn *c = fdtable_acquire(fd);
 
-	if (c == NULL)
-		return NULL;
-	if (atomic_load(&c->flags) & CONN_OPAQUE) {
+	if (c != NULL && (atomic_load(&c->flags) & CONN_OPAQUE)) {
 		conn_put(c);
 		return NULL;
 	}
+	return c;
+}
+
+struct conn *conn_write_enter(int fd)
+{
+	struct conn *c = conn_acquire_active(fd);
+
+	if (c == NULL)
+		return NULL;
 	conn_lock(&c->wlock);
 	/* Before each write of a request head: is fd still the socket that
 	 * was connected?  Its number may have been reused behind our back

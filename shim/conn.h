@@ -93,6 +93,10 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len);
  * hooks that change the table must not run there. */
 bool conn_table_mutable(void);
 
+/* A counted reference to fd's connection unless there is none or it is
+ * opaque (then the call goes straight to libc). */
+struct conn *conn_acquire_active(int fd);
+
 /* The write side of fd, locked, or NULL when the call should go straight
  * to libc (untracked, opaque, or fd is no longer the connected socket). */
 struct conn *conn_write_enter(int fd);

@@ -394,15 +394,10 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags)
 
 struct conn *conn_read_enter(int fd)
 {
-	struct conn *c = fdtable_acquire(fd);
+	struct conn *c = conn_acquire_active(fd);
 
-	if (c == NULL)
-		return NULL;
-	if (atomic_load(&c->flags) & CONN_OPAQUE) {
-		conn_put(c);
-		return NULL;
-	}
-	conn_lock(&c->rlock);
+	if (c != NULL)
+		conn_lock(&c->rlock);
 	return c;
 }
 

@@ -235,3 +235,26 @@ bool http_parse_length(const uint8_t *val, size_t len, uint64_t *out)
 	}
 	return have;
 }
+
+bool http_framing_field(const struct http_field *fl, struct http_framing *f)
+{
+	if (http_token_eq(fl->line, fl->name_len, "content-length")) {
+		uint64_t v = 0;
+		if (!http_parse_length(fl->value, fl->value_len, &v) ||
+		    (f->has_length && v != f->length))
+			f->bad = true;
+		f->has_length = true;
+		f->length = v;
+		return true;
+	}
+	if (http_token_eq(fl->line, fl->name_len, "transfer-encoding")) {
+		const uint8_t *last;
+		size_t last_len;
+		/* a later field line may add codings after chunked */
+		http_list_last(fl->value, fl->value_len, &last, &last_len);
+		f->has_te = true;
+		f->chunked = http_token_eq(last, last_len, "chunked");
+		return true;
+	}
+	return false;
+}

@@ -65,6 +65,19 @@ size_t http_rewrite_fields(const uint8_t *head, size_t len, size_t pos,
 			   uint8_t *out, size_t o,
 			   struct http_close_rewrite *rw);
 
+/* What Content-Length and Transfer-Encoding fields say about a message's
+ * body, gathered over the field lines of a head. */
+struct http_framing {
+	bool has_length;	/* Content-Length seen */
+	bool has_te;		/* Transfer-Encoding seen */
+	bool chunked;		/* the last coding is chunked */
+	bool bad;		/* an invalid or conflicting length */
+	uint64_t length;
+};
+
+/* Learns from one field line; false when it is neither field. */
+bool http_framing_field(const struct http_field *fl, struct http_framing *f);
+
 /* Parses a Content-Length value (digits, or a list of equal values).
  * Returns false when invalid, conflicting or over 2^62. */
 bool http_parse_length(const uint8_t *val, size_t len, uint64_t *out);

@@ -26,8 +26,7 @@ struct head_facts {
 	const uint8_t *eol;	/* the request line's ending, for added lines */
 	size_t eol_len;
 	bool has_connection, has_close, upgrade, conn_auth;
-	bool has_length, chunked, bad_framing;
-	uint64_t length;
+	struct http_framing framing;
 };
 
 static void parse_request_line(const uint8_t *head, size_t len, size_t *pos,
@@ -72,21 +71,10 @@ static void learn_field(const struct http_field *fl, struct head_facts *f,
 	} else if (http_token_eq(name, nl, "authorization") ||
 		   http_token_eq(name, nl, "proxy-authorization")) {
 		f->conn_auth |= is_connection_auth(fl);
-	} else if (http_token_eq(name, nl, "content-length")) {
-		uint64_t v = 0;
-		if (!http_parse_length(fl->value, fl->value_len, &v) ||
-		    (f->has_length && v != f->length))
-			f->bad_framing = true;
-		f->has_length = true;
-		f->length = v;
-	} else if (http_token_eq(name, nl, "transfer-encoding")) {
-		const uint8_t *last;
-		size_t last_len;
-		/* a later field line may add codings after chunked */
-		http_list_last(fl->value, fl->value_len, &last, &last_len);
-		f->chunked = http_token_eq(last, last_len, "chunked");
-		if (!f->chunked)
-			f->bad_framing = true;
+	} else if (http_framing_field(fl, &f->framing)) {
+		/* a request coding other than chunked is a 400: not ours */
+		if (f->framing.has_te && !f->framing.chunked)
+			f->framing.bad = true;
 	} else if (http_token_eq(name, nl, "host")) {
 		info->host = fl->value;
 		info->host_len = fl->value_len;
@@ -112,19 +100,19 @@ size_t http_request_finish_head(struct http_request_stream *s,
 	info->method_head = f.method_len == 4 && memcmp(f.method, "HEAD", 4) == 0;
 	info->method_connect = f.method_len == 7 &&
 			       memcmp(f.method, "CONNECT", 7) == 0;
-	if (f.bad_framing || (f.has_length && f.chunked)) {
+	if (f.framing.bad || (f.framing.has_length && f.framing.has_te)) {
 		info->verdict = HTTP_REQ_INVALID;
 	} else if (info->method_connect || f.upgrade || f.conn_auth) {
 		info->verdict = HTTP_REQ_LEFT_ALONE;
 	} else {
 		info->verdict = HTTP_REQ_REWRITTEN;
 		http_head_init(&s->head, HTTP_HEAD_REQUEST);
-		if (f.chunked) {
+		if (f.framing.chunked) {
 			s->phase = HTTP_REQ_BODY_CHUNKED;
 			chunked_init(&s->chunk);
-		} else if (f.has_length && f.length > 0) {
+		} else if (f.framing.has_length && f.framing.length > 0) {
 			s->phase = HTTP_REQ_BODY_LENGTH;
-			s->body_left = f.length;
+			s->body_left = f.framing.length;
 		} else {
 			s->phase = HTTP_REQ_HEAD;
 		}

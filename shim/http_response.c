@@ -23,8 +23,7 @@ struct head_facts {
 	const uint8_t *eol;
 	size_t eol_len;
 	bool has_connection, has_close;
-	bool has_length, has_te, chunked, bad;
-	uint64_t length;
+	struct http_framing framing;
 };
 
 static void learn(const uint8_t *head, size_t len, struct head_facts *f)
@@ -47,19 +46,8 @@ static void learn(const uint8_t *head, size_t len, struct head_facts *f)
 			f->has_connection = true;
 			f->has_close |= http_list_has(fl.value, fl.value_len,
 						      "close");
-		} else if (http_token_eq(name, nl, "content-length")) {
-			uint64_t v = 0;
-			if (!http_parse_length(fl.value, fl.value_len, &v) ||
-			    (f->has_length && v != f->length))
-				f->bad = true;
-			f->has_length = true;
-			f->length = v;
-		} else if (http_token_eq(name, nl, "transfer-encoding")) {
-			const uint8_t *last;
-			size_t last_len;
-			http_list_last(fl.value, fl.value_len, &last, &last_len);
-			f->has_te = true;
-			f->chunked = http_token_eq(last, last_len, "chunked");
+		} else {
+			http_framing_field(&fl, &f->framing);
 		}
 	}
 }
@@ -77,8 +65,8 @@ size_t http_response_finish_head(struct http_response_stream *s,
 	info->status = f.status;
 	http_head_init(&s->head, HTTP_HEAD_RESPONSE);
 
-	if (f.status < 100 || f.status > 599 || f.bad ||
-	    (f.has_length && f.has_te)) {
+	if (f.status < 100 || f.status > 599 || f.framing.bad ||
+	    (f.framing.has_length && f.framing.has_te)) {
 		info->verdict = HTTP_RESP_INVALID;
 	} else if (f.status == 101) {
 		info->verdict = HTTP_RESP_TUNNEL;
@@ -98,15 +86,15 @@ size_t http_response_finish_head(struct http_response_stream *s,
 
 		info->verdict = HTTP_RESP_FINAL;
 		if (to_head || f.status == 204 || f.status == 304 ||
-		    (f.has_length && !f.has_te && f.length == 0)) {
+		    (f.framing.has_length && f.framing.length == 0)) {
 			info->complete = true;
 			s->phase = HTTP_RESP_HEAD;
-		} else if (f.has_te && f.chunked) {
+		} else if (f.framing.chunked) {
 			s->phase = HTTP_RESP_BODY_CHUNKED;
 			chunked_init(&s->chunk);
-		} else if (f.has_length) {
+		} else if (f.framing.has_length) {
 			s->phase = HTTP_RESP_BODY_LENGTH;
-			s->body_left = f.length;
+			s->body_left = f.framing.length;
 		} else {
 			/* the body runs to end of file: nothing to follow */
 			s->phase = HTTP_RESP_OPAQUE;
