@@ -306,7 +306,7 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
  * it will never be read); with FORCECLOSE_ACTION=none they belong to the
  * next response, so look before taking. */
 static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
-			    int flags, size_t want)
+			    int flags)
 {
 	bool peek = flags & MSG_PEEK, complete;
 	struct http_response_stream probe = c->resp;
@@ -323,7 +323,6 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 			track_body(&c->resp, msg, (size_t)r, &complete);
 		return r;
 	}
-	(void)want;
 	r = REAL(recvmsg)(fd, msg, flags);
 	if (r <= 0)
 		goto eof_or_error;
@@ -383,7 +382,7 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags)
 		case HTTP_RESP_BODY_LENGTH:
 			return read_length(c, fd, msg, flags, want);
 		case HTTP_RESP_BODY_CHUNKED:
-			return read_chunked(c, fd, msg, flags, want);
+			return read_chunked(c, fd, msg, flags);
 		default:
 			if (c->rheld_len == 0)
 				conn_side_opaque(c, CONN_RESP_OPAQUE);
