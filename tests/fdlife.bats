@@ -20,19 +20,7 @@ load lib/common
 B="$ROOT/build/tests"
 
 setup() {
-    [ -x "$B/fdlife" ] || { echo "missing $B/fdlife: run 'make test-programs'" >&2; return 1; }
-}
-
-# wait_closed N: the recording server has logged N closed connections
-wait_closed() {
-    local i c=0
-    for ((i = 0; i < 200; i++)); do
-        c=$(grep -c '^closed ' "$SERVER_LOG/connections.log" 2>/dev/null || true)
-        [ "${c:-0}" -ge "$1" ] && return 0
-        sleep 0.05
-    done
-    echo "server closed ${c:-0} of $1 connections"
-    return 1
+    need_programs fdlife
 }
 
 # fdlife_case SCENARIO

@@ -30,10 +30,7 @@ B="$ROOT/build/tests"
 export FORCECLOSE_ACTION=none
 
 setup() {
-    local p
-    for p in http_writer nonblock_writer eintr_writer errno_check; do
-        [ -x "$B/$p" ] || { echo "missing $B/$p: run 'make test-programs'" >&2; return 1; }
-    done
+    need_programs http_writer nonblock_writer eintr_writer errno_check
 }
 
 # every request of the built-in corpus, as http_writer arguments
@@ -56,15 +53,6 @@ else:
     out = d[:lf + 1] + b"Connection: close\n" + d[lf + 1:]
 open(sys.argv[2], "wb").write(out)
 EOF
-}
-
-# same_file A B: cmp with a readable dump of both on failure
-same_file() {
-    if ! cmp "$1" "$2"; then
-        echo "--- $1"; od -c "$1" | head -60
-        echo "--- $2"; od -c "$2" | head -60
-        return 1
-    fi
 }
 
 # writer_case ADDR HTTP_WRITER_OPTIONS... -- REQUESTS...
@@ -411,18 +399,6 @@ errno_case() {
     same_file "$SERVER_LOG/base/conn-0001.raw" "$t/req"
     add_close "$t/req" "$t/exp"
     same_file "$SERVER_LOG/shim/conn-0001.raw" "$t/exp"
-}
-
-# wait_closed N: the server has logged N closed connections (all phases)
-wait_closed() {
-    local i c=0
-    for ((i = 0; i < 200; i++)); do
-        c=$(grep -c '^closed ' "$SERVER_LOG/connections.log" 2>/dev/null || true)
-        [ "${c:-0}" -ge "$1" ] && return 0
-        sleep 0.05
-    done
-    echo "server closed ${c:-0} of $1 connections"
-    return 1
 }
 
 @test "errno as libc, bad descriptors (EBADF, ENOTSOCK); the tracked socket still rewrites" {

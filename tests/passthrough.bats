@@ -15,10 +15,7 @@ load lib/common
 B="$ROOT/build/tests"
 
 setup() {
-    local p
-    for p in raw_client mini_server; do
-        [ -x "$B/$p" ] || { echo "missing $B/$p: run 'make test-programs'" >&2; return 1; }
-    done
+    need_programs raw_client mini_server || return 1
     T="$BATS_TEST_TMPDIR"
     BG_PID=
 }
@@ -30,28 +27,6 @@ teardown() {
         wait "$BG_PID" 2>/dev/null || true
     fi
     stop_servers
-}
-
-# wait_closed N: the recording server has logged N closed connections
-wait_closed() {
-    local i c=0
-    for ((i = 0; i < 200; i++)); do
-        c=$(grep -c '^closed ' "$SERVER_LOG/connections.log" 2>/dev/null || true)
-        [ "${c:-0}" -ge "$1" ] && return 0
-        sleep 0.05
-    done
-    echo "server closed ${c:-0} of $1 connections"
-    return 1
-}
-
-# same_file A B: cmp, with the first differing region shown on failure
-same_file() {
-    if ! cmp "$1" "$2"; then
-        echo "sizes: $(stat -c %s "$1") $(stat -c %s "$2")"
-        echo "--- $1"; od -c "$1" | head -30
-        echo "--- $2"; od -c "$2" | head -30
-        return 1
-    fi
 }
 
 # sink_case 127.0.0.1|::1|unix RAW_CLIENT_OPTIONS... -- FILES...

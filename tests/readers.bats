@@ -44,26 +44,12 @@ CLOSE_WINDOW=${CLOSE_WINDOW:-0}
 CLOSE_BOUND=$(( CLOSE_WINDOW + 1 > 3 ? CLOSE_WINDOW + 1 : 3 ))
 
 setup() {
-    local p
-    for p in reader reader_server; do
-        [ -x "$B/$p" ] || { echo "missing $B/$p: run 'make test-programs'" >&2; return 1; }
-    done
+    need_programs reader reader_server || return 1
     command -v ss >/dev/null || { echo "ss (iproute2) is required" >&2; return 1; }
 }
 
 teardown() {
-    local pid i
-    if [ -f "$BATS_TEST_TMPDIR/reader.pids" ]; then
-        while read -r pid; do
-            kill -TERM "$pid" 2>/dev/null || true
-            for (( i = 0; i < 50; i++ )); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -KILL "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        done <"$BATS_TEST_TMPDIR/reader.pids"
-    fi
+    stop_pids "$BATS_TEST_TMPDIR/reader.pids"
     stop_servers
 }
 

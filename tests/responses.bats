@@ -27,6 +27,20 @@ serve() {
     HOLD_ADDR="127.0.0.1:$SERVER_PORT"
 }
 
+# json_pair CMD...: CMD without the shim (phase base), then with it (phase
+# shim); both must exit 0.  Their output goes to $BATS_TEST_TMPDIR/base.json
+# and shim.json.
+json_pair() {
+    set_phase base
+    run timeout "$FC_TIMEOUT" "$@"
+    echo "$output" | tee "$BATS_TEST_TMPDIR/base.json"
+    [ "$status" -eq 0 ]
+    set_phase shim
+    run with_shim timeout "$FC_TIMEOUT" "$@"
+    echo "$output" | tee "$BATS_TEST_TMPDIR/shim.json"
+    [ "$status" -eq 0 ]
+}
+
 @test "Content-Length body (3 MB): curl and a holding client" {
     serve
     curl_pair cl "$SERVER_URL/size/3000000"
@@ -179,14 +193,7 @@ serve() {
     serve
     local t=(/size/100000 /chunked/size/50000 HEAD:/size/10 /status/204 /status/304cl
              /ka/x /ka-tokens/x /http10-keepalive/x /http10-close/x /last)
-    set_phase base
-    run timeout "$FC_TIMEOUT" python3 "$PYRESP" 127.0.0.1 "$SERVER_PORT" "${t[@]}"
-    echo "$output" | tee "$BATS_TEST_TMPDIR/base.json"
-    [ "$status" -eq 0 ]
-    set_phase shim
-    run with_shim timeout "$FC_TIMEOUT" python3 "$PYRESP" 127.0.0.1 "$SERVER_PORT" "${t[@]}"
-    echo "$output" | tee "$BATS_TEST_TMPDIR/shim.json"
-    [ "$status" -eq 0 ]
+    json_pair python3 "$PYRESP" 127.0.0.1 "$SERVER_PORT" "${t[@]}"
     python3 - "$BATS_TEST_TMPDIR/base.json" "$BATS_TEST_TMPDIR/shim.json" <<'EOF'
 import json, sys
 load = lambda p: [json.loads(l) for l in open(p) if l.startswith("{")]
@@ -218,14 +225,7 @@ EOF
     serve
     local t=(/size/100000 /chunked/size/50000 /hints/2/x /hints/ka/x HEAD:/size/10
              /status/204 /status/304 /ka-tokens/x /http10-keepalive/x /last)
-    set_phase base
-    run timeout "$FC_TIMEOUT" node "$NODEHTTP" resp 127.0.0.1 "$SERVER_PORT" "${t[@]}"
-    echo "$output" | tee "$BATS_TEST_TMPDIR/base.json"
-    [ "$status" -eq 0 ]
-    set_phase shim
-    run with_shim timeout "$FC_TIMEOUT" node "$NODEHTTP" resp 127.0.0.1 "$SERVER_PORT" "${t[@]}"
-    echo "$output" | tee "$BATS_TEST_TMPDIR/shim.json"
-    [ "$status" -eq 0 ]
+    json_pair node "$NODEHTTP" resp 127.0.0.1 "$SERVER_PORT" "${t[@]}"
     python3 - "$BATS_TEST_TMPDIR/base.json" "$BATS_TEST_TMPDIR/shim.json" <<'EOF'
 import json, sys
 load = lambda p: [json.loads(l) for l in open(p) if l.startswith("{")]

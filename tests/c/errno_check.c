@@ -21,20 +21,10 @@
  * Bounded by alarm().
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <unistd.h>
+
+#include "testlib.h"
 
 static void usage(void)
 {
@@ -74,54 +64,6 @@ static void report(const char *name, long r)
     fflush(stdout);
 }
 
-static int connect_addr(const char *addr)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    memset(&ss, 0, sizeof ss);
-    if (!strncmp(addr, "unix:", 5)) {
-        struct sockaddr_un *su = (struct sockaddr_un *)&ss;
-        su->sun_family = AF_UNIX;
-        if (strlen(addr + 5) >= sizeof su->sun_path) usage();
-        strcpy(su->sun_path, addr + 5);
-        sl = sizeof *su;
-    } else {
-        char host[128];
-        const char *colon = strrchr(addr, ':');
-        if (!colon || (size_t)(colon - addr) >= sizeof host) usage();
-        memcpy(host, addr, (size_t)(colon - addr));
-        host[colon - addr] = 0;
-        char *h = host;
-        size_t hl = strlen(h);
-        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { h[hl - 1] = 0; h++; }
-        int port = atoi(colon + 1);
-        if (port <= 0 || port > 65535) usage();
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
-            s4->sin_family = AF_INET;
-            s4->sin_port = htons((unsigned short)port);
-            sl = sizeof *s4;
-        } else if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
-            s6->sin6_family = AF_INET6;
-            s6->sin6_port = htons((unsigned short)port);
-            sl = sizeof *s6;
-        } else usage();
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    if (fd < 0) { perror("socket"); exit(1); }
-    if (connect(fd, (struct sockaddr *)&ss, sl) < 0) { perror("connect"); exit(1); }
-    return fd;
-}
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char m[] = "errno_check: timeout\n";
-    if (write(2, m, sizeof m - 1)) {}
-    _exit(3);
-}
-
 static int has(const char *list, const char *g)
 {
     size_t n = strlen(g);
@@ -141,8 +83,7 @@ int main(int argc, char **argv)
         else usage();
     }
     if (i + 1 != argc) usage();
-    signal(SIGALRM, on_alarm);
-    alarm(20);
+    tl_alarm("errno_check", 20);
     signal(SIGPIPE, SIG_IGN);
 
     static const char X[] = "xyz";
@@ -151,7 +92,8 @@ int main(int argc, char **argv)
     void *volatile nullp = NULL;
     struct iovec *volatile badiov = (struct iovec *)8;
     struct msghdr *volatile badmsg = (struct msghdr *)8;
-    int s = connect_addr(argv[i]);
+    int s = tl_connect_addr(argv[i], SOCK_STREAM, 0);
+    if (s < 0) usage();
     struct iovec iov[2] = { { (void *)X, 1 }, { (void *)(X + 1), 2 } };
     struct msghdr m;
     static struct iovec big[1100];

@@ -62,20 +62,11 @@
  * Bounded by alarm().
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <unistd.h>
+
+#include "testlib.h"
 
 static void usage(void)
 {
@@ -98,40 +89,6 @@ static void precondition(const char *what)
 {
     fprintf(stderr, "fdlife: precondition failed: %s\n", what);
     exit(77);
-}
-
-static void parse_addr(const char *addr)
-{
-    memset(&g_ss, 0, sizeof g_ss);
-    if (!strncmp(addr, "unix:", 5)) {
-        struct sockaddr_un *su = (struct sockaddr_un *)&g_ss;
-        su->sun_family = AF_UNIX;
-        if (strlen(addr + 5) >= sizeof su->sun_path) usage();
-        strcpy(su->sun_path, addr + 5);
-        g_sl = sizeof *su;
-        return;
-    }
-    char host[128];
-    const char *colon = strrchr(addr, ':');
-    if (!colon || (size_t)(colon - addr) >= sizeof host) usage();
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = 0;
-    char *h = host;
-    size_t hl = strlen(h);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { h[hl - 1] = 0; h++; }
-    int port = atoi(colon + 1);
-    if (port <= 0 || port > 65535) usage();
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&g_ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&g_ss;
-    if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((unsigned short)port);
-        g_sl = sizeof *s4;
-    } else if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((unsigned short)port);
-        g_sl = sizeof *s6;
-    } else usage();
 }
 
 /* connect through libc: the shim sees it and tracks the socket */
@@ -185,17 +142,7 @@ static void expect_rw(int conn, const char *tag)
 
 static void xwrite(int fd, const char *s)
 {
-    size_t n = strlen(s), o = 0;
-    while (o < n) {
-        ssize_t r = write(fd, s + o, n - o);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) die("write");
-        if (r == 0 || (size_t)r > n - o) {
-            fprintf(stderr, "fdlife: write returned %zd for %zu\n", r, n - o);
-            exit(1);
-        }
-        o += (size_t)r;
-    }
+    tl_write_all(fd, s, strlen(s), "fdlife: write");
 }
 
 /* read exactly strlen(want) bytes from fd (then check nothing more is
@@ -232,14 +179,6 @@ static void check_file(const char *path, const char *want)
         fprintf(stderr, "fdlife: file %s differs\n  wrote: %s\n  got:   %s\n", path, want, got);
         exit(1);
     }
-}
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char m[] = "fdlife: timeout\n";
-    if (write(2, m, sizeof m - 1)) {}
-    _exit(3);
 }
 
 /* ---- scenarios ---- */
@@ -311,15 +250,52 @@ static void reuse(const char *what, const char *how)
     } else usage();
 }
 
+/* conn 1 gets one complete request, then `half` a head; returns the socket */
+static int complete_then_half(const char *half)
+{
+    expect_conn();
+    int s = tracked_connect();
+    xwrite(s, req("complete"));         expect_rw(1, "complete");
+    xwrite(s, half);                    expect_raw(1, half);
+    return s;
+}
+
+/* dup2() a new file EXPECTDIR/dup2-over.file (its path into path) over s */
+static void file_over(int s, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/dup2-over.file", g_dir);
+    int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (f < 0) die(path);
+    if (dup2(f, s) != s) die("dup2");  /* closes the socket */
+    close(f);
+}
+
+/* SYS_close s behind the shim's back; a socket made and connected with raw
+ * syscalls must take its number.  Returns that socket. */
+static int raw_reuse(int s)
+{
+    if (syscall(SYS_close, s) < 0) die("SYS_close");
+    long t = syscall(SYS_socket, g_ss.ss_family, SOCK_STREAM, 0);
+    if (t < 0) die("SYS_socket");
+    if (t != s) precondition("SYS_socket did not reuse the number");
+    if (syscall(SYS_connect, t, (struct sockaddr *)&g_ss, g_sl) < 0) die("SYS_connect");
+    return (int)t;
+}
+
+static void close_expected(void)
+{
+    for (int i = 1; i <= g_conns; i++)
+        if (fclose(g_exp[i])) die("fclose expected");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) usage();
     const char *sc = argv[1];
-    parse_addr(argv[2]);
+    if (tl_parse_addr(argv[2], &g_ss, &g_sl, 1) < 0) usage();
     g_dir = argv[3];
-    signal(SIGALRM, on_alarm);
+    tl_alarm("fdlife", 20);
     signal(SIGPIPE, SIG_IGN);
-    alarm(20);
 
     if (!strcmp(sc, "dup") || !strcmp(sc, "dup2") || !strcmp(sc, "dup3") ||
         !strcmp(sc, "dupfd") || !strcmp(sc, "dupfd-cloexec")) {
@@ -358,11 +334,7 @@ int main(int argc, char **argv)
         expect_conn();
         int s = tracked_connect();
         xwrite(s, req("before-dup2"));      expect_rw(1, "before-dup2");
-        snprintf(path, sizeof path, "%s/dup2-over.file", g_dir);
-        int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (f < 0) die(path);
-        if (dup2(f, s) != s) die("dup2");  /* closes the socket */
-        close(f);
+        file_over(s, path, sizeof path);
         xwrite(s, req("into-file"));
         close(s);
         check_file(path, req("into-file"));
@@ -373,11 +345,7 @@ int main(int argc, char **argv)
         int s = tracked_connect();
         xwrite(s, req("before-dup2"));      expect_rw(1, "before-dup2");
         xwrite(s, half);                    expect_raw(1, half);
-        snprintf(path, sizeof path, "%s/dup2-over.file", g_dir);
-        int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (f < 0) die(path);
-        if (dup2(f, s) != s) die("dup2");  /* closes the socket */
-        close(f);
+        file_over(s, path, sizeof path);
         xwrite(s, "\r\n");                /* would end the held head */
         xwrite(s, req("into-file"));
         close(s);
@@ -385,35 +353,18 @@ int main(int argc, char **argv)
         snprintf(want, sizeof want, "\r\n%s", req("into-file"));
         check_file(path, want);
     } else if (!strcmp(sc, "close_range-mid-head")) {
-        static const char half[] = "GET /half HTTP/1.1\r\nHost: fdlife\r\nConnection: keep-al";
-        expect_conn();
-        int s = tracked_connect();
-        xwrite(s, req("complete"));         expect_rw(1, "complete");
-        xwrite(s, half);                    expect_raw(1, half);
+        int s = complete_then_half("GET /half HTTP/1.1\r\nHost: fdlife\r\nConnection: keep-al");
         if (close_range((unsigned)s, ~0U, 0) < 0) die("close_range");
     } else if (!strcmp(sc, "shutdown-mid-head")) {
-        static const char half[] = "GET /half HTTP/1.1\r\nHost: fdlife\r\n";
-        expect_conn();
-        int s = tracked_connect();
-        xwrite(s, req("complete"));         expect_rw(1, "complete");
-        xwrite(s, half);                    expect_raw(1, half);
+        int s = complete_then_half("GET /half HTTP/1.1\r\nHost: fdlife\r\n");
         if (shutdown(s, SHUT_WR) < 0) die("shutdown");
         close(s);
     } else if (!strcmp(sc, "exit-mid-head")) {
-        static const char half[] = "GET /half HTTP/1.1\r\nHost: fdlife\r\n";
-        expect_conn();
-        int s = tracked_connect();
-        xwrite(s, req("complete"));         expect_rw(1, "complete");
-        xwrite(s, half);                    expect_raw(1, half);
-        for (int i = 1; i <= g_conns; i++)
-            if (fclose(g_exp[i])) die("fclose expected");
+        complete_then_half("GET /half HTTP/1.1\r\nHost: fdlife\r\n");
+        close_expected();
         exit(0);                            /* no close(): exit() closes it */
     } else if (!strcmp(sc, "close-mid-head")) {
-        expect_conn();
-        int s = tracked_connect();
-        xwrite(s, req("complete"));         expect_rw(1, "complete");
-        const char *half = "GET /half HTTP/1.1\r\nHost: fdlife\r\nAccept: */*\r\n";
-        xwrite(s, half);                    expect_raw(1, half);
+        int s = complete_then_half("GET /half HTTP/1.1\r\nHost: fdlife\r\nAccept: */*\r\n");
         close(s);
     } else if (!strncmp(sc, "reuse-", 6)) {
         char what[32];
@@ -462,27 +413,19 @@ int main(int argc, char **argv)
         expect_conn();
         int s = tracked_connect();
         xwrite(s, req("tracked"));          expect_rw(1, "tracked");
-        if (syscall(SYS_close, s) < 0) die("SYS_close");
-        long t = syscall(SYS_socket, g_ss.ss_family, SOCK_STREAM, 0);
-        if (t < 0) die("SYS_socket");
-        if (t != s) precondition("SYS_socket did not reuse the number");
-        if (syscall(SYS_connect, t, (struct sockaddr *)&g_ss, g_sl) < 0) die("SYS_connect");
-        xwrite((int)t, req("untracked"));   expect_raw(2, req("untracked"));
-        xwrite((int)t, req("untracked-2")); expect_raw(2, req("untracked-2"));
-        close((int)t);
+        int t = raw_reuse(s);
+        xwrite(t, req("untracked"));        expect_raw(2, req("untracked"));
+        xwrite(t, req("untracked-2"));      expect_raw(2, req("untracked-2"));
+        close(t);
     } else if (!strcmp(sc, "raw-close-reuse-mid-head")) {
         static const char half[] = "GET /half HTTP/1.1\r\nHost: fdlife\r\nConnection: keep-";
         expect_conn_kind("prefix");
         expect_conn();
         int s = tracked_connect();
         xwrite(s, half);                    expect_raw(1, half);
-        if (syscall(SYS_close, s) < 0) die("SYS_close");
-        long t = syscall(SYS_socket, g_ss.ss_family, SOCK_STREAM, 0);
-        if (t < 0) die("SYS_socket");
-        if (t != s) precondition("SYS_socket did not reuse the number");
-        if (syscall(SYS_connect, t, (struct sockaddr *)&g_ss, g_sl) < 0) die("SYS_connect");
-        xwrite((int)t, req("untracked"));   expect_raw(2, req("untracked"));
-        close((int)t);
+        int t = raw_reuse(s);
+        xwrite(t, req("untracked"));        expect_raw(2, req("untracked"));
+        close(t);
     } else if (!strcmp(sc, "raw-close-reuse-file")) {
         char path[4096];
         expect_conn();
@@ -515,7 +458,6 @@ int main(int argc, char **argv)
     } else {
         usage();
     }
-    for (int i = 1; i <= g_conns; i++)
-        if (fclose(g_exp[i])) die("fclose expected");
+    close_expected();
     return 0;
 }

@@ -7,23 +7,10 @@
  * Everything is deterministic; the run is bounded by alarm().
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <sys/un.h>
-#include <unistd.h>
+
+#include "testlib.h"
 
 static void usage(void)
 {
@@ -66,23 +53,6 @@ static void usage(void)
 /* ------------------------------------------------------------------ */
 /* corpus                                                             */
 
-struct buf { unsigned char *p; size_t len, cap; };
-
-static void buf_add(struct buf *b, const void *d, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 256;
-        while (nc < b->len + n + 1) nc *= 2;
-        b->p = realloc(b->p, nc);
-        if (!b->p) { perror("realloc"); exit(1); }
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-static void buf_str(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
 /* a body that looks like header lines and a second request: must never be
  * touched because it is inside a Content-Length body */
 static const char TRICKY_BODY[] =
@@ -95,15 +65,15 @@ static const char TRICKY_BODY[] =
     "Connection: keep-alive\r\n"
     "\r\n";
 
-static void add_chunk(struct buf *b, const char *ext, const char *data)
+static void add_chunk(struct tl_buf *b, const char *ext, const char *data)
 {
     char h[64];
     snprintf(h, sizeof h, "%zx", strlen(data));
-    buf_str(b, h);
-    buf_str(b, ext);
-    buf_str(b, "\r\n");
-    buf_str(b, data);
-    buf_str(b, "\r\n");
+    tl_buf_str(b, h);
+    tl_buf_str(b, ext);
+    tl_buf_str(b, "\r\n");
+    tl_buf_str(b, data);
+    tl_buf_str(b, "\r\n");
 }
 
 static const char *CORPUS_NAMES[] = {
@@ -111,53 +81,53 @@ static const char *CORPUS_NAMES[] = {
     "http10", "http10-ka", "proxy", "case", "get-close", "empty-cl", "post-big", NULL
 };
 
-static int corpus(const char *name, struct buf *b)
+static int corpus(const char *name, struct tl_buf *b)
 {
     if (!strcmp(name, "get")) {
-        buf_str(b, "GET /plain?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                   "User-Agent: fc-test/1\r\nAccept: */*\r\n\r\n");
+        tl_buf_str(b, "GET /plain?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "User-Agent: fc-test/1\r\nAccept: */*\r\n\r\n");
     } else if (!strcmp(name, "get-ka")) {
-        buf_str(b, "GET /ka HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                   "Connection: keep-alive\r\nAccept: */*\r\n\r\n");
+        tl_buf_str(b, "GET /ka HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Connection: keep-alive\r\nAccept: */*\r\n\r\n");
     } else if (!strcmp(name, "get-te-ka")) {
-        buf_str(b, "GET /te HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                   "Connection: TE, keep-alive\r\nKeep-Alive: timeout=5\r\n"
-                   "TE: trailers\r\n\r\n");
+        tl_buf_str(b, "GET /te HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Connection: TE, keep-alive\r\nKeep-Alive: timeout=5\r\n"
+                      "TE: trailers\r\n\r\n");
     } else if (!strcmp(name, "post-cl")) {
         char h[64];
-        buf_str(b, "POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                   "Content-Type: text/plain\r\n");
+        tl_buf_str(b, "POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Content-Type: text/plain\r\n");
         snprintf(h, sizeof h, "Content-Length: %zu\r\n\r\n", strlen(TRICKY_BODY));
-        buf_str(b, h);
-        buf_str(b, TRICKY_BODY);
+        tl_buf_str(b, h);
+        tl_buf_str(b, TRICKY_BODY);
     } else if (!strcmp(name, "post-chunked")) {
-        buf_str(b, "POST /chunked HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                   "Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n"
-                   "Trailer: X-Checksum\r\n\r\n");
+        tl_buf_str(b, "POST /chunked HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n"
+                      "Trailer: X-Checksum\r\n\r\n");
         add_chunk(b, ";ext=1;name=\"v\"", "hello chunked world\n");
         add_chunk(b, "", "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n");
         add_chunk(b, ";last-before-zero", "GET / HTTP/1.1\r\n");
-        buf_str(b, "0;final=yes\r\nX-Checksum: abc\r\n"
-                   "Connection: keep-alive\r\nKeep-Alive: timeout=9\r\n\r\n");
+        tl_buf_str(b, "0;final=yes\r\nX-Checksum: abc\r\n"
+                      "Connection: keep-alive\r\nKeep-Alive: timeout=9\r\n\r\n");
     } else if (!strcmp(name, "lf")) {
-        buf_str(b, "GET /lf HTTP/1.1\nHost: 127.0.0.1\nAccept: */*\n\n");
+        tl_buf_str(b, "GET /lf HTTP/1.1\nHost: 127.0.0.1\nAccept: */*\n\n");
     } else if (!strcmp(name, "lf-ka")) {
-        buf_str(b, "GET /lf-ka HTTP/1.1\nHost: 127.0.0.1\n"
-                   "Connection: keep-alive\nKeep-Alive: max=3\n\n");
+        tl_buf_str(b, "GET /lf-ka HTTP/1.1\nHost: 127.0.0.1\n"
+                      "Connection: keep-alive\nKeep-Alive: max=3\n\n");
     } else if (!strcmp(name, "http10")) {
-        buf_str(b, "GET /old HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        tl_buf_str(b, "GET /old HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
     } else if (!strcmp(name, "http10-ka")) {
-        buf_str(b, "GET /old-ka HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-                   "Connection: keep-alive\r\n\r\n");
+        tl_buf_str(b, "GET /old-ka HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                      "Connection: keep-alive\r\n\r\n");
     } else if (!strcmp(name, "proxy")) {
-        buf_str(b, "GET http://example.test/p HTTP/1.1\r\nHost: example.test\r\n"
-                   "Proxy-Connection: keep-alive\r\n\r\n");
+        tl_buf_str(b, "GET http://example.test/p HTTP/1.1\r\nHost: example.test\r\n"
+                      "Proxy-Connection: keep-alive\r\n\r\n");
     } else if (!strcmp(name, "case")) {
-        buf_str(b, "GET /case HTTP/1.1\r\nhost: 127.0.0.1\r\n"
-                   "CONNECTION: Keep-Alive\r\nkeep-alive: timeout=1\r\n\r\n");
+        tl_buf_str(b, "GET /case HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+                      "CONNECTION: Keep-Alive\r\nkeep-alive: timeout=1\r\n\r\n");
     } else if (!strcmp(name, "get-close")) {
-        buf_str(b, "GET /already HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                   "Connection: close\r\n\r\n");
+        tl_buf_str(b, "GET /already HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Connection: close\r\n\r\n");
     } else if (!strcmp(name, "post-big")) {
         /* 20000-byte body: a deterministic byte pattern with header- and
          * request-looking text every 1000 bytes */
@@ -166,21 +136,21 @@ static int corpus(const char *name, struct buf *b)
         static const char inj[] = "\r\n\r\nGET /inner HTTP/1.1\r\nConnection: keep-alive\r\n\r\n";
         for (size_t j = 0; j < sizeof body; j++) body[j] = (unsigned char)((j * 131u + (j >> 7)) & 0xff);
         for (size_t j = 0; j + sizeof inj < sizeof body; j += 1000) memcpy(body + j, inj, sizeof inj - 1);
-        buf_str(b, "POST /big HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n"
-                   "Content-Type: application/octet-stream\r\n");
+        tl_buf_str(b, "POST /big HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n"
+                      "Content-Type: application/octet-stream\r\n");
         snprintf(h, sizeof h, "Content-Length: %zu\r\n\r\n", sizeof body);
-        buf_str(b, h);
-        buf_add(b, body, sizeof body);
+        tl_buf_str(b, h);
+        tl_buf_add(b, body, sizeof body);
     } else if (!strcmp(name, "empty-cl")) {
-        buf_str(b, "POST /empty HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                   "Content-Length: 0\r\n\r\n");
+        tl_buf_str(b, "POST /empty HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Content-Length: 0\r\n\r\n");
     } else {
         return -1;
     }
     return 0;
 }
 
-static void load_req(const char *spec, struct buf *b)
+static void load_req(const char *spec, struct tl_buf *b)
 {
     if (spec[0] == '@') {
         if (corpus(spec + 1, b) < 0) {
@@ -189,72 +159,14 @@ static void load_req(const char *spec, struct buf *b)
         }
         return;
     }
-    int fd = open(spec, O_RDONLY);
-    if (fd < 0) { perror(spec); exit(2); }
-    for (;;) {
-        char tmp[65536];
-        ssize_t r = read(fd, tmp, sizeof tmp);
-        if (r < 0) { if (errno == EINTR) continue; perror("read"); exit(1); }
-        if (r == 0) break;
-        buf_add(b, tmp, (size_t)r);
-    }
-    close(fd);
-}
-
-/* ------------------------------------------------------------------ */
-/* connecting                                                         */
-
-static int connect_addr(const char *addr)
-{
-    int fd;
-    if (!strncmp(addr, "unix:", 5)) {
-        struct sockaddr_un su;
-        memset(&su, 0, sizeof su);
-        su.sun_family = AF_UNIX;
-        if (strlen(addr + 5) >= sizeof su.sun_path) { fprintf(stderr, "path too long\n"); exit(2); }
-        strcpy(su.sun_path, addr + 5);
-        fd = socket(AF_UNIX, SOCK_STREAM, 0);
-        if (fd < 0) { perror("socket"); exit(1); }
-        if (connect(fd, (struct sockaddr *)&su, sizeof su) < 0) { perror("connect"); exit(1); }
-        return fd;
-    }
-    char host[128];
-    const char *colon = strrchr(addr, ':');
-    if (!colon || (size_t)(colon - addr) >= sizeof host) usage();
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = 0;
-    char *h = host;
-    size_t hl = strlen(h);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { h[hl - 1] = 0; h++; }
-    int port = atoi(colon + 1);
-    if (port <= 0 || port > 65535) usage();
-    struct sockaddr_in s4;
-    struct sockaddr_in6 s6;
-    memset(&s4, 0, sizeof s4);
-    memset(&s6, 0, sizeof s6);
-    if (inet_pton(AF_INET, h, &s4.sin_addr) == 1) {
-        s4.sin_family = AF_INET;
-        s4.sin_port = htons((unsigned short)port);
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (fd < 0) { perror("socket"); exit(1); }
-        if (connect(fd, (struct sockaddr *)&s4, sizeof s4) < 0) { perror("connect"); exit(1); }
-    } else if (inet_pton(AF_INET6, h, &s6.sin6_addr) == 1) {
-        s6.sin6_family = AF_INET6;
-        s6.sin6_port = htons((unsigned short)port);
-        fd = socket(AF_INET6, SOCK_STREAM, 0);
-        if (fd < 0) { perror("socket"); exit(1); }
-        if (connect(fd, (struct sockaddr *)&s6, sizeof s6) < 0) { perror("connect"); exit(1); }
-    } else {
-        fprintf(stderr, "http_writer: bad address %s (only numeric loopback)\n", addr);
-        exit(2);
-    }
-    return fd;
+    size_t n;
+    unsigned char *p = tl_read_file(spec, &n);
+    tl_buf_add(b, p, n);
+    free(p);
 }
 
 /* ------------------------------------------------------------------ */
 /* writing                                                            */
-
-enum call { C_WRITE, C_SEND, C_SENDTO, C_WRITEV, C_SENDMSG, C_SENDMMSG, C_SENDFILE, C_SPLICE };
 
 struct unit {
     unsigned char *p;
@@ -270,7 +182,7 @@ static int g_pipe[2] = { -1, -1 };
 static const struct unit *g_pipe_unit;
 static size_t g_pipe_from, g_pipe_to;
 
-static enum call g_call = C_WRITE;
+static enum tl_call g_call = C_WRITE;
 static int g_body_call = -1;  /* --body-call: call used for bytes after a head */
 static size_t g_iov = 0;  /* 0: cut iovecs at request boundaries only */
 static unsigned long g_calls, g_short;
@@ -398,11 +310,7 @@ static ssize_t one_call(int fd, const struct unit *u, size_t from, size_t to)
         if (g_pipe_unit != u || g_pipe_from == g_pipe_to) {
             if (g_pipe_unit == u && g_pipe_from != g_pipe_to) abort();
             size_t n = want < 65536 ? want : 65536;
-            for (size_t w = 0; w < n;) {
-                ssize_t k2 = write(g_pipe[1], u->p + from + w, n - w);
-                if (k2 < 0) { if (errno == EINTR) continue; perror("pipe write"); exit(1); }
-                w += (size_t)k2;
-            }
+            tl_write_all(g_pipe[1], u->p + from, n, "pipe write");
             g_pipe_unit = u;
             g_pipe_from = from;
             g_pipe_to = from + n;
@@ -449,14 +357,14 @@ static void write_piece(int fd, const struct unit *u, size_t from, size_t to)
         write_range(fd, u, from, to);
         return;
     }
-    enum call main_call = g_call;
+    enum tl_call main_call = g_call;
     while (from < to) {
         int i = 0;
         while (i < u->nseg - 1 && u->segend[i] <= from) i++;
         int in_body = from >= u->headend[i];
         size_t end = in_body ? u->segend[i] : u->headend[i];
         if (end > to) end = to;
-        g_call = in_body ? (enum call)g_body_call : main_call;
+        g_call = in_body ? (enum tl_call)g_body_call : main_call;
         write_range(fd, u, from, end);
         from = end;
     }
@@ -523,14 +431,6 @@ static int read_response(int fd)
 
 /* ------------------------------------------------------------------ */
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char m[] = "http_writer: timeout\n";
-    if (write(2, m, sizeof m - 1)) {}
-    _exit(3);
-}
-
 int main(int argc, char **argv)
 {
     enum { M_WHOLE, M_BYTE, M_SPLIT, M_CHUNKS } mode = M_WHOLE;
@@ -547,25 +447,14 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--split") && i + 1 < argc) { mode = M_SPLIT; k = strtoul(argv[++i], NULL, 10); }
         else if (!strcmp(a, "--chunks") && i + 1 < argc) { mode = M_CHUNKS; k = strtoul(argv[++i], NULL, 10); if (!k) usage(); }
         else if (!strcmp(a, "--call") && i + 1 < argc) {
-            const char *c = argv[++i];
-            if (!strcmp(c, "write")) g_call = C_WRITE;
-            else if (!strcmp(c, "send")) g_call = C_SEND;
-            else if (!strcmp(c, "sendto")) g_call = C_SENDTO;
-            else if (!strcmp(c, "writev")) g_call = C_WRITEV;
-            else if (!strcmp(c, "sendmsg")) g_call = C_SENDMSG;
-            else if (!strcmp(c, "sendmmsg")) g_call = C_SENDMMSG;
-            else if (!strcmp(c, "sendfile")) g_call = C_SENDFILE;
-            else if (!strcmp(c, "splice")) g_call = C_SPLICE;
-            else usage();
+            int c = tl_parse_call(argv[++i], ~0u);
+            if (c < 0) usage();
+            g_call = (enum tl_call)c;
         }
         else if (!strcmp(a, "--body-call") && i + 1 < argc) {
-            const char *c = argv[++i];
-            if (!strcmp(c, "write")) g_body_call = C_WRITE;
-            else if (!strcmp(c, "send")) g_body_call = C_SEND;
-            else if (!strcmp(c, "writev")) g_body_call = C_WRITEV;
-            else if (!strcmp(c, "sendfile")) g_body_call = C_SENDFILE;
-            else if (!strcmp(c, "splice")) g_body_call = C_SPLICE;
-            else usage();
+            g_body_call = tl_parse_call(argv[++i], CALL_BIT(C_WRITE) | CALL_BIT(C_SEND) |
+                                        CALL_BIT(C_WRITEV) | CALL_BIT(C_SENDFILE) | CALL_BIT(C_SPLICE));
+            if (g_body_call < 0) usage();
         }
         else if (!strcmp(a, "--send")) g_call = C_SEND;
         else if (!strcmp(a, "--sendto")) g_call = C_SENDTO;
@@ -585,14 +474,13 @@ int main(int argc, char **argv)
             for (int j = 0; CORPUS_NAMES[j]; j++) printf("%s\n", CORPUS_NAMES[j]);
             return 0;
         } else if (!strcmp(a, "--print") && i + 1 < argc) {
-            struct buf b = {0};
+            struct tl_buf b = {0};
             if (corpus(argv[++i], &b) < 0) usage();
             fwrite(b.p, 1, b.len, stdout);
             return 0;
         } else usage();
     }
-    signal(SIGALRM, on_alarm);
-    alarm(timeout);
+    tl_alarm("http_writer", timeout);
     signal(SIGPIPE, SIG_IGN);
 
     const char *addr = NULL;
@@ -606,9 +494,9 @@ int main(int argc, char **argv)
     /* build units */
     int nunits = pipelined ? 1 : nreq;
     struct unit *units = calloc((size_t)nunits, sizeof *units);
-    struct buf all = {0};
+    struct tl_buf all = {0};
     for (int u = 0, r = 0; u < nunits; u++) {
-        struct buf b = {0};
+        struct tl_buf b = {0};
         int per = pipelined ? nreq : 1;
         units[u].segend = calloc((size_t)per, sizeof(size_t));
         units[u].headend = calloc((size_t)per, sizeof(size_t));
@@ -627,28 +515,25 @@ int main(int argc, char **argv)
         units[u].nseg = per;
         units[u].p = b.p;
         units[u].len = b.len;
-        buf_add(&all, b.p, b.len);
+        tl_buf_add(&all, b.p, b.len);
     }
-    if (dump) {
-        FILE *f = fopen(dump, "wb");
-        if (!f || fwrite(all.p, 1, all.len, f) != all.len || fclose(f)) { perror(dump); return 1; }
-    }
+    if (dump && tl_dump(dump, all.p, all.len) < 0) return 1;
     if (dry) return 0;
 
     if (g_call == C_SENDFILE || g_body_call == C_SENDFILE) {
         for (int u = 0; u < nunits; u++) {
             units[u].memfd = memfd_create("http_writer", 0);
             if (units[u].memfd < 0) { perror("memfd_create"); return 1; }
-            for (size_t w = 0; w < units[u].len;) {
-                ssize_t r = write(units[u].memfd, units[u].p + w, units[u].len - w);
-                if (r < 0) { perror("memfd write"); return 1; }
-                w += (size_t)r;
-            }
+            tl_write_all(units[u].memfd, units[u].p, units[u].len, "memfd write");
         }
     }
     if ((g_call == C_SPLICE || g_body_call == C_SPLICE) && pipe(g_pipe) < 0) { perror("pipe"); return 1; }
 
-    int fd = connect_addr(addr);
+    int fd = tl_connect_addr(addr, SOCK_STREAM, 0);
+    if (fd < 0) {
+        fprintf(stderr, "http_writer: bad address %s (only numeric loopback)\n", addr);
+        return 2;
+    }
     for (int u = 0; u < nunits; u++) {
         struct unit *un = &units[u];
         switch (mode) {

@@ -17,19 +17,7 @@
  * alarm().
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <sys/un.h>
-#include <unistd.h>
+#include "testlib.h"
 
 static void usage(void)
 {
@@ -41,81 +29,11 @@ static void usage(void)
     exit(2);
 }
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char m[] = "mini_server: timeout\n";
-    if (write(2, m, sizeof m - 1)) {}
-    _exit(3);
-}
-
-static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sl)
-{
-    memset(ss, 0, sizeof *ss);
-    if (!strncmp(addr, "unix:", 5)) {
-        struct sockaddr_un *su = (struct sockaddr_un *)ss;
-        su->sun_family = AF_UNIX;
-        if (strlen(addr + 5) >= sizeof su->sun_path) usage();
-        strcpy(su->sun_path, addr + 5);
-        *sl = sizeof *su;
-        return 0;
-    }
-    char host[128];
-    const char *colon = strrchr(addr, ':');
-    if (!colon || (size_t)(colon - addr) >= sizeof host) usage();
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = 0;
-    char *h = host;
-    size_t hl = strlen(h);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { h[hl - 1] = 0; h++; }
-    int port = atoi(colon + 1);
-    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((unsigned short)port);
-        *sl = sizeof *s4;
-    } else if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((unsigned short)port);
-        *sl = sizeof *s6;
-    } else usage();
-    return 0;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { perror(path); exit(2); }
-    struct stat st;
-    if (fstat(fd, &st) < 0) { perror("fstat"); exit(1); }
-    unsigned char *p = malloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    while (n < (size_t)st.st_size) {
-        ssize_t r = read(fd, p + n, (size_t)st.st_size - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) { perror("read"); exit(1); }
-        n += (size_t)r;
-    }
-    close(fd);
-    *len = n;
-    return p;
-}
-
-static void write_all_to(int fd, const unsigned char *p, size_t len)
-{
-    for (size_t o = 0; o < len;) {
-        ssize_t r = write(fd, p + o, len - o);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) { perror("write"); exit(1); }
-        o += (size_t)r;
-    }
-}
-
 int main(int argc, char **argv)
 {
     const char *port_file = NULL, *host = "127.0.0.1", *send_file = NULL,
-               *record = NULL, *reuse = NULL, *callname = "write";
+               *record = NULL, *reuse = NULL;
+    enum tl_call call = C_WRITE;
     int udp = 0, conns = 1;
     size_t chunk = 65536;
     unsigned timeout = 30;
@@ -127,7 +45,11 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--send") && i + 1 < argc) send_file = argv[++i];
         else if (!strcmp(a, "--record") && i + 1 < argc) record = argv[++i];
         else if (!strcmp(a, "--conns") && i + 1 < argc) conns = atoi(argv[++i]);
-        else if (!strcmp(a, "--call") && i + 1 < argc) callname = argv[++i];
+        else if (!strcmp(a, "--call") && i + 1 < argc) {
+            int c = tl_parse_call(argv[++i], CALLS_PLAIN);
+            if (c < 0) usage();
+            call = (enum tl_call)c;
+        }
         else if (!strcmp(a, "--chunk") && i + 1 < argc) { chunk = strtoul(argv[++i], NULL, 10); if (!chunk) usage(); }
         else if (!strcmp(a, "--reuse-fd-of") && i + 1 < argc) reuse = argv[++i];
         else if (!strcmp(a, "--timeout") && i + 1 < argc) timeout = (unsigned)atoi(argv[++i]);
@@ -135,9 +57,8 @@ int main(int argc, char **argv)
     }
     if (!port_file || (!send_file == !record) || conns <= 0) usage();
     if (udp && !record) usage();
-    signal(SIGALRM, on_alarm);
+    tl_alarm("mini_server", timeout);
     signal(SIGPIPE, SIG_IGN);
-    alarm(timeout);
 
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -146,7 +67,7 @@ int main(int argc, char **argv)
     if (is_unix) snprintf(spec, sizeof spec, "%s", host);
     else if (strchr(host, ':')) snprintf(spec, sizeof spec, "[%s]:0", host);
     else snprintf(spec, sizeof spec, "%s:0", host);
-    parse_addr(spec, &ss, &sl);
+    if (tl_parse_addr(spec, &ss, &sl, 0) < 0) usage();
     int ls = socket(ss.ss_family, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
     if (ls < 0) { perror("socket"); return 1; }
     int one = 1;
@@ -163,13 +84,7 @@ int main(int argc, char **argv)
                                           : ntohs(((struct sockaddr_in6 *)&b)->sin6_port);
         snprintf(portstr, sizeof portstr, "%d\n", port);
     }
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
-    int pf = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (pf < 0) { perror(tmp); return 1; }
-    write_all_to(pf, (unsigned char *)portstr, strlen(portstr));
-    close(pf);
-    if (rename(tmp, port_file) < 0) { perror("rename"); return 1; }
+    tl_write_port_file(port_file, portstr);
 
     if (udp) {
         for (int n = 1; n <= conns; n++) {
@@ -181,23 +96,20 @@ int main(int argc, char **argv)
             snprintf(path, sizeof path, "%s/dgram-%04d.raw", record, n);
             int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (out < 0) { perror(path); return 1; }
-            write_all_to(out, dg, (size_t)r);
+            tl_write_all(out, dg, (size_t)r, "write");
             close(out);
         }
         return 0;
     }
 
     size_t slen = 0;
-    unsigned char *sbuf = send_file ? slurp(send_file, &slen) : NULL;
+    unsigned char *sbuf = send_file ? tl_read_file(send_file, &slen) : NULL;
 
     for (int n = 1; n <= conns; n++) {
         int reused_num = -1;
         if (reuse) {
-            struct sockaddr_storage rs;
-            socklen_t rl;
-            parse_addr(reuse, &rs, &rl);
-            int c = socket(rs.ss_family, SOCK_STREAM, 0);
-            if (c < 0 || connect(c, (struct sockaddr *)&rs, rl) < 0) { perror("reuse connect"); return 1; }
+            int c = tl_connect_addr(reuse, SOCK_STREAM, 0);
+            if (c < 0) usage();
             reused_num = c;
             close(c);
         }
@@ -212,36 +124,13 @@ int main(int argc, char **argv)
             snprintf(path, sizeof path, "%s/conn-%04d.raw", record, n);
             int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (out < 0) { perror(path); return 1; }
-            for (;;) {
-                static unsigned char b[65536];
-                ssize_t r = read(s, b, sizeof b);
-                if (r < 0 && errno == EINTR) continue;
-                if (r < 0) { perror("read"); return 1; }
-                if (r == 0) break;
-                write_all_to(out, b, (size_t)r);
-            }
+            tl_copy_to_eof(s, out);
             close(out);
         } else {
             size_t off = 0;
             while (off < slen) {
                 size_t want = slen - off < chunk ? slen - off : chunk;
-                ssize_t r = -1;
-                if (!strcmp(callname, "write")) r = write(s, sbuf + off, want);
-                else if (!strcmp(callname, "send")) r = send(s, sbuf + off, want, MSG_NOSIGNAL);
-                else if (!strcmp(callname, "sendto")) r = sendto(s, sbuf + off, want, MSG_NOSIGNAL, NULL, 0);
-                else if (!strcmp(callname, "writev") || !strcmp(callname, "sendmsg")) {
-                    struct iovec iov[2];
-                    iov[0].iov_base = sbuf + off;            iov[0].iov_len = want / 2;
-                    iov[1].iov_base = sbuf + off + want / 2; iov[1].iov_len = want - want / 2;
-                    if (callname[4] == 'v') r = writev(s, iov, 2);
-                    else {
-                        struct msghdr m;
-                        memset(&m, 0, sizeof m);
-                        m.msg_iov = iov;
-                        m.msg_iovlen = 2;
-                        r = sendmsg(s, &m, MSG_NOSIGNAL);
-                    }
-                } else usage();
+                ssize_t r = tl_send_call(call, s, sbuf + off, want, 2);
                 if (r < 0 && errno == EINTR) continue;
                 if (r <= 0 || (size_t)r > want) { perror("send"); return 1; }
                 off += (size_t)r;

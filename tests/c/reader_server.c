@@ -33,19 +33,12 @@
  * "end K error ...".  Bounded by alarm(); requests carry no body.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "testlib.h"
 
 static const char PATTERN[] = "0123456789abcdefghijklmnopqrstuvwxyz\n";
 #define PLEN (sizeof PATTERN - 1)
@@ -63,14 +56,6 @@ static void usage(void)
     exit(2);
 }
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char m[] = "reader_server: timeout\n";
-    if (write(2, m, sizeof m - 1)) {}
-    _exit(3);
-}
-
 static void logline(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logline(const char *fmt, ...)
 {
@@ -84,39 +69,21 @@ static void logline(const char *fmt, ...)
     pthread_mutex_unlock(&log_lock);
 }
 
-/* growable byte buffer */
-struct buf { char *p; size_t len, cap; };
-
-static void put(struct buf *b, const void *d, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p) { perror("realloc"); exit(1); }
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-
-static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
-
-static void pattern(struct buf *b, size_t off, size_t n)
+static void pattern(struct tl_buf *b, size_t off, size_t n)
 {
     size_t i;
     for (i = 0; i < n; i++) {
         char c = PATTERN[(off + i) % PLEN];
         if (corrupt_at >= 0 && off + i == (size_t)corrupt_at)
             c = '#';
-        put(b, &c, 1);
+        tl_buf_add(b, &c, 1);
     }
 }
 
 /* sends [p, p+n) in pieces of `piece` bytes (0: one send) with pauses */
-static int send_pieces(int fd, const char *p, size_t n, size_t piece)
+static int send_pieces(int fd, const void *buf, size_t n, size_t piece)
 {
+    const char *p = buf;
     size_t k;
     if (piece == 0)
         piece = n ? n : 1;
@@ -143,7 +110,7 @@ static int send_pieces(int fd, const char *p, size_t n, size_t piece)
 
 static int respond(int fd, const char *target)
 {
-    struct buf head = { 0 }, body = { 0 };
+    struct tl_buf head = { 0 }, body = { 0 };
     unsigned long n = 0;
     const char *s = strstr(target, "/size/");
     int r = -1, chunked = 0;
@@ -151,41 +118,41 @@ static int respond(int fd, const char *target)
     if (s)
         n = strtoul(s + 6, NULL, 10);
     if (!strncmp(target, "/hints/", 7)) {
-        struct buf h1 = { 0 };
-        puts_(&h1, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n");
-        puts_(&h1, "HTTP/1.1 103 Early Hints\r\nLink: </script.js>; rel=preload; as=script\r\n"
-                   "X-Hint: second\r\n\r\n");
+        struct tl_buf h1 = { 0 };
+        tl_buf_str(&h1, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n");
+        tl_buf_str(&h1, "HTTP/1.1 103 Early Hints\r\nLink: </script.js>; rel=preload; as=script\r\n"
+                        "X-Hint: second\r\n\r\n");
         r = send_pieces(fd, h1.p, h1.len, head_piece);
         free(h1.p);
         if (r < 0)
             return -1;
     }
-    puts_(&head, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n");
+    tl_buf_str(&head, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n");
     if (!strncmp(target, "/ka/", 4))
-        puts_(&head, "Connection: keep-alive\r\nKeep-Alive: timeout=5, max=100\r\n");
+        tl_buf_str(&head, "Connection: keep-alive\r\nKeep-Alive: timeout=5, max=100\r\n");
     if (!strncmp(target, "/chunked/", 9)) {
         static const size_t sizes[] = { 1, 7, 100, 4096, 16384, 3 };
         static const char *exts[] = { ";name=value", ";q=\"quoted;string\"", "", ";a=1;flag" };
         size_t pos = 0, i = 0;
         char line[64];
         chunked = 1;
-        puts_(&head, "Transfer-Encoding: chunked\r\nTrailer: X-Trailer-Two\r\n\r\n");
+        tl_buf_str(&head, "Transfer-Encoding: chunked\r\nTrailer: X-Trailer-Two\r\n\r\n");
         while (pos < n) {
             size_t k = sizes[i % 6];
             if (k > n - pos)
                 k = n - pos;
             snprintf(line, sizeof line, i % 2 ? "%zX%s\r\n" : "0%zx%s\r\n", k, exts[i % 4]);
-            puts_(&body, line);
+            tl_buf_str(&body, line);
             pattern(&body, pos, k);
-            puts_(&body, "\r\n");
+            tl_buf_str(&body, "\r\n");
             pos += k;
             i++;
         }
-        puts_(&body, "0;final=\"yes\"\r\nX-Trailer-Two: done\r\n\r\n");
+        tl_buf_str(&body, "0;final=\"yes\"\r\nX-Trailer-Two: done\r\n\r\n");
     } else {
         char line[64];
         snprintf(line, sizeof line, "Content-Length: %lu\r\n\r\n", n);
-        puts_(&head, line);
+        tl_buf_str(&head, line);
         pattern(&body, 0, n);
     }
     (void)chunked;
@@ -266,9 +233,8 @@ int main(int argc, char **argv)
         usage();
     logf = fopen(log_path, "a");
     if (!logf) { perror(log_path); exit(1); }
-    signal(SIGALRM, on_alarm);
+    tl_alarm("reader_server", timeout_s);
     signal(SIGPIPE, SIG_IGN);
-    alarm(timeout_s);
 
     int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -280,13 +246,9 @@ int main(int argc, char **argv)
         perror("listen");
         exit(1);
     }
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
-    FILE *pf = fopen(tmp, "w");
-    if (!pf) { perror(tmp); exit(1); }
-    fprintf(pf, "%u\n", ntohs(sa.sin_port));
-    fclose(pf);
-    if (rename(tmp, port_file) < 0) { perror("rename"); exit(1); }
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%u\n", ntohs(sa.sin_port));
+    tl_write_port_file(port_file, portstr);
 
     for (unsigned id = 1;; id++) {
         int fd = accept(ls, NULL, NULL);

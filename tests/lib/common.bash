@@ -60,10 +60,11 @@ start_server() {
     export SERVER_PORT SERVER_LOG SERVER_PID SERVER_URL
 }
 
-# stop_servers: TERM every server this test started, then KILL stragglers.
-stop_servers() {
-    local f="$BATS_TEST_TMPDIR/server.pids" pid i
-    [ -f "$f" ] || return 0
+# stop_pids FILE: TERM every PID listed in FILE (one a line), KILL it if it
+# is still there after 5 s, and reap it.  No FILE: nothing to do.
+stop_pids() {
+    local pid i
+    [ -f "$1" ] || return 0
     while read -r pid; do
         kill -TERM "$pid" 2>/dev/null || true
         for (( i = 0; i < 50; i++ )); do
@@ -72,8 +73,13 @@ stop_servers() {
         done
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
-    done <"$f"
-    rm -f "$f"
+    done <"$1"
+}
+
+# stop_servers: TERM every server this test started, then KILL stragglers.
+stop_servers() {
+    stop_pids "$BATS_TEST_TMPDIR/server.pids"
+    rm -f "$BATS_TEST_TMPDIR/server.pids"
 }
 
 teardown() {
@@ -100,6 +106,17 @@ with_shim() {
 
 skip_unless_cmd() {
     command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"
+}
+
+# need_programs NAME...: the test programs build/tests/NAME exist.
+need_programs() {
+    local p
+    for p in "$@"; do
+        [ -x "$ROOT/build/tests/$p" ] || {
+            echo "missing $ROOT/build/tests/$p: run 'make test-programs'" >&2
+            return 1
+        }
+    done
 }
 
 check_requests() {
@@ -136,4 +153,28 @@ assert_forced_close() {
     run check_requests "$BASE_LOG" --count "$1"
     echo "$output"
     [ "$status" -eq 0 ]
+}
+
+# wait_closed N: the recording server has logged N closed connections (all
+# phases); bounded (10 s).
+wait_closed() {
+    local i c=0
+    for ((i = 0; i < 200; i++)); do
+        c=$(grep -c '^closed ' "$SERVER_LOG/connections.log" 2>/dev/null || true)
+        [ "${c:-0}" -ge "$1" ] && return 0
+        sleep 0.05
+    done
+    echo "server closed ${c:-0} of $1 connections"
+    return 1
+}
+
+# same_file A B: cmp; on a difference show both sizes and the start of both
+# (od -c).
+same_file() {
+    if ! cmp "$1" "$2"; then
+        echo "sizes: $(stat -c %s "$1") $(stat -c %s "$2")"
+        echo "--- $1"; od -c "$1" | head -60
+        echo "--- $2"; od -c "$2" | head -60
+        return 1
+    fi
 }
