@@ -14,6 +14,7 @@ have cc      || need+=(gcc)
 have ss      || need+=(iproute2)
 have perl    || need+=(perl)
 have ab      || need+=(apache2-utils)
+have javac   || need+=(default-jdk-headless)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing ${need[*]} (run as root, or apt-get install them)" >&2

@@ -195,3 +195,22 @@ EOF
     leak_free "$SERVER_LOG/head" 100
     leak_free "$SERVER_LOG/post" 100
 }
+
+@test "java HttpURLConnection (keep-alive by default): $N requests" {
+    skip_unless_cmd javac
+    start_server keepalive
+    javac -d "$BATS_TEST_TMPDIR" "$ROOT/tests/lib/JavaLeak.java"
+    set_phase shim
+    shim_json "$BATS_TEST_TMPDIR/j.json" java -cp "$BATS_TEST_TMPDIR" JavaLeak 127.0.0.1 "$SERVER_PORT" "$N"
+    jcheck "d['failed'] == 0 and d['verified'] == $N and d['close_seen'] == $N" "$BATS_TEST_TMPDIR/j.json"
+    leak_free "$SERVER_LOG/shim" "$N"
+}
+
+@test "perl HTTP::Tiny (keep-alive): $N requests" {
+    skip_unless_cmd perl
+    start_server keepalive
+    set_phase shim
+    shim_json "$BATS_TEST_TMPDIR/p.json" perl "$ROOT/tests/lib/perl_leak.pl" 127.0.0.1 "$SERVER_PORT" "$N"
+    jcheck "d['failed'] == 0 and d['verified'] == $N and d['close_seen'] == $N" "$BATS_TEST_TMPDIR/p.json"
+    leak_free "$SERVER_LOG/shim" "$N"
+}
