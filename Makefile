@@ -21,7 +21,7 @@ UNIT_BIN = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 TPROG_SRC = $(wildcard tests/c/*.c)
 TPROG_BIN = $(patsubst tests/c/%.c,build/tests/%,$(TPROG_SRC))
 
-.PHONY: all test demo clean test-programs
+.PHONY: all test demo bench clean test-programs
 all: $(LIB)
 
 $(LIB): $(LIB_OBJ) shim/libforceclose.map
@@ -49,6 +49,10 @@ test:
 
 demo: $(LIB)
 	@tests/demo.sh
+
+# figures are ratios measured in one run; QUICK=1 for a short run
+bench: $(LIB)
+	@QUICK=$(QUICK) tests/bench/run.sh
 
 clean:
 	rm -rf build $(LIB)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bats
+# Smoke runs of the benchmark figures (QUICK=1): they work and print rows
+# with numeric ratios.  How fast is for `make bench`, never a test.
+
+setup() { ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"; }
+
+# bench_smoke SCRIPT: runs it quickly; every row has a numeric median ratio.
+bench_smoke() {
+	run env QUICK=1 timeout 300 bash "$ROOT/tests/bench/$1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local rows
+	rows=$(grep -c '^FIG' <<<"$output")
+	[ "$rows" -ge 1 ]
+	[ "$(grep '^FIG' <<<"$output" | cut -f5 | grep -cE '^[0-9]+\.[0-9]+$')" -eq "$rows" ]
+}
+
+@test "bench smoke: figure 1, pass-through cost" { bench_smoke fig_passthrough.sh; }
+@test "bench smoke: figure 4, body throughput" { bench_smoke fig_body.sh; }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make bench: runs every tests/bench/fig_*.sh, prints the results table and
+# writes it to tests/bench/results.md.  QUICK=1 for a short smoke run.
+set -u
+cd "$(dirname "$0")/../.."
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+start=$(date +%s)
+for f in tests/bench/fig_passthrough.sh tests/bench/fig_request_path.sh \
+	 tests/bench/fig_haproxy.sh tests/bench/fig_body.sh \
+	 tests/bench/fig_scale.sh tests/bench/fig_headers.sh; do
+	[ -x "$f" ] || continue
+	echo "== $f" >&2
+	bash "$f" | tee -a "$out" | grep -v '^FIG' >&2
+done
+{
+	echo "# forceclose benchmark results"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; kernel $(uname -r);" \
+	     "$(cc --version | head -1)${QUICK:+; QUICK=$QUICK}; $(( $(date +%s) - start )) s"
+	echo
+	echo "| figure | variant A | variant B | median ratio | min–max | runs |"
+	echo "|---|---|---|---|---|---|"
+	grep '^FIG' "$out" | cut -f2- | sed 's/\t/ | /g; s/^/| /; s/$/ |/'
+} >tests/bench/results.md
+cat tests/bench/results.md
+grep -q '^FIG' "$out"
