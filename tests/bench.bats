@@ -17,3 +17,4 @@ bench_smoke() {
 
 @test "bench smoke: figure 1, pass-through cost" { bench_smoke fig_passthrough.sh; }
 @test "bench smoke: figure 4, body throughput" { bench_smoke fig_body.sh; }
+@test "bench smoke: figure 6, header work" { bench_smoke fig_headers.sh; }
