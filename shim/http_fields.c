@@ -3,13 +3,9 @@
 
 #include <string.h>
 
-bool http_is_tchar(uint8_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+const uint32_t http_tchar_bits[8] = {
+	0x00000000, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff,
+};
 
 static uint8_t lower(uint8_t c)
 {

@@ -7,8 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* RFC 9110 tchar */
-bool http_is_tchar(uint8_t c);
+/* RFC 9110 tchar, as a bit per byte */
+extern const uint32_t http_tchar_bits[8];
+
+static inline bool http_is_tchar(uint8_t c)
+{
+	return (http_tchar_bits[c >> 5] >> (c & 31)) & 1;
+}
 
 /* Case-insensitive compare of p[0..n) with a lower-case literal. */
 bool http_token_eq(const uint8_t *p, size_t n, const char *lower);
