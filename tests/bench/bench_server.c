@@ -3,7 +3,12 @@
  * expected) it answers "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".
  * It ignores Connection: close and never closes first: a connection ends
  * only when the peer closes it (EOF or error).
- * usage: bench_server PORTFILE      (writes the bound port to PORTFILE)
+ * usage: bench_server PORTFILE [NPORTS]
+ * Listens on NPORTS (default 1) ports of 127.0.0.1, each bound to port 0,
+ * and writes the ports it got to PORTFILE, one a line.  Separate ports let
+ * a benchmark give every run its own address pair, so that the TIME_WAIT
+ * sockets of one run (tens of thousands of short connections) never make
+ * connect() search for a free local port in the next.
  * Build: cc -O2 -o bench_server tests/bench/bench_server.c */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -72,33 +77,43 @@ static int serve(int fd, struct conn *c)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PORTFILE\n", argv[0]);
+	int nports = argc == 3 ? atoi(argv[2]) : 1;
+	if ((argc != 2 && argc != 3) || nports < 1 || nports > 256) {
+		fprintf(stderr, "usage: %s PORTFILE [NPORTS<=256]\n", argv[0]);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	static char islisten[MAXFD];
 	int one = 1;
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 4096)) {
-		perror("bind/listen");
-		return 1;
-	}
-	socklen_t al = sizeof a;
-	getsockname(ls, (struct sockaddr *)&a, &al);
+	int ep = epoll_create1(0);
 	char tmp[4096];
 	snprintf(tmp, sizeof tmp, "%s.tmp", argv[1]);
 	FILE *f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%d\n", ntohs(a.sin_port)) < 0 || fclose(f) ||
-	    rename(tmp, argv[1])) {
+	if (!f) {
 		perror("portfile");
 		return 1;
 	}
-	int ep = epoll_create1(0);
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = ls};
-	epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+	for (int k = 0; k < nports; k++) {
+		int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (ls < 0 || ls >= MAXFD || bind(ls, (struct sockaddr *)&a, sizeof a) ||
+		    listen(ls, 4096)) {
+			perror("bind/listen");
+			return 1;
+		}
+		socklen_t al = sizeof a;
+		getsockname(ls, (struct sockaddr *)&a, &al);
+		fprintf(f, "%d\n", ntohs(a.sin_port));
+		islisten[ls] = 1;
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = ls};
+		epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+	}
+	if (fclose(f) || rename(tmp, argv[1])) {
+		perror("portfile");
+		return 1;
+	}
 	struct epoll_event evs[256];
 	for (;;) {
 		int n = epoll_wait(ep, evs, 256, -1);
@@ -110,7 +125,8 @@ int main(int argc, char **argv)
 		}
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
-			if (fd == ls) {
+			if (islisten[fd]) {
+				int ls = fd;
 				for (int k = 0; k < 256; k++) {
 					int c = accept4(ls, NULL, NULL, SOCK_NONBLOCK);
 					if (c < 0)

@@ -10,10 +10,11 @@
 # ratio haproxy/shim) and requests per second (ratio shim/haproxy; target
 # >= 1.5, no pass/fail here).
 #
-# Port: haproxy can't bind 127.0.0.1:0 and tell us the port, so a python3
-# one-liner binds 127.0.0.1:0, prints the port and closes; the port goes into
-# the generated config and haproxy starts at once.  If haproxy fails to come
-# up (port taken in between), a new port is picked (at most 5 tries).
+# Ports: haproxy can't bind 127.0.0.1:0 and tell us the port, so a python3
+# one-liner binds 127.0.0.1:0 (once per run), prints the ports and closes
+# them; they go into the config generated from the template and haproxy
+# starts at once.  If haproxy fails to come up (a port taken in between),
+# new ports are picked (at most 5 tries).
 #
 # haproxy is installed with apt-get (as root) when missing; if that fails a
 # SKIP line is printed and the script exits 0.
@@ -68,32 +69,47 @@ fi
 cc -O2 -o "$tmp/bench_server" tests/bench/bench_server.c
 cc -O2 -o "$tmp/bench_client" tests/bench/bench_client.c
 
-"$tmp/bench_server" "$tmp/port" & pids+=($!)
+# Server ports: sports[0..runs] for the shim (warm-up, then one per run),
+# the last 4 behind haproxy (round robin).  Fresh address pairs per run keep
+# one run's TIME_WAIT sockets from slowing connect() in the next.
+"$tmp/bench_server" "$tmp/port" $((runs + 5)) & pids+=($!)
 for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 [ -s "$tmp/port" ] || { echo "bench_server did not start" >&2; exit 1; }
-sport=$(cat "$tmp/port")
+mapfile -t sports <"$tmp/port"
+server_lines=
+for k in 1 2 3 4; do
+	server_lines+=$'\t'"server s$k 127.0.0.1:${sports[runs + k]}"$'\n'
+done
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+free_ports() { # N: N distinct free ports of 127.0.0.1, one a line
+	python3 -c 'import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1", 0))
+print("\n".join(str(s.getsockname()[1]) for s in ss))
+for s in ss: s.close()' "$1"
 }
-hport=
+hports=()
 for try in 1 2 3 4 5; do
-	p=$(free_port)
-	sed -e "s/@FRONT_PORT@/$p/" -e "s/@SERVER_PORT@/$sport/" tests/bench/haproxy.cfg >"$tmp/haproxy.cfg"
-	haproxy -db -q -f "$tmp/haproxy.cfg" >&2 & hpid=$!
+	mapfile -t fp < <(free_ports $((runs + 1)))
+	binds=$(printf '127.0.0.1:%s,' "${fp[@]}")
+	cfg=$(<tests/bench/haproxy.cfg)
+	cfg=${cfg//@FRONT_BINDS@/${binds%,}}
+	cfg=${cfg//@SERVER_LINES@/${server_lines%$'\n'}}
+	printf '%s\n' "$cfg" >"$tmp/haproxy.cfg"
+	haproxy -db -f "$tmp/haproxy.cfg" >&2 & hpid=$!
 	pids+=("$hpid")
 	for _ in $(seq 50); do
 		kill -0 "$hpid" 2>/dev/null || break
-		if "$tmp/bench_client" --send-close "$p" 1 >/dev/null 2>&1; then hport=$p; break; fi
+		if "$tmp/bench_client" --send-close "${fp[-1]}" 1 >/dev/null 2>&1; then hports=("${fp[@]}"); break; fi
 		sleep 0.1
 	done
-	[ -n "$hport" ] && break
-	echo "haproxy did not come up on port $p (try $try)" >&2
+	[ ${#hports[@]} -gt 0 ] && break
+	echo "haproxy did not come up on ports ${fp[*]} (try $try)" >&2
 	kill "$hpid" 2>/dev/null || true
 	wait "$hpid" 2>/dev/null || true
 done
-[ -n "$hport" ] || skip "haproxy did not start (see stderr)"
-echo "bench_server on 127.0.0.1:$sport, haproxy $(haproxy -v | head -1 | cut -d' ' -f3) on 127.0.0.1:$hport; runs=$runs n=$n" >&2
+[ ${#hports[@]} -gt 0 ] || skip "haproxy did not start (see stderr)"
+echo "bench_server on 127.0.0.1:${sports[*]}; haproxy $(haproxy -v | head -1 | cut -d' ' -f3) on 127.0.0.1:${hports[*]}; runs=$runs n=$n" >&2
 
 # stats FILE: median min max of the numbers in FILE
 stats() {
@@ -104,13 +120,13 @@ check_connects() { # VARIANT GOT WANT
 	[ "$2" = "$3" ] || echo "WARNING: $1 made $2 connections for $3 requests" >&2
 }
 
-run_a() { "$tmp/bench_client" --keepalive-unless-close "$hport" "$1"; }
-run_b() { LD_PRELOAD=$lib "$tmp/bench_client" --keepalive-unless-close "$sport" "$1"; }
-run_a $((n / 10)) >/dev/null; run_b $((n / 10)) >/dev/null # warm-up
+run_a() { "$tmp/bench_client" --keepalive-unless-close "${hports[$1]}" "$2"; }           # RUN N
+run_b() { LD_PRELOAD=$lib "$tmp/bench_client" --keepalive-unless-close "${sports[$1]}" "$2"; }
+run_a 0 $((n / 10)) >/dev/null; run_b 0 $((n / 10)) >/dev/null # warm-up
 for f in ta tb la lb rt rl; do : >"$tmp/$f"; done
 for i in $(seq "$runs"); do
-	read -r ta la ca < <(run_a "$n")
-	read -r tb lb cb < <(run_b "$n")
+	read -r ta la ca < <(run_a "$i" "$n")
+	read -r tb lb cb < <(run_b "$i" "$n")
 	check_connects "haproxy" "$ca" "$n"; check_connects "shim" "$cb" "$n"
 	echo "$ta" >>"$tmp/ta"; echo "$tb" >>"$tmp/tb"
 	echo "$la" >>"$tmp/la"; echo "$lb" >>"$tmp/lb"

@@ -52,11 +52,13 @@ fi
 cc -O2 -o "$tmp/bench_server" tests/bench/bench_server.c
 cc -O2 -o "$tmp/bench_client" tests/bench/bench_client.c
 
-"$tmp/bench_server" "$tmp/port" & pids+=($!)
+# Every run of every variant gets its own server port (a fresh address pair),
+# so TIME_WAIT sockets left by one run never slow connect() in another.
+"$tmp/bench_server" "$tmp/port" $((4 * runs + 4)) & pids+=($!)
 for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 [ -s "$tmp/port" ] || { echo "bench_server did not start" >&2; exit 1; }
-port=$(cat "$tmp/port")
-echo "bench_server on 127.0.0.1:$port; runs=$runs n=$n curl_n=$curl_n" >&2
+mapfile -t ports <"$tmp/port"
+echo "bench_server on 127.0.0.1:${ports[0]}..., ${#ports[@]} ports; runs=$runs n=$n curl_n=$curl_n" >&2
 
 # stats FILE: median min max of the numbers in FILE
 stats() {
@@ -78,13 +80,13 @@ check_connects() { # VARIANT GOT WANT
 }
 
 # ---- C client -----------------------------------------------------------
-client_a() { "$tmp/bench_client" --send-close "$port" "$1"; }
-client_b() { LD_PRELOAD=$lib "$tmp/bench_client" --keepalive-unless-close "$port" "$1"; }
-client_a $((n / 10)) >/dev/null; client_b $((n / 10)) >/dev/null # warm-up
+client_a() { "$tmp/bench_client" --send-close "$1" "$2"; }          # PORT N
+client_b() { LD_PRELOAD=$lib "$tmp/bench_client" --keepalive-unless-close "$1" "$2"; }
+client_a "${ports[0]}" $((n / 10)) >/dev/null; client_b "${ports[1]}" $((n / 10)) >/dev/null # warm-up
 : >"$tmp/a"; : >"$tmp/b"; : >"$tmp/r"
 for i in $(seq "$runs"); do
-	read -r ra _ ca < <(client_a "$n")
-	read -r rb _ cb < <(client_b "$n")
+	read -r ra _ ca < <(client_a "${ports[2 * i]}" "$n")
+	read -r rb _ cb < <(client_b "${ports[2 * i + 1]}" "$n")
 	check_connects "(a)" "$ca" "$n"; check_connects "(b)" "$cb" "$n"
 	echo "$ra" >>"$tmp/a"; echo "$rb" >>"$tmp/b"
 	awk -v a="$ra" -v b="$rb" 'BEGIN{printf "%.4f\n", b / a}' >>"$tmp/r"
@@ -100,32 +102,32 @@ if ! command -v curl >/dev/null; then
 	printf 'SKIP\trequest path, curl (req/s, b/a)\tcurl not installed and could not be installed\n'
 	exit 0
 fi
-mkcfg() { # N FILE
+mkcfg() { # N FILE   (the server port is given per run with --connect-to)
 	{
-		echo "connect-to = \"::127.0.0.1:$port\""
 		printf '%s\n' 'write-out = "%{num_connects}\n"'
 		for i in $(seq "$1"); do printf 'url = "http://h%d.invalid/"\noutput = "/dev/null"\n' "$i"; done
 	} >"$2"
 }
 mkcfg "$curl_n" "$tmp/curl.cfg"
 mkcfg $((curl_n / 10 + 1)) "$tmp/curl_warm.cfg"
-# curl_run a|b CFG: prints "REQ_PER_S CONNECTS"
+# curl_run a|b CFG PORT: prints "REQ_PER_S CONNECTS"
 curl_run() {
 	local t0 t1 c
 	t0=$(date +%s%N)
 	if [ "$1" = a ]; then
-		c=$(curl -s -H 'Connection: close' -K "$2" | awk '{s += $1} END{print s}')
+		c=$(curl -s --connect-to "::127.0.0.1:$3" -H 'Connection: close' -K "$2" | awk '{s += $1} END{print s}')
 	else
-		c=$(LD_PRELOAD=$lib curl -s -K "$2" | awk '{s += $1} END{print s}')
+		c=$(LD_PRELOAD=$lib curl -s --connect-to "::127.0.0.1:$3" -K "$2" | awk '{s += $1} END{print s}')
 	fi
 	t1=$(date +%s%N)
 	awk -v n="$(grep -c '^url' "$2")" -v ns=$((t1 - t0)) -v c="$c" 'BEGIN{printf "%.1f %s\n", n * 1e9 / ns, c}'
 }
-curl_run a "$tmp/curl_warm.cfg" >/dev/null; curl_run b "$tmp/curl_warm.cfg" >/dev/null
+o=$((2 * runs + 2)) # curl's ports follow the C client's
+curl_run a "$tmp/curl_warm.cfg" "${ports[o]}" >/dev/null; curl_run b "$tmp/curl_warm.cfg" "${ports[o + 1]}" >/dev/null
 : >"$tmp/a"; : >"$tmp/b"; : >"$tmp/r"
 for i in $(seq "$runs"); do
-	read -r ra ca < <(curl_run a "$tmp/curl.cfg")
-	read -r rb cb < <(curl_run b "$tmp/curl.cfg")
+	read -r ra ca < <(curl_run a "$tmp/curl.cfg" "${ports[o + 2 * i]}")
+	read -r rb cb < <(curl_run b "$tmp/curl.cfg" "${ports[o + 2 * i + 1]}")
 	check_connects "curl (a)" "$ca" "$curl_n"; check_connects "curl (b)" "$cb" "$curl_n"
 	echo "$ra" >>"$tmp/a"; echo "$rb" >>"$tmp/b"
 	awk -v a="$ra" -v b="$rb" 'BEGIN{printf "%.4f\n", b / a}' >>"$tmp/r"
