@@ -175,6 +175,7 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	reset(c);
 	c->dev = dev;
 	c->ino = ino;
+	c->identity_fresh = true;
 	atomic_store(&c->refs, 1);
 	fdtable_install(fd, c);
 out:
@@ -216,13 +217,15 @@ struct conn *conn_write_enter(int fd)
 	 * (a close we could not see); head bytes held so far stay with the
 	 * connection, for a descriptor that still refers to it. */
 	if (!conn_torn_down(c) && c->req.phase == HTTP_REQ_HEAD &&
-	    c->pending_len == 0 && !conn_same_socket(c, fd)) {
+	    c->pending_len == 0 && !c->identity_fresh &&
+	    !conn_same_socket(c, fd)) {
 		conn_unlock(&c->wlock);
 		conn_put(c);
 		if (conn_table_mutable())
 			fdtable_forget(fd);
 		return NULL;
 	}
+	c->identity_fresh = false;
 	return c;
 }
 

@@ -48,6 +48,7 @@ struct conn {
 	atomic_uint flags;
 	dev_t dev;		/* identity of the connected socket */
 	ino_t ino;
+	bool identity_fresh;	/* checked by connect(), not used since */
 	struct conn *next;	/* pool chain (all / free) */
 
 	/* request side, under wlock */

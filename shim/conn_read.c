@@ -301,6 +301,86 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	return FILL_AGAIN;
 }
 
+/* The common case in one system call: a program reading into one buffer
+ * with room for a head, on a connection torn down after the response.  The
+ * kernel's bytes go straight into the program's buffer, leaving room for
+ * what the rewrite adds, and heads are rewritten in place.  Bytes past the
+ * response's end can only belong to a later response, which the teardown
+ * discards anyway.  The identity of fd was checked when the request that
+ * this answers was written.  Returns what the read returns; *again when
+ * only an unfinished head came (now held), for the general path. */
+#define DIRECT_MIN 512
+
+static bool direct_ok(const struct conn *c, const struct msghdr *msg,
+		      int flags)
+{
+	return config.action != CONN_ACTION_NONE && c->rheld_len == 0 &&
+	       !(flags & MSG_PEEK) && msg->msg_iovlen == 1 &&
+	       msg->msg_iov[0].iov_len >= DIRECT_MIN &&
+	       atomic_load(&c->awaiting_out) != atomic_load(&c->awaiting_in) &&
+	       !(atomic_load(&c->flags) & CONN_RESP_LOST);
+}
+
+static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
+			   int flags, bool *again)
+{
+	uint8_t *buf = msg->msg_iov[0].iov_base;
+	size_t n, pos = 0;
+	ssize_t r = recv_limited(fd, msg, msg->msg_iov[0].iov_len -
+					  HTTP_CLOSE_GROWTH_MAX, flags);
+
+	*again = false;
+	if (r <= 0)
+		return r;
+	n = (size_t)r;
+	while (pos < n) {
+		struct http_response_info info;
+		enum http_head_status st;
+		unsigned out_index = atomic_load(&c->awaiting_out);
+		size_t k = http_response_scan(&c->resp, buf + pos, n - pos, &st);
+		size_t out_len, used;
+		uint8_t *out;
+		bool complete;
+
+		if (st == HTTP_HEAD_MORE && rheld_reserve(c, n - pos)) {
+			/* an unfinished head: held until the rest comes */
+			memcpy(c->rheld, buf + pos, n - pos);
+			c->rheld_len = n - pos;
+			*again = pos == 0;
+			return (ssize_t)pos;
+		}
+		if (st != HTTP_HEAD_COMPLETE ||
+		    out_index == atomic_load(&c->awaiting_in) ||
+		    (out = malloc(http_response_out_room(k))) == NULL) {
+			stop_tracking(c);	/* everything as it came */
+			return (ssize_t)n;
+		}
+		out_len = http_response_finish_head(
+			&c->resp, buf + pos, k,
+			c->awaiting[out_index % CONN_AWAITING_MAX], out, &info);
+		if (info.verdict != HTTP_RESP_INTERIM)
+			atomic_store(&c->awaiting_out, out_index + 1);
+		memmove(buf + pos + out_len, buf + pos + k, n - pos - k);
+		memcpy(buf + pos, out, out_len);
+		free(out);
+		n = n - k + out_len;
+		pos += out_len;
+		if (info.verdict == HTTP_RESP_INTERIM)
+			continue;
+		if (info.verdict != HTTP_RESP_FINAL)
+			return (ssize_t)n;	/* tunnel or invalid: opaque */
+		if (info.complete) {
+			teardown(c, fd);
+			return (ssize_t)pos;
+		}
+		used = http_response_pass(&c->resp, buf + pos, n - pos, &complete);
+		if (complete)
+			teardown(c, fd);
+		return (ssize_t)(pos + used);
+	}
+	return (ssize_t)n;
+}
+
 /* Chunked bodies end where only parsing tells.  Reading past that end is
  * harmless when the connection is torn down right there (the bytes after
  * it will never be read); with FORCECLOSE_ACTION=none they belong to the
@@ -370,6 +450,13 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags)
 			return deliver(c, fd, msg, flags, want);
 		switch (c->resp.phase) {
 		case HTTP_RESP_HEAD:
+			if (direct_ok(c, msg, flags)) {
+				bool again;
+				ssize_t r = read_direct(c, fd, msg, flags, &again);
+				if (!again)
+					return r;
+				continue;
+			}
 			switch (fill_head(c, fd, flags, want)) {
 			case FILL_AGAIN:
 				continue;
