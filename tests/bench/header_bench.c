@@ -57,29 +57,40 @@ static size_t make_head(char *b, size_t cap, int response, int lines)
 
 static uint8_t held[1 << 16];
 
+/* Collects one head as the shim does: scanned in one call, or one byte
+ * per call with each byte appended to a held buffer.  Returns the head's
+ * length (via *head), or 0 when it did not complete exactly at len. */
+static size_t collect(struct http_head_scanner *sc, const uint8_t *h,
+		      size_t len, int bytewise, const uint8_t **head)
+{
+	enum http_head_status st = HTTP_HEAD_MORE;
+	size_t used = 0;
+
+	*head = h;
+	if (!bytewise) {
+		used = http_head_scan(sc, h, len, &st);
+	} else {
+		for (size_t i = 0; i < len && st == HTTP_HEAD_MORE; i++) {
+			size_t k = http_head_scan(sc, h + i, 1, &st);
+			memcpy(held + used, h + i, k);
+			used += k;
+		}
+		*head = held;
+	}
+	return st == HTTP_HEAD_COMPLETE && used == len ? used : 0;
+}
+
 /* One request, as conn_write.c's absorb_head + finish_head. */
 static int do_request(const uint8_t *h, size_t len, int bytewise)
 {
 	struct http_request_stream s;
 	struct http_request_info info;
-	enum http_head_status st = HTTP_HEAD_MORE;
-	const uint8_t *head = h;
-	size_t used = 0;
+	const uint8_t *head;
+	size_t used;
 
 	http_request_init(&s);
-	if (!bytewise) {
-		used = http_request_scan(&s, h, len, &st);
-	} else {
-		size_t held_len = 0;
-		for (size_t i = 0; i < len && st == HTTP_HEAD_MORE; i++) {
-			size_t k = http_request_scan(&s, h + i, 1, &st);
-			memcpy(held + held_len, h + i, k);
-			held_len += k;
-		}
-		head = held;
-		used = held_len;
-	}
-	if (st != HTTP_HEAD_COMPLETE || used != len)
+	used = collect(&s.head, h, len, bytewise, &head);
+	if (used == 0)
 		return -1;
 	uint8_t *out = malloc(http_request_out_room(used));
 	size_t n = http_request_finish_head(&s, head, used, out, &info);
@@ -93,24 +104,12 @@ static int do_response(const uint8_t *h, size_t len, int bytewise)
 {
 	struct http_response_stream s;
 	struct http_response_info info;
-	enum http_head_status st = HTTP_HEAD_MORE;
-	const uint8_t *head = h;
-	size_t used = 0;
+	const uint8_t *head;
+	size_t used;
 
 	http_response_init(&s);
-	if (!bytewise) {
-		used = http_response_scan(&s, h, len, &st);
-	} else {
-		size_t held_len = 0;
-		for (size_t i = 0; i < len && st == HTTP_HEAD_MORE; i++) {
-			size_t k = http_response_scan(&s, h + i, 1, &st);
-			memcpy(held + held_len, h + i, k);
-			held_len += k;
-		}
-		head = held;
-		used = held_len;
-	}
-	if (st != HTTP_HEAD_COMPLETE || used != len)
+	used = collect(&s.head, h, len, bytewise, &head);
+	if (used == 0)
 		return -1;
 	uint8_t *out = malloc(http_response_out_room(used));
 	size_t n = http_response_finish_head(&s, head, used, false, out,
