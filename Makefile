@@ -8,10 +8,12 @@ LIB_LDFLAGS = -shared -Wl,-z,relro,-z,now -Wl,--version-script=shim/libforceclos
 TEST_CFLAGS = -std=gnu11 -O2 -D_FORTIFY_SOURCE=2 $(WARN) -Werror -pthread
 
 LIB      = shim/libforceclose.so
-LIB_SRC  = shim/real.c shim/config.c shim/fdtable.c shim/conn.c \
+LIB_SRC  = shim/real.c shim/config.c shim/log.c shim/stats.c shim/fdtable.c \
+           shim/conn.c \
            shim/conn_write.c shim/conn_read.c shim/io_read.c \
-           shim/io_write.c shim/io_fd.c shim/library.c
+           shim/io_write.c shim/io_fd.c shim/io_exec.c shim/library.c
 PURE_SRC = shim/http_fields.c shim/http_head.c shim/http_request.c \
+           shim/filter.c shim/settings.c \
            shim/http_response.c shim/chunked.c
 LIB_OBJ  = $(patsubst shim/%.c,build/shim/%.o,$(LIB_SRC) $(PURE_SRC))
 HEADERS  = $(wildcard shim/*.h)

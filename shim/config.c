@@ -1,6 +1,6 @@
-/* config.c - FORCECLOSE_* environment variables.  A bad value prints one
- * line naming the variable and what it accepts; the shim then stays out of
- * the way for the whole process rather than guess. */
+/* config.c - FORCECLOSE_* environment variables, read once.  A bad value
+ * prints one line naming the variable and what it accepts; the shim then
+ * stays out of the way for the whole process rather than guess. */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -8,58 +8,49 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 
 #include "conn.h"
 
 struct config config;
+struct settings settings;
 
-/* stderr without stdio (it may be a socket we track) and without hooks */
-static void complain(const char *var, const char *value, const char *accepts)
+static const char *get(const char *name)
 {
-	char line[512];
-	size_t n = 0;
-	const char *parts[] = { "libforceclose: ", var, "=\"", value,
-				"\" is not valid; accepted: ", accepts,
-				"; libforceclose stays inactive\n" };
-	size_t i;
-
-	for (i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-		size_t k = strlen(parts[i]);
-		/* values may be huge or hostile: keep the line short, and
-		 * printable */
-		if (k > 64 && i == 3)
-			k = 64;
-		while (k-- > 0 && n < sizeof line - 2) {
-			char ch = *parts[i]++;
-			line[n++] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' ? ch : '?';
-		}
-	}
-	syscall(SYS_write, 2, line, n);
+	return getenv(name);
 }
 
 static void load(void)
 {
-	const char *v = getenv("FORCECLOSE_DISABLE");
+	struct settings_error err;
 
-	if (v != NULL && *v != '\0' && strcmp(v, "0") != 0) {
-		if (strcmp(v, "1") != 0) {
-			complain("FORCECLOSE_DISABLE", v, "0 or 1");
-		}
+	if (!settings_parse(&settings, get, &err)) {
+		char line[768];
+		size_t n = settings_error_line(&err, "libforceclose: ",
+					       "; libforceclose stays inactive",
+					       line, sizeof line);
+		/* stderr without stdio (it may be a socket we track) and
+		 * without hooks */
+		syscall(SYS_write, 2, line, n);
 		config.disabled = true;
 		return;
 	}
-	v = getenv("FORCECLOSE_ACTION");
-	if (v == NULL || strcmp(v, "shutdown") == 0)
-		config.action = CONN_ACTION_SHUTDOWN;
-	else if (strcmp(v, "close") == 0)
-		config.action = CONN_ACTION_CLOSE;
-	else if (strcmp(v, "none") == 0)
-		config.action = CONN_ACTION_NONE;
-	else {
-		complain("FORCECLOSE_ACTION", v, "shutdown, close, none");
+	if (settings.disabled) {
 		config.disabled = true;
+		return;
 	}
+	/* secure execution: no knob may make us write a file */
+	if (getauxval(AT_SECURE) != 0) {
+		settings.stats_path[0] = '\0';
+		if (settings.log == LOG_TO_FILE)
+			settings.log = LOG_TO_STDERR;
+	}
+	config.action = settings.action;
+	config.filtered = settings.has_only || settings.has_except;
+	config.verbose = settings.verbose;
+	config.log = settings.log;
+	config.stats = settings.stats_path[0] != '\0';
 }
 
 /* Once, from the constructor or from a hook that runs before it. */
@@ -67,4 +58,50 @@ void config_load(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, load);
+}
+
+/* An LD_PRELOAD entry naming this library (any directory). */
+static bool is_us(const char *p, size_t n)
+{
+	static const char name[] = "libforceclose.so";
+	const char *base = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == '/')
+			base = p + i + 1;
+	return (size_t)(p + n - base) >= sizeof name - 1 &&
+	       memcmp(base, name, sizeof name - 1) == 0;
+}
+
+void config_apply_inherit(void)
+{
+	const char *v = getenv("LD_PRELOAD");
+	char *out;
+	size_t o = 0;
+
+	if (settings.inherit || v == NULL)
+		return;
+	out = malloc(strlen(v) + 1);
+	if (out == NULL)
+		return;
+	/* entries are separated by spaces or colons */
+	while (*v != '\0') {
+		size_t n = strcspn(v, " :");
+		if (n > 0 && !is_us(v, n)) {
+			if (o > 0)
+				out[o++] = ':';
+			memcpy(out + o, v, n);
+			o += n;
+		}
+		v += n;
+		if (*v != '\0')
+			v++;
+	}
+	out[o] = '\0';
+	if (o == 0)
+		unsetenv("LD_PRELOAD");
+	else
+		setenv("LD_PRELOAD", out, 1);
+	free(out);
 }

@@ -11,7 +11,10 @@
 
 #include "config.h"
 #include "fdtable.h"
+#include "filter.h"
+#include "log.h"
 #include "real.h"
+#include "stats.h"
 
 /* Connections are carved from slabs that are never freed: a thread that
  * loaded a stale pointer from the table can still read its count (see
@@ -105,6 +108,8 @@ static void reset(struct conn *c)
 	c->rheld_len = c->rheld_cap = 0;
 	c->rout_len = c->rout_off = 0;
 	c->rout_tail_queued = c->rout_ends_response = false;
+	c->host_rule = 0;
+	c->dest[0] = '\0';
 	atomic_store(&c->awaiting_in, 0);
 	atomic_store(&c->awaiting_out, 0);
 	atomic_store(&c->flags, 0);
@@ -144,11 +149,46 @@ static bool socket_identity(int fd, dev_t *dev, ino_t *ino)
 	return true;
 }
 
+/* The request's Host decides (see FORCECLOSE_ONLY, _EXCEPT). */
+static bool host_left_alone(const void *ctx, const uint8_t *host, size_t len)
+{
+	const struct conn *c = ctx;
+
+	if (c->host_rule & CONN_HOST_ONLY &&
+	    (host == NULL || !filter_match_host(&settings.only, host, len)))
+		return true;
+	return c->host_rule & CONN_HOST_EXCEPT && host != NULL &&
+	       filter_match_host(&settings.except, host, len);
+}
+
+/* Should a connection to addr be tracked?  *host_rule says which Host
+ * checks its requests still need. */
+static bool destination_wanted(const struct sockaddr *addr, socklen_t len,
+			       uint8_t *host_rule)
+{
+	*host_rule = 0;
+	if (!config.filtered)
+		return true;
+	if (settings.has_except) {
+		if (filter_match_addr(&settings.except, addr, len))
+			return false;
+		if (settings.except.n_hosts > 0)
+			*host_rule |= CONN_HOST_EXCEPT;
+	}
+	if (settings.has_only && !filter_match_addr(&settings.only, addr, len)) {
+		if (settings.only.n_hosts == 0)
+			return false;
+		*host_rule |= CONN_HOST_ONLY;
+	}
+	return true;
+}
+
 void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	int type = 0, saved = errno;
 	socklen_t tl = sizeof type;
 	struct conn *c, *old;
+	uint8_t host_rule;
 	dev_t dev;
 	ino_t ino;
 
@@ -167,6 +207,16 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	old = fdtable_peek(fd);
 	if (old != NULL && old->dev == dev && old->ino == ino)
 		goto out;
+	if (!destination_wanted(addr, len, &host_rule)) {
+		fdtable_forget_stale(fd);
+		stats_add(&stats.connections_excluded, 1);
+		if (log_on(LOG_DEBUG)) {
+			char dest[CONN_DEST_MAX];
+			log_format_dest(dest, sizeof dest, addr, len);
+			log_event(LOG_DEBUG, dest, "excluded by filter", NULL, 0);
+		}
+		goto out;
+	}
 	c = conn_alloc();
 	if (c == NULL) {
 		fdtable_forget_stale(fd);
@@ -176,10 +226,30 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	c->dev = dev;
 	c->ino = ino;
 	c->identity_fresh = true;
+	c->host_rule = host_rule;
+	if (host_rule != 0) {
+		c->req.leave_host_alone = host_left_alone;
+		c->req.host_ctx = c;
+	}
+	if (log_on(LOG_TEARDOWNS))
+		log_format_dest(c->dest, sizeof c->dest, addr, len);
 	atomic_store(&c->refs, 1);
+	stats_add(&stats.connections_tracked, 1);
+	log_event(LOG_DEBUG, c->dest, "tracking connection", NULL, 0);
 	fdtable_install(fd, c);
 out:
 	errno = saved;
+}
+
+void conn_gave_up(struct conn *c, int reason)
+{
+	if (atomic_fetch_or(&c->flags, CONN_GAVE_UP) & CONN_GAVE_UP)
+		return;
+	stats_add(&stats.given_up[reason], 1);
+	log_event(reason == GAVE_UP_NO_MEMORY ? LOG_ERRORS : LOG_DEBUG,
+		  c->dest, "pass-through from now on (%s)",
+		  stats_reason_name(reason),
+		  strlen(stats_reason_name(reason)));
 }
 
 bool conn_same_socket(const struct conn *c, int fd)
@@ -300,6 +370,7 @@ void conn_atfork_child(void)
 	unsigned s, i;
 
 	our_pid = getpid();
+	stats_reset();
 	pthread_mutex_init(&pool_lock, NULL);
 	pthread_mutex_init(&close_window.lock, NULL);
 	lock_init(&conn_closed.wlock);

@@ -38,7 +38,16 @@ enum {
 					   (the sentinel only) */
 	CONN_RESP_LOST = 1u << 5,	/* too many requests in flight to pair
 					   responses with: give up on them */
+	CONN_GAVE_UP = 1u << 6,		/* counted as given up (once) */
 };
+
+/* conn.host_rule: which Host filters apply to this connection's requests */
+enum {
+	CONN_HOST_ONLY = 1u << 0,	/* Host must match FORCECLOSE_ONLY */
+	CONN_HOST_EXCEPT = 1u << 1,	/* Host must not match _EXCEPT */
+};
+
+#define CONN_DEST_MAX 64	/* destination text for log lines */
 
 /* Requests awaiting their responses, in order (pipelining). */
 #define CONN_AWAITING_MAX 16
@@ -49,6 +58,8 @@ struct conn {
 	dev_t dev;		/* identity of the connected socket */
 	ino_t ino;
 	bool identity_fresh;	/* checked by connect(), not used since */
+	uint8_t host_rule;
+	char dest[CONN_DEST_MAX];	/* empty unless logging */
 	struct conn *next;	/* pool chain (all / free) */
 
 	/* request side, under wlock */
@@ -79,6 +90,9 @@ struct conn {
 
 /* What the shim does once a response is complete (FORCECLOSE_ACTION). */
 enum conn_action { CONN_ACTION_SHUTDOWN, CONN_ACTION_CLOSE, CONN_ACTION_NONE };
+
+/* The connection goes pass-through: counted once, logged at level 3. */
+void conn_gave_up(struct conn *c, int reason);
 
 /* Reference counting (see fdtable.h for the discipline). */
 bool conn_tryget(struct conn *c);
@@ -116,10 +130,11 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 int conn_write_unseen(struct conn *c, int fd, size_t count);
 void conn_write_unseen_done(struct conn *c, ssize_t sent);
 
-/* Flushes what is owed and stops rewriting this connection for good.
- * Called between enter and leave.  Returns 0, or -1 with errno when the
- * owed bytes could not be sent. */
-int conn_give_up(struct conn *c, int fd, int flags);
+/* Flushes what is owed and stops rewriting this connection for good,
+ * counted under reason (enum stats_reason; -1: not a give-up, the program
+ * is closing or exiting).  Called between enter and leave.  Returns 0, or
+ * -1 with errno when the owed bytes could not be sent. */
+int conn_give_up(struct conn *c, int fd, int flags, int reason);
 
 /* The program closes fd: owed bytes go out (best effort) first. */
 void conn_flush_on_close(int fd);

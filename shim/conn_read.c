@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "log.h"
+#include "stats.h"
 #include "fdtable.h"
 #include "real.h"
 
@@ -36,9 +38,12 @@ static void rout_clear(struct conn *c)
 }
 
 /* Gives the response side up: what was taken from the kernel reaches the
- * program first, unchanged; no teardown. */
-static void stop_tracking(struct conn *c)
+ * program first, unchanged; no teardown.  reason: enum stats_reason, or -1
+ * when the stream simply ended. */
+static void stop_tracking(struct conn *c, int reason)
 {
+	if (reason >= 0 && c->resp.phase != HTTP_RESP_OPAQUE)
+		conn_gave_up(c, reason);
 	http_response_give_up(&c->resp);
 	c->rout_ends_response = false;
 	if (c->rheld_len > 0 && rout_left(c) == 0) {
@@ -139,8 +144,16 @@ static ssize_t recv_limited(int fd, struct msghdr *msg, size_t lim,
  * Runs inside the read that delivers the last byte, before it returns. */
 static void teardown(struct conn *c, int fd)
 {
+	static const char *const done[] = {
+		"response complete, connection shut down",
+		"response complete, connection shut down, descriptor to close",
+		"response complete, connection left open (action none)",
+	};
 	int saved = errno;
 
+	stats_add(&stats.teardowns[config.action], 1);
+	log_event(LOG_TEARDOWNS, c->dest, done[config.action], NULL, 0);
+	errno = saved;
 	if (config.action == CONN_ACTION_NONE)
 		return;
 	REAL(shutdown)(fd, SHUT_RDWR);
@@ -148,6 +161,19 @@ static void teardown(struct conn *c, int fd)
 	if (config.action == CONN_ACTION_CLOSE)
 		conn_close_later(c, fd);
 	errno = saved;
+}
+
+/* A response head was rewritten (or copied as is). */
+static void count_response(struct conn *c, const struct http_response_info *info,
+			   size_t head_len)
+{
+	stats_add(&stats.bytes_inspected, head_len);
+	if (info->verdict == HTTP_RESP_FINAL)
+		stats_add(&stats.responses_rewritten, 1);
+	else if (info->verdict == HTTP_RESP_INVALID)
+		conn_gave_up(c, GAVE_UP_BAD_RESPONSE);
+	else if (info->verdict == HTTP_RESP_TUNNEL)
+		conn_gave_up(c, GAVE_UP_LEFT_ALONE);
 }
 
 /* Hands the program bytes the shim owes it (a head). */
@@ -164,7 +190,7 @@ static ssize_t deliver(struct conn *c, int fd, struct msghdr *msg, int flags,
 		if (REAL(recv)(fd, &tail, 1, MSG_DONTWAIT) != 1) {
 			/* not there: it was read behind our back, or is still
 			 * queued; either way it is not ours to deliver */
-			stop_tracking(c);
+			stop_tracking(c, GAVE_UP_MOVED);
 			c->rout_len--;
 			if (--n == 0) {
 				rout_clear(c);
@@ -207,7 +233,7 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 
 	if (c->rheld_len == 0 && !conn_same_socket(c, fd)) {
 		/* the number was reused behind our back */
-		stop_tracking(c);
+		stop_tracking(c, GAVE_UP_MOVED);
 		if (conn_table_mutable())
 			fdtable_forget(fd);
 		return FILL_AGAIN;
@@ -218,7 +244,7 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	if (r == 0) {
 		if (c->rheld_len == 0)
 			return FILL_EOF;
-		stop_tracking(c);	/* a cut head: deliver it as it is */
+		stop_tracking(c, -1);	/* a cut head: deliver it as it is */
 		return FILL_AGAIN;
 	}
 	out_index = atomic_load(&c->awaiting_out);
@@ -226,19 +252,19 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	    (out_index == atomic_load(&c->awaiting_in) ||
 	     (atomic_load(&c->flags) & CONN_RESP_LOST))) {
 		/* bytes that answer no request we saw */
-		stop_tracking(c);
+		stop_tracking(c, GAVE_UP_UNPAIRED);
 		return FILL_AGAIN;
 	}
 	k = http_response_scan(&probe, tmp, (size_t)r, &st);
 	if (st == HTTP_HEAD_INVALID) {
-		stop_tracking(c);
+		stop_tracking(c, GAVE_UP_BAD_RESPONSE);
 		return FILL_AGAIN;
 	}
 	if (st == HTTP_HEAD_MORE) {
 		/* an unfinished head is no use to the program yet: take it,
 		 * the rest must still come */
 		if (!rheld_reserve(c, (size_t)r)) {
-			stop_tracking(c);
+			stop_tracking(c, GAVE_UP_NO_MEMORY);
 			return FILL_AGAIN;
 		}
 		r = REAL(recv)(fd, c->rheld + c->rheld_len, (size_t)r,
@@ -257,7 +283,7 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 		len = k;
 	} else {
 		if (!rheld_reserve(c, k)) {
-			stop_tracking(c);
+			stop_tracking(c, GAVE_UP_NO_MEMORY);
 			return FILL_AGAIN;
 		}
 		memcpy(c->rheld + c->rheld_len, tmp, k);
@@ -266,7 +292,7 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	}
 	out = malloc(http_response_out_room(len));
 	if (out == NULL) {
-		stop_tracking(c);
+		stop_tracking(c, GAVE_UP_NO_MEMORY);
 		return FILL_AGAIN;
 	}
 	next = c->resp;
@@ -285,10 +311,11 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 			memcpy(c->rheld + c->rheld_len, tmp, (size_t)r);
 			c->rheld_len += (size_t)r;
 		}
-		stop_tracking(c);
+		stop_tracking(c, GAVE_UP_MOVED);
 		return FILL_AGAIN;
 	}
 	c->resp = next;
+	count_response(c, &info, len);
 	if (info.verdict != HTTP_RESP_INTERIM)
 		atomic_store(&c->awaiting_out, out_index + 1);
 	rout_clear(c);
@@ -352,12 +379,18 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 		if (st != HTTP_HEAD_COMPLETE ||
 		    out_index == atomic_load(&c->awaiting_in) ||
 		    (out = malloc(http_response_out_room(k))) == NULL) {
-			stop_tracking(c);	/* everything as it came */
+			/* everything as it came */
+			stop_tracking(c, st != HTTP_HEAD_COMPLETE ?
+						 GAVE_UP_BAD_RESPONSE :
+					 out_index == atomic_load(&c->awaiting_in) ?
+						 GAVE_UP_UNPAIRED :
+						 GAVE_UP_NO_MEMORY);
 			return (ssize_t)n;
 		}
 		out_len = http_response_finish_head(
 			&c->resp, buf + pos, k,
 			c->awaiting[out_index % CONN_AWAITING_MAX], out, &info);
+		count_response(c, &info, k);
 		if (info.verdict != HTTP_RESP_INTERIM)
 			atomic_store(&c->awaiting_out, out_index + 1);
 		memmove(buf + pos + out_len, buf + pos + k, n - pos - k);
@@ -374,6 +407,7 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 			return (ssize_t)pos;
 		}
 		used = http_response_pass(&c->resp, buf + pos, n - pos, &complete);
+		stats_add(&stats.bytes_inspected, used);
 		if (complete)
 			teardown(c, fd);
 		return (ssize_t)(pos + used);
@@ -399,20 +433,24 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 			goto eof_or_error;
 		used = track_body(&probe, msg, (size_t)r, &complete);
 		r = recv_limited(fd, msg, used, flags);
-		if (r > 0)
+		if (r > 0) {
 			track_body(&c->resp, msg, (size_t)r, &complete);
+			stats_add(&stats.bytes_inspected, (unsigned long)r);
+		}
 		return r;
 	}
 	r = REAL(recvmsg)(fd, msg, flags);
 	if (r <= 0)
 		goto eof_or_error;
 	used = track_body(peek ? &probe : &c->resp, msg, (size_t)r, &complete);
+	if (!peek)
+		stats_add(&stats.bytes_inspected, used);
 	if (complete && !peek)
 		teardown(c, fd);
 	return (ssize_t)used;
 eof_or_error:
 	if (r == 0)
-		stop_tracking(c);	/* cut short: nothing more to do */
+		stop_tracking(c, -1);	/* cut short: nothing more to do */
 	return r;
 }
 
@@ -424,9 +462,10 @@ static ssize_t read_length(struct conn *c, int fd, struct msghdr *msg,
 	ssize_t r = recv_limited(fd, msg, lim, flags);
 
 	if (r == 0)
-		stop_tracking(c);
+		stop_tracking(c, -1);
 	if (r > 0 && !(flags & MSG_PEEK)) {
 		http_response_pass(&c->resp, NULL, (size_t)r, &complete);
+		stats_add(&stats.bytes_inspected, (unsigned long)r);
 		if (complete)
 			teardown(c, fd);
 	}
@@ -442,7 +481,8 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags)
 	if (flags & (MSG_OOB | MSG_ERRQUEUE))
 		return REAL(recvmsg)(fd, msg, flags);	/* not the stream */
 	if (flags & (MSG_TRUNC | MSG_WAITALL))
-		stop_tracking(c);	/* semantics we cannot follow */
+		/* semantics we cannot follow */
+		stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 	if (want == 0 && rout_left(c) == 0)
 		return REAL(recvmsg)(fd, msg, flags);
 	for (;;) {
@@ -503,7 +543,7 @@ int conn_read_elsewhere(int fd)
 	if (conn_torn_down(c)) {
 		r = 0;
 	} else {
-		stop_tracking(c);
+		stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 		if (rout_left(c) > 0) {
 			/* owed head bytes must come first; a plain read
 			 * will deliver them */

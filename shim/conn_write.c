@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "fdtable.h"
+#include "log.h"
 #include "real.h"
+#include "stats.h"
 
 #define PIECES_MAX 64		/* program iovecs per sendmsg */
 #define OWED_WAIT_MS 10000	/* longest wait to finish owed bytes */
@@ -67,8 +69,10 @@ static void pending_clear(struct conn *c)
 }
 
 /* Gives the request side up: what was held goes out first, unchanged. */
-static void stop_rewriting(struct conn *c)
+static void stop_rewriting(struct conn *c, int reason)
 {
+	if (c->req.phase != HTTP_REQ_OPAQUE)
+		conn_gave_up(c, reason);
 	http_request_give_up(&c->req);
 	if (c->held_len > 0 && pending_left(c) == 0) {
 		pending_clear(c);
@@ -113,6 +117,57 @@ static void await_response(struct conn *c, bool method_head)
 	atomic_store(&c->awaiting_in, in + 1);
 }
 
+/* The method, for log lines. */
+static size_t method_length(const uint8_t *head)
+{
+	size_t n = 0;
+
+	while (head[n] == '\r' || head[n] == '\n')
+		n++;
+	while (head[n] != ' ' && head[n] != '\n' && n < 32)
+		n++;
+	return n;
+}
+
+static void count_request(struct conn *c, const uint8_t *head,
+			  const struct http_request_info *info)
+{
+	const char *what;
+	size_t skip = 0;
+
+	while (head[skip] == '\r' || head[skip] == '\n')
+		skip++;
+	switch (info->verdict) {
+	case HTTP_REQ_REWRITTEN:
+		stats_add(&stats.requests_rewritten, 1);
+		if (info->close_added)
+			stats_add(&stats.close_added, 1);
+		if (info->lines_changed > 0)
+			stats_add(&stats.close_rewritten, 1);
+		what = info->close_added ? "%s request rewritten "
+					   "(Connection: close added)" :
+		       info->lines_changed ? "%s request rewritten "
+					     "(connection fields changed)" :
+					     "%s request already said close";
+		break;
+	case HTTP_REQ_LEFT_ALONE:
+		stats_add(&stats.requests_left_alone, 1);
+		conn_gave_up(c, info->host_left_alone ? GAVE_UP_EXCLUDED_HOST :
+							GAVE_UP_LEFT_ALONE);
+		what = info->host_left_alone ? "%s request left alone (Host "
+					       "filtered)" :
+					       "%s request left alone (tunnel "
+					       "or connection-bound auth)";
+		break;
+	default:
+		conn_gave_up(c, GAVE_UP_NOT_HTTP);
+		return;
+	}
+	if (log_on(LOG_REQUESTS))
+		log_event(LOG_REQUESTS, c->dest, what, (const char *)head + skip,
+			  method_length(head) - skip);
+}
+
 /* A complete head: rewrite it into pending.  False when out of memory:
  * the stream has then been given up. */
 static bool finish_head(struct conn *c, const uint8_t *head, size_t len)
@@ -121,7 +176,7 @@ static bool finish_head(struct conn *c, const uint8_t *head, size_t len)
 	uint8_t *out = malloc(http_request_out_room(len));
 
 	if (out == NULL) {
-		stop_rewriting(c);
+		stop_rewriting(c, GAVE_UP_NO_MEMORY);
 		return false;
 	}
 	pending_clear(c);
@@ -129,8 +184,10 @@ static bool finish_head(struct conn *c, const uint8_t *head, size_t len)
 	c->pending_len = http_request_finish_head(&c->req, head, len, out,
 						  &info);
 	c->held_len = 0;
+	stats_add(&stats.bytes_inspected, len);
 	if (info.verdict == HTTP_REQ_REWRITTEN)
 		await_response(c, info.method_head);
+	count_request(c, head, &info);
 	return true;
 }
 
@@ -145,7 +202,7 @@ static size_t absorb_head(struct conn *c, struct cursor *k)
 	while (c->req.phase == HTTP_REQ_HEAD && (p = cursor_piece(k, &n))) {
 		used = http_request_scan(&c->req, p, n, &st);
 		if (st == HTTP_HEAD_INVALID) {
-			stop_rewriting(c);
+			stop_rewriting(c, GAVE_UP_NOT_HTTP);
 			break;
 		}
 		if (st == HTTP_HEAD_COMPLETE && c->held_len == 0) {
@@ -153,7 +210,7 @@ static size_t absorb_head(struct conn *c, struct cursor *k)
 			if (!finish_head(c, p, used))
 				break;	/* these bytes now pass as they are */
 		} else if (!held_append(c, p, used)) {
-			stop_rewriting(c);
+			stop_rewriting(c, GAVE_UP_NO_MEMORY);
 			break;
 		} else if (st == HTTP_HEAD_COMPLETE) {
 			/* on failure, held (these bytes included) is owed */
@@ -201,6 +258,7 @@ static void passed(struct conn *c, struct cursor *k, size_t n)
 		if (len > n)
 			len = n;
 		m = http_request_pass(&c->req, p, len);
+		stats_add(&stats.bytes_inspected, m);
 		cursor_skip(k, m);
 		n -= m;
 	}
@@ -255,13 +313,13 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 					continue;
 				/* Still owed, and sent before any later byte:
 				 * the program's bytes in it count as written. */
-				stop_rewriting(c);
+				stop_rewriting(c, GAVE_UP_SEND_FAILED);
 				confirmed = done;
 			} else if (owed) {
 				/* The connection is broken; what it owed is
 				 * lost with it, program bytes included. */
 				pending_clear(c);
-				stop_rewriting(c);
+				stop_rewriting(c, GAVE_UP_SEND_FAILED);
 			}
 			if (confirmed == 0) {
 				saved = err;
@@ -290,7 +348,7 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 	return result < 0 ? -1 : (ssize_t)confirmed;
 }
 
-int conn_give_up(struct conn *c, int fd, int flags)
+int conn_give_up(struct conn *c, int fd, int flags, int reason)
 {
 	struct iovec none = { NULL, 0 };
 
@@ -298,7 +356,10 @@ int conn_give_up(struct conn *c, int fd, int flags)
 		errno = EPIPE;
 		return -1;
 	}
-	stop_rewriting(c);
+	if (reason >= 0 && c->req.phase != HTTP_REQ_OPAQUE)
+		conn_gave_up(c, reason);
+	http_request_give_up(&c->req);
+	stop_rewriting(c, 0);
 	/* An empty write flushes what is owed. */
 	if (conn_write(c, fd, &none, 1, flags) < 0)
 		return -1;
@@ -310,7 +371,7 @@ int conn_write_unseen(struct conn *c, int fd, size_t count)
 	if (c->req.phase == HTTP_REQ_BODY_LENGTH && pending_left(c) == 0 &&
 	    count <= c->req.body_left)
 		return 0;
-	return conn_give_up(c, fd, MSG_NOSIGNAL);
+	return conn_give_up(c, fd, MSG_NOSIGNAL, GAVE_UP_UNSEEN_BYTES);
 }
 
 void conn_write_unseen_done(struct conn *c, ssize_t sent)
@@ -329,7 +390,7 @@ void conn_flush_on_close(int fd)
 		return;
 	conn_lock(&c->wlock);
 	if ((c->held_len > 0 || pending_left(c) > 0) && conn_same_socket(c, fd))
-		conn_give_up(c, fd, MSG_NOSIGNAL | MSG_DONTWAIT);
+		conn_give_up(c, fd, MSG_NOSIGNAL | MSG_DONTWAIT, -1);
 	conn_write_leave(c);
 }
 
@@ -346,7 +407,7 @@ void conn_flush_all(void)
 			if ((c->held_len > 0 || pending_left(c) > 0) &&
 			    !conn_torn_down(c) && conn_same_socket(c, (int)fd))
 				conn_give_up(c, (int)fd,
-					     MSG_NOSIGNAL | MSG_DONTWAIT);
+					     MSG_NOSIGNAL | MSG_DONTWAIT, -1);
 			conn_unlock(&c->wlock);
 		}
 		conn_put(c);
@@ -359,7 +420,7 @@ void conn_stop_tracking_writes(int fd)
 	struct conn *c = conn_write_enter(fd);
 
 	if (c != NULL) {
-		conn_give_up(c, fd, MSG_NOSIGNAL);
+		conn_give_up(c, fd, MSG_NOSIGNAL, GAVE_UP_UNSEEN_BYTES);
 		conn_write_leave(c);
 	}
 	errno = saved;

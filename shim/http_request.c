@@ -104,6 +104,11 @@ size_t http_request_finish_head(struct http_request_stream *s,
 		info->verdict = HTTP_REQ_INVALID;
 	} else if (info->method_connect || f.upgrade || f.conn_auth) {
 		info->verdict = HTTP_REQ_LEFT_ALONE;
+	} else if (s->leave_host_alone != NULL &&
+		   s->leave_host_alone(s->host_ctx, info->host,
+				       info->host_len)) {
+		info->verdict = HTTP_REQ_LEFT_ALONE;
+		info->host_left_alone = true;
 	} else {
 		info->verdict = HTTP_REQ_REWRITTEN;
 		http_head_init(&s->head, HTTP_HEAD_REQUEST);

@@ -28,12 +28,18 @@ struct http_request_stream {
 	struct chunked_decoder chunk;
 	uint64_t body_left;
 	uint8_t phase;
+	/* Optional (NULL after init): true when a request with this Host
+	 * value (NULL if none) must be left alone.  Set by the caller. */
+	bool (*leave_host_alone)(const void *ctx, const uint8_t *host,
+				 size_t len);
+	const void *host_ctx;
 };
 
 enum http_request_verdict {
 	HTTP_REQ_REWRITTEN,	/* the output says close; maybe unchanged */
-	HTTP_REQ_LEFT_ALONE,	/* tunnel or connection-bound auth: the
-				   head is copied as is, stream now opaque */
+	HTTP_REQ_LEFT_ALONE,	/* tunnel, connection-bound auth or a Host
+				   the caller excludes: the head is copied
+				   as is, stream now opaque */
 	HTTP_REQ_INVALID,	/* malformed or ambiguous: copied as is,
 				   stream now opaque */
 };
@@ -42,6 +48,7 @@ struct http_request_info {
 	enum http_request_verdict verdict;
 	bool method_head;	/* HEAD: its response has no body */
 	bool method_connect;
+	bool host_left_alone;	/* leave_host_alone said so */
 	bool close_added;	/* a "Connection: close" line was added */
 	unsigned lines_changed;	/* field lines rewritten or removed */
 	const uint8_t *host;	/* Host value inside the head, or NULL */

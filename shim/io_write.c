@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "fdtable.h"
 #include "real.h"
+#include "stats.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -36,7 +37,7 @@ static ssize_t through(struct conn *c, int fd, const struct iovec *iov,
 /* For calls the rewriter cannot follow: owed bytes first, then libc. */
 static int give_up(struct conn *c, int fd)
 {
-	int r = conn_give_up(c, fd, MSG_NOSIGNAL);
+	int r = conn_give_up(c, fd, MSG_NOSIGNAL, GAVE_UP_UNSEEN_BYTES);
 	conn_write_leave(c);
 	return r;
 }

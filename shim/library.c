@@ -4,18 +4,23 @@
 
 #include "config.h"
 #include "conn.h"
+#include "stats.h"
 
 __attribute__((constructor)) static void forceclose_init(void)
 {
 	config_load();
+	config_apply_inherit();
 	conn_table_mutable();	/* remembers our pid */
 	pthread_atfork(conn_atfork_prepare, conn_atfork_parent,
 		       conn_atfork_child);
 }
 
 /* At exit the kernel closes every descriptor: head bytes the rewriter
- * still holds go out first, as they would have without the shim. */
+ * still holds go out first, as they would have without the shim.  Then
+ * the counters (FORCECLOSE_STATS). */
 __attribute__((destructor)) static void forceclose_fini(void)
 {
 	conn_flush_all();
+	if (conn_table_mutable())
+		stats_write("exit");
 }

@@ -79,7 +79,16 @@
 	X(int, inotify_init, (void), ())                                     \
 	X(int, inotify_init1, (int a), (a))                                  \
 	X(FILE *, fopen, (const char *a, const char *b), (a, b))             \
-	X(FILE *, fopen64, (const char *a, const char *b), (a, b))
+	X(FILE *, fopen64, (const char *a, const char *b), (a, b))            \
+	X(int, execve, (const char *a, char *const b[], char *const c[]),    \
+	  (a, b, c))                                                         \
+	X(int, execv, (const char *a, char *const b[]), (a, b))              \
+	X(int, execvp, (const char *a, char *const b[]), (a, b))             \
+	X(int, execvpe, (const char *a, char *const b[], char *const c[]),   \
+	  (a, b, c))                                                         \
+	X(int, fexecve, (int a, char *const b[], char *const c[]), (a, b, c)) \
+	X(int, execveat, (int a, const char *b, char *const c[],            \
+			  char *const d[], int e), (a, b, c, d, e))
 
 /* Variadic ones: the hooks always pass the optional argument. */
 #define REAL_OPEN(X) X(open) X(open64)

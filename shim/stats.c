@@ -1,0 +1,133 @@
+/* stats.c - FORCECLOSE_STATS: one JSON line per process image, appended
+ * with raw system calls (it runs in the destructor and in exec hooks). */
+#define _GNU_SOURCE
+#include "stats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "config.h"
+
+struct stats stats;
+
+static const char *const reason_names[GAVE_UP_REASONS] = {
+	"not_http", "left_alone", "excluded_host", "unseen_bytes",
+	"bad_response", "unpaired_response", "moved", "no_memory",
+	"send_failed",
+};
+
+const char *stats_reason_name(enum stats_reason r)
+{
+	return r < GAVE_UP_REASONS ? reason_names[r] : "unknown";
+}
+
+struct json {
+	char buf[2048];
+	size_t n;
+};
+
+static void put(struct json *j, const char *s)
+{
+	size_t k = strlen(s);
+
+	if (j->n + k < sizeof j->buf) {
+		memcpy(j->buf + j->n, s, k);
+		j->n += k;
+	}
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void put_string(struct json *j, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	put(j, "\"");
+	for (; *s != '\0' && j->n + 8 < sizeof j->buf; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			j->buf[j->n++] = '\\';
+			j->buf[j->n++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			char esc[7] = { '\\', 'u', '0', '0', hex[ch >> 4],
+					hex[ch & 15], 0 };
+			put(j, esc);
+		} else {
+			j->buf[j->n++] = (char)ch;
+		}
+	}
+	put(j, "\"");
+}
+
+static void put_number(struct json *j, unsigned long v)
+{
+	char digits[24];
+	size_t n = sizeof digits - 1;
+
+	digits[n] = '\0';
+	do
+		digits[--n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	put(j, digits + n);
+}
+
+static void field(struct json *j, const char *name, atomic_ulong *counter)
+{
+	if (j->buf[j->n - 1] != '{')
+		put(j, ",");
+	put_string(j, name);
+	put(j, ":");
+	put_number(j, atomic_load_explicit(counter, memory_order_relaxed));
+}
+
+void stats_write(const char *event)
+{
+	static const char *const actions[3] = { "shutdown", "close", "none" };
+	int saved = errno, i;
+	struct json j = { .n = 0 };
+	long fd;
+
+	if (!config.stats || config.disabled)
+		return;
+	put(&j, "{\"pid\":");
+	put_number(&j, (unsigned long)syscall(SYS_getpid));
+	put(&j, ",\"program\":");
+	put_string(&j, program_invocation_short_name);
+	put(&j, ",\"event\":");
+	put_string(&j, event);
+	field(&j, "connections_tracked", &stats.connections_tracked);
+	field(&j, "connections_excluded", &stats.connections_excluded);
+	field(&j, "requests_rewritten", &stats.requests_rewritten);
+	field(&j, "close_added", &stats.close_added);
+	field(&j, "close_rewritten", &stats.close_rewritten);
+	field(&j, "requests_left_alone", &stats.requests_left_alone);
+	field(&j, "responses_rewritten", &stats.responses_rewritten);
+	put(&j, ",\"teardowns\":{");
+	for (i = 0; i < 3; i++)
+		field(&j, actions[i], &stats.teardowns[i]);
+	put(&j, "},\"given_up\":{");
+	for (i = 0; i < GAVE_UP_REASONS; i++)
+		field(&j, reason_names[i], &stats.given_up[i]);
+	put(&j, "}");
+	field(&j, "bytes_inspected", &stats.bytes_inspected);
+	put(&j, "}\n");
+
+	fd = syscall(SYS_openat, AT_FDCWD, settings.stats_path,
+		     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+			     O_NONBLOCK,
+		     0644);
+	if (fd >= 0) {
+		/* one write with O_APPEND: lines of processes sharing the
+		 * file do not interleave */
+		syscall(SYS_write, (int)fd, j.buf, j.n);
+		syscall(SYS_close, (int)fd);
+	}
+	errno = saved;
+}
+
+void stats_reset(void)
+{
+	memset(&stats, 0, sizeof stats);
+}
