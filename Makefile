@@ -1,4 +1,5 @@
-# forceclose - see README.md.  `make`, `make test`, `make demo`, `make clean`.
+# forceclose - see README.md.  `make`, `make test`, `make demo`,
+# `make install`, `make bench`, `make fuzz`, `make test-asan`, `make clean`.
 CC      ?= cc
 CFLAGS  ?= -O2
 WARN     = -Wall -Wextra
@@ -6,6 +7,12 @@ BASE     = -std=gnu11 -U_FORTIFY_SOURCE $(WARN)
 LIB_CFLAGS  = $(BASE) $(CFLAGS) -fPIC -fvisibility=hidden -pthread
 LIB_LDFLAGS = -shared -Wl,-z,relro,-z,now -Wl,--version-script=shim/libforceclose.map
 TEST_CFLAGS = -std=gnu11 -O2 -D_FORTIFY_SOURCE=2 $(WARN) -Werror -pthread
+
+VERSION  = 0.2.0
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+MANDIR  ?= $(PREFIX)/share/man
 
 LIB      = shim/libforceclose.so
 LIB_SRC  = shim/real.c shim/config.c shim/log.c shim/stats.c shim/fdtable.c \
@@ -17,14 +24,19 @@ PURE_SRC = shim/http_fields.c shim/http_head.c shim/http_request.c \
            shim/http_response.c shim/chunked.c
 LIB_OBJ  = $(patsubst shim/%.c,build/shim/%.o,$(LIB_SRC) $(PURE_SRC))
 HEADERS  = $(wildcard shim/*.h)
+LAUNCHER = shim/forceclose
+LAUNCHER_SRC = shim/forceclose.c $(wildcard shim/check.c) shim/settings.c \
+           shim/filter.c
+MANPAGES = docs/forceclose.1 docs/libforceclose.7
 
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 TPROG_SRC = $(wildcard tests/c/*.c)
 TPROG_BIN = $(patsubst tests/c/%.c,build/tests/%,$(TPROG_SRC))
 
-.PHONY: all test demo bench clean test-programs
-all: $(LIB)
+.PHONY: all test demo bench clean test-programs install uninstall fuzz \
+        test-asan FORCE
+all: $(LIB) $(LAUNCHER)
 
 $(LIB): $(LIB_OBJ) shim/libforceclose.map
 	$(CC) $(LIB_CFLAGS) $(LIB_LDFLAGS) -o $@ $(LIB_OBJ) -ldl
@@ -32,6 +44,16 @@ $(LIB): $(LIB_OBJ) shim/libforceclose.map
 build/shim/%.o: shim/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+# The launcher's compiled-in library path follows LIBDIR: a change of
+# LIBDIR rebuilds it.
+build/libdir.txt: FORCE
+	@mkdir -p build
+	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' >$@
+
+$(LAUNCHER): $(LAUNCHER_SRC) $(HEADERS) build/libdir.txt
+	$(CC) $(BASE) $(CFLAGS) -Ishim -DFORCECLOSE_LIBDIR='"$(LIBDIR)"' \
+	    -DFORCECLOSE_VERSION='"$(VERSION)"' -o $@ $(LAUNCHER_SRC)
 
 # unit tests link the pure code directly
 build/unit/%: tests/unit/%.c $(PURE_SRC) $(HEADERS)
@@ -42,7 +64,7 @@ build/tests/%: tests/c/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $<
 
-test-programs: $(LIB) $(UNIT_BIN) $(TPROG_BIN)
+test-programs: $(LIB) $(LAUNCHER) $(UNIT_BIN) $(TPROG_BIN)
 
 test:
 	@tests/install-deps.sh
@@ -56,5 +78,29 @@ demo: $(LIB)
 bench: $(LIB)
 	@QUICK=$(QUICK) tests/bench/run.sh
 
+# the whole suite again, with the library built under ASan and UBSan
+test-asan:
+	@tests/install-deps.sh
+	@$(MAKE) --no-print-directory test-programs
+	@tests/sanitize/asan.sh
+
+# libFuzzer targets, FUZZ_SECONDS each (default 60)
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+install: $(LIB) $(LAUNCHER)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(LAUNCHER) $(DESTDIR)$(BINDIR)/forceclose
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libforceclose.so
+	install -m 644 docs/forceclose.1 $(DESTDIR)$(MANDIR)/man1/forceclose.1
+	install -m 644 docs/libforceclose.7 $(DESTDIR)$(MANDIR)/man7/libforceclose.7
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/forceclose \
+	    $(DESTDIR)$(LIBDIR)/libforceclose.so \
+	    $(DESTDIR)$(MANDIR)/man1/forceclose.1 \
+	    $(DESTDIR)$(MANDIR)/man7/libforceclose.7
+
 clean:
-	rm -rf build $(LIB)
+	rm -rf build $(LIB) $(LAUNCHER)

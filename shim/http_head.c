@@ -3,6 +3,8 @@
  * control characters): such input is not ours to rewrite. */
 #include "http_head.h"
 
+#include <string.h>
+
 #include "http_fields.h"
 
 enum {
@@ -68,6 +70,99 @@ static size_t run_length(uint8_t state, const uint8_t *p, size_t n)
 	return j;
 }
 
+/* Skips bytes while ok(byte); returns the new position. */
+#define SKIP(p, j, end, ok)                     \
+	do {                                    \
+		while ((j) < (end) && ok((p)[j])) \
+			(j)++;                  \
+	} while (0)
+
+static int is_target(uint8_t c)
+{
+	return c > 0x20 && c != 0x7f;
+}
+
+/* "HTTP/1.0" or "HTTP/1.1" at p[j], with at least 8 bytes before end. */
+static bool is_version(const uint8_t *p, size_t j, size_t end)
+{
+	return end - j >= 8 && memcmp(p + j, version, 7) == 0 &&
+	       (p[j + 7] == '0' || p[j + 7] == '1');
+}
+
+/* Is p[0, end) a valid line of this state (without its line ending)? */
+static bool line_ok(uint8_t state, const uint8_t *p, size_t end)
+{
+	size_t j = 0, k;
+
+	switch (state) {
+	case S_FIELD_START:
+		SKIP(p, j, end, http_is_tchar);
+		if (j == 0 || j == end || p[j] != ':')
+			return false;
+		j++;
+		SKIP(p, j, end, is_text);
+		return j == end;
+	case S_REQ_START:
+		SKIP(p, j, end, http_is_tchar);
+		if (j == 0 || j == end || p[j] != ' ')
+			return false;
+		k = ++j;
+		SKIP(p, j, end, is_target);
+		if (j == k || j == end || p[j] != ' ')
+			return false;
+		return is_version(p, j + 1, end) && j + 9 == end;
+	default:	/* S_RESP_VERSION */
+		if (!is_version(p, 0, end) || end < 12 || p[8] != ' ')
+			return false;
+		for (j = 9; j < 12; j++)
+			if (p[j] < '0' || p[j] > '9')
+				return false;
+		if (j == end)
+			return true;
+		if (p[j] != ' ')
+			return false;
+		j++;
+		SKIP(p, j, end, is_text);
+		return j == end;
+	}
+}
+
+/* The fast path: a whole line at a line start, checked in tight loops
+ * (most heads arrive in one piece).  Returns the line's length with its
+ * LF, or 0 when the byte-by-byte path must decide: no whole line here,
+ * an empty line before the request line, over a limit, or anything wrong
+ * (it then finds the exact offending byte). */
+static size_t whole_line(struct http_head_scanner *s, const uint8_t *p,
+			 size_t n, bool *complete)
+{
+	const uint8_t *lf;
+	size_t len, end;
+
+	if (s->line_len != 0 || (s->state != S_FIELD_START &&
+				 s->state != S_REQ_START &&
+				 !(s->state == S_RESP_VERSION && s->pos == 0)))
+		return 0;
+	lf = memchr(p, '\n', n < HTTP_LINE_MAX ? n : HTTP_LINE_MAX);
+	if (lf == NULL)
+		return 0;
+	len = (size_t)(lf - p) + 1;
+	if (len > HTTP_HEAD_MAX - s->total)
+		return 0;
+	end = len - 1;
+	if (end > 0 && p[end - 1] == '\r')
+		end--;
+	if (end == 0) {
+		if (s->state != S_FIELD_START)
+			return 0;
+		*complete = true;
+	} else if (!line_ok(s->state, p, end)) {
+		return 0;
+	}
+	s->total += (uint32_t)len;
+	s->state = S_FIELD_START;
+	return len;
+}
+
 size_t http_head_scan(struct http_head_scanner *s, const uint8_t *p,
 		      size_t n, enum http_head_status *status)
 {
@@ -75,7 +170,21 @@ size_t http_head_scan(struct http_head_scanner *s, const uint8_t *p,
 
 	for (i = 0; i < n; i++) {
 		uint8_t c;
-		size_t run = run_length(s->state, p + i, n - i);
+		size_t run;
+		bool complete = false;
+
+		if (s->line_len == 0) {
+			size_t k = whole_line(s, p + i, n - i, &complete);
+			if (complete) {
+				*status = HTTP_HEAD_COMPLETE;
+				return i + k;
+			}
+			if (k > 0) {
+				i += k - 1;
+				continue;
+			}
+		}
+		run = run_length(s->state, p + i, n - i);
 
 		if (run > 0) {
 			size_t room = HTTP_LINE_MAX - s->line_len;

@@ -99,16 +99,17 @@ static void to_syslog(int level, const struct line *l, size_t rest)
 	syscall(SYS_close, (int)fd);
 }
 
-void log_event(int level, const char *dest, const char *what,
+void log_event_line(int level, const char *dest, const char *what,
 	       const char *detail, size_t detail_len)
 {
 	int saved = errno;
 	struct line l = { .n = 0 };
-	const char *mark = strstr(what, "%s");
+	const char *mark;
 	size_t rest;
 
 	if (!log_on(level))
 		return;
+	mark = strstr(what, "%s");
 	put(&l, "libforceclose: ");
 	put(&l, program_invocation_short_name);
 	put(&l, "[");

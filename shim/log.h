@@ -19,8 +19,15 @@ static inline bool log_on(int level)
 
 /* "libforceclose: PROG[PID]: DEST: WHAT" with DETAIL (from the traffic,
  * sanitised, may be NULL) spliced in where WHAT has "%s". */
-void log_event(int level, const char *dest, const char *what,
+void log_event_line(int level, const char *dest, const char *what,
 	       const char *detail, size_t detail_len);
+
+/* (log_event: the level test is inline, so quiet levels cost nothing) */
+#define log_event(level, ...)                                \
+	do {                                                 \
+		if (log_on(level))                           \
+			log_event_line((level), __VA_ARGS__); \
+	} while (0)
 
 /* A destination as text for log lines: "127.0.0.1:80", "[::1]:8080",
  * "unix:/path". */

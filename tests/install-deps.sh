@@ -15,6 +15,15 @@ have ss      || need+=(iproute2)
 have perl    || need+=(perl)
 have ab      || need+=(apache2-utils)
 have javac   || need+=(default-jdk-headless)
+have clang   || need+=(clang)
+# sanitizer and libFuzzer runtimes (clang only recommends them)
+[ -n "$(find /usr/lib/llvm-*/lib/clang -name 'libclang_rt.fuzzer-x86_64.a' 2>/dev/null)" ] ||
+	need+=(libclang-rt-14-dev)
+have mandoc  || need+=(mandoc)
+have systemd-analyze || need+=(systemd)
+have setcap  || need+=(libcap2-bin)
+have valgrind || need+=(valgrind)
+have go      || need+=(golang-go)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing ${need[*]} (run as root, or apt-get install them)" >&2
