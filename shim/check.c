@@ -1,0 +1,363 @@
+/* check.c - forceclose --check.  Reads the program's ELF headers (or its
+ * #! line, then the interpreter's) and tells whether the dynamic loader
+ * will load libforceclose.so into it and whether the library will see its
+ * socket calls.  Nothing is run. */
+#define _GNU_SOURCE
+#include "check.h"
+
+#include <elf.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define MAX_DEPTH 4		/* nested #! interpreters, as the kernel */
+#define HEAD_SIZE 256		/* the kernel reads this much of a #! line */
+#define PROXY "use a proxy such as HAProxy with option httpclose"
+#define GLIBC_LOADER "ld-linux-x86-64.so.2"
+
+static const char go_magic[] = "\xff Go buildinf:";
+
+/* One line on stderr; the status for "cannot tell".  label is the
+ * "PROGRAM: [script run by INTERP: ]..." chain that led here. */
+static int cannot(const char *label, const char *why)
+{
+	fprintf(stderr, "forceclose: --check: %s%s\n", label, why);
+	return 2;
+}
+
+static int verdict(const char *label, bool yes, const char *why)
+{
+	printf("%s%s - %s\n", label, yes ? "yes" : "no", why);
+	return yes ? 0 : 1;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* name looked up in PATH as execvp does; NULL if not found. */
+static char *find_in_path(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char *cand;
+	struct stat st;
+
+	if (path == NULL)
+		path = "/bin:/usr/bin";	/* execvp's default */
+	for (p = path;; p = end + 1) {
+		int dlen;
+
+		end = strchrnul(p, ':');
+		dlen = (int)(end - p);
+		if (asprintf(&cand, "%.*s%s%s", dlen, dlen ? p : ".",
+			     dlen ? "/" : "/", name) < 0)
+			return NULL;
+		if (access(cand, X_OK) == 0 && stat(cand, &st) == 0 &&
+		    S_ISREG(st.st_mode))
+			return cand;
+		free(cand);
+		if (*end == '\0')
+			return NULL;
+	}
+}
+
+static bool read_at(int fd, void *buf, size_t n, off_t off)
+{
+	return pread(fd, buf, n, off) == (ssize_t)n;
+}
+
+static const char *machine_name(unsigned m)
+{
+	switch (m) {
+	case EM_386: return "i386";
+	case EM_X86_64: return "x86_64";
+	case EM_AARCH64: return "aarch64";
+	case EM_ARM: return "arm";
+	case EM_RISCV: return "riscv";
+	case EM_PPC64: return "ppc64";
+	case EM_S390: return "s390";
+	case EM_MIPS: return "mips";
+	default: return "another architecture";
+	}
+}
+
+/* Does the section table name a Go section?  -1: no usable table. */
+static int go_sections(int fd, const Elf64_Ehdr *eh, off_t size)
+{
+	Elf64_Shdr *sh, *strs;
+	char *names;
+	int found = 0;
+	unsigned i;
+
+	if (eh->e_shoff == 0 || eh->e_shnum == 0 ||
+	    eh->e_shentsize != sizeof(Elf64_Shdr) ||
+	    eh->e_shstrndx >= eh->e_shnum ||
+	    eh->e_shoff + (uint64_t)eh->e_shnum * sizeof *sh > (uint64_t)size)
+		return -1;
+	sh = calloc(eh->e_shnum, sizeof *sh);
+	if (sh == NULL || !read_at(fd, sh, eh->e_shnum * sizeof *sh,
+				   (off_t)eh->e_shoff)) {
+		free(sh);
+		return -1;
+	}
+	strs = &sh[eh->e_shstrndx];
+	names = strs->sh_size <= (1u << 20) && strs->sh_offset +
+		strs->sh_size <= (uint64_t)size ? calloc(1, strs->sh_size + 1)
+					      : NULL;
+	if (names == NULL || !read_at(fd, names, strs->sh_size,
+				      (off_t)strs->sh_offset))
+		found = -1;
+	for (i = 0; found == 0 && i < eh->e_shnum; i++)
+		if (sh[i].sh_name < strs->sh_size &&
+		    (strcmp(names + sh[i].sh_name, ".go.buildinfo") == 0 ||
+		     strcmp(names + sh[i].sh_name, ".note.go.buildid") == 0))
+			found = 1;
+	free(names);
+	free(sh);
+	return found;
+}
+
+/* Go's build-info header, 16-byte aligned, for binaries stripped of
+ * their section table. */
+static bool go_magic_in_file(int fd)
+{
+	enum { CHUNK = 1 << 16 };
+	static char buf[CHUNK + 16];
+	off_t off;
+	ssize_t n;
+	size_t i;
+
+	for (off = 0; (n = pread(fd, buf, sizeof buf, off)) > 0; off += CHUNK) {
+		for (i = 0; i < CHUNK && i + sizeof go_magic - 1 <= (size_t)n;
+		     i += 16)
+			if (memcmp(buf + i, go_magic, sizeof go_magic - 1) == 0)
+				return true;
+		if ((size_t)n < sizeof buf)
+			break;
+	}
+	return false;
+}
+
+/* PT_INTERP into out: 1 found, 0 none (static), -1 malformed. */
+static int elf_interp(int fd, const Elf64_Ehdr *eh, char *out, size_t cap)
+{
+	Elf64_Phdr ph;
+	unsigned i;
+
+	if (eh->e_phnum == 0)
+		return 0;
+	if (eh->e_phentsize != sizeof ph || eh->e_phnum == PN_XNUM)
+		return -1;
+	for (i = 0; i < eh->e_phnum; i++) {
+		if (!read_at(fd, &ph, sizeof ph,
+			     (off_t)(eh->e_phoff + i * sizeof ph)))
+			return -1;
+		if (ph.p_type != PT_INTERP)
+			continue;
+		if (ph.p_filesz == 0 || ph.p_filesz >= cap ||
+		    !read_at(fd, out, ph.p_filesz, (off_t)ph.p_offset))
+			return -1;
+		out[ph.p_filesz] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* Secure execution: set-ID bits or file capabilities; NULL: none. */
+static const char *secure_exec(int fd, const struct stat *st)
+{
+	if (st->st_mode & S_ISUID)
+		return "set-user-ID";
+	/* set-group-ID without group execute marks mandatory locking */
+	if ((st->st_mode & S_ISGID) && (st->st_mode & S_IXGRP))
+		return "set-group-ID";
+	if (fgetxattr(fd, "security.capability", NULL, 0) >= 0)
+		return "has file capabilities";
+	return NULL;
+}
+
+static int check_elf(int fd, const struct stat *st,
+		     const unsigned char *head, size_t n, const char *label)
+{
+	Elf64_Ehdr eh;
+	char interp[PATH_MAX], why[PATH_MAX + 256];
+	unsigned machine;
+	const char *sec;
+	int go, r;
+
+	if (n < EI_NIDENT + 4)
+		return cannot(label, "truncated ELF header");
+	machine = head[EI_DATA] == ELFDATA2MSB ? (unsigned)head[18] << 8 | head[19]
+					       : (unsigned)head[19] << 8 | head[18];
+	if (head[EI_CLASS] != ELFCLASS64 || head[EI_DATA] != ELFDATA2LSB ||
+	    machine != EM_X86_64) {
+		snprintf(why, sizeof why, "built for %s (%s-bit), not x86_64: "
+			 "libforceclose.so is an x86_64 library; " PROXY,
+			 machine_name(machine),
+			 head[EI_CLASS] == ELFCLASS64 ? "64" : "32");
+		return verdict(label, false, why);
+	}
+	if (n < sizeof eh)
+		return cannot(label, "truncated ELF header");
+	memcpy(&eh, head, sizeof eh);
+	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
+		return cannot(label, "an ELF file that is not a program");
+	go = go_sections(fd, &eh, st->st_size);
+	if (go == 1 || (go < 0 && go_magic_in_file(fd)))
+		return verdict(label, false, "a Go program: Go makes raw system "
+			       "calls that no preloaded library sees; " PROXY);
+	r = elf_interp(fd, &eh, interp, sizeof interp);
+	if (r < 0)
+		return cannot(label, "malformed ELF program headers");
+	if (r == 0)
+		return verdict(label, false, "statically linked: the loader "
+			       "never loads LD_PRELOAD libraries; " PROXY);
+	if (strcmp(base_name(interp), GLIBC_LOADER) != 0) {
+		snprintf(why, sizeof why, "%s (loader %s), not glibc: "
+			 "libforceclose.so is built against glibc; " PROXY,
+			 strstr(interp, "ld-musl") ? "linked against musl libc"
+						   : "another C library",
+			 interp);
+		return verdict(label, false, why);
+	}
+	sec = secure_exec(fd, st);
+	if (sec != NULL) {
+		snprintf(why, sizeof why, "%s: in secure-execution mode the "
+			 "loader ignores LD_PRELOAD paths with slashes; " PROXY,
+			 sec);
+		return verdict(label, false, why);
+	}
+	return verdict(label, true, "dynamically linked against glibc; "
+		       "LD_PRELOAD reaches it");
+}
+
+/* The program "#!/usr/bin/env [-S] [-i] [VAR=x] NAME ..." runs, or NULL. */
+static char *env_target(char *arg)
+{
+	char *save, *w;
+
+	for (w = strtok_r(arg, " \t", &save); w != NULL;
+	     w = strtok_r(NULL, " \t", &save)) {
+		if (strncmp(w, "-S", 2) == 0 && w[2] != '\0')
+			return w + 2;	/* -SNAME */
+		if (strcmp(w, "-u") == 0 || strcmp(w, "--unset") == 0)
+			w = strtok_r(NULL, " \t", &save);
+		if (w == NULL)
+			break;
+		if (w[0] != '-' && strchr(w, '=') == NULL)
+			return w;
+	}
+	return NULL;
+}
+
+static int check_file(const char *path, int depth, const char *label);
+
+/* A #! script: the verdict is its interpreter's. */
+static int check_script(char *line, int depth,
+			const char *label)
+{
+	char *interp, *arg, *end, *name, *found = NULL, *sub;
+	int status;
+
+	line[strcspn(line, "\n")] = '\0';
+	interp = line + 2 + strspn(line + 2, " \t");
+	arg = interp + strcspn(interp, " \t");
+	if (*arg != '\0')
+		*arg++ = '\0';
+	for (end = arg + strlen(arg); end > arg && (end[-1] == ' ' ||
+	     end[-1] == '\t' || end[-1] == '\r'); end--)
+		end[-1] = '\0';
+	if (*interp == '\0')
+		return cannot(label, "empty #! line");
+	if (depth >= MAX_DEPTH)
+		return cannot(label, "too many levels of #! interpreters");
+	if (strcmp(base_name(interp), "env") == 0) {
+		name = env_target(arg);
+		if (name == NULL)
+			return cannot(label, "cannot tell what its #! env runs");
+		found = strchr(name, '/') ? strdup(name) : find_in_path(name);
+		if (found == NULL) {
+			fprintf(stderr, "forceclose: --check: %s#! %s: %s is "
+				"not in PATH\n", label, interp, name);
+			return 2;
+		}
+		if (asprintf(&sub, "%sscript run by %s (via %s): ", label,
+			     found, interp) < 0)
+			sub = NULL;
+	} else if (asprintf(&sub, "%sscript run by %s: ", label, interp) < 0) {
+		sub = NULL;
+	}
+	if (sub == NULL) {
+		free(found);
+		return cannot(label, "out of memory");
+	}
+	status = check_file(found ? found : interp, depth + 1, sub);
+	if (depth == 0 && status != 2)
+		printf("note: the programs the script starts inherit LD_PRELOAD "
+		       "and are reached or not on their own (forceclose "
+		       "--check NAME)\n");
+	free(sub);
+	free(found);
+	return status;
+}
+
+static int check_file(const char *path, int depth, const char *label)
+{
+	unsigned char head[HEAD_SIZE + 1];
+	struct stat st;
+	ssize_t n;
+	int fd, status;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cannot(label, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cannot(label, "not a regular file");
+	}
+	n = pread(fd, head, HEAD_SIZE, 0);
+	if (n < 0)
+		status = cannot(label, strerror(errno));
+	else if (n >= SELFMAG && memcmp(head, ELFMAG, SELFMAG) == 0)
+		status = check_elf(fd, &st, head, (size_t)n, label);
+	else if (n >= 2 && head[0] == '#' && head[1] == '!') {
+		head[n] = '\0';
+		status = check_script((char *)head, depth, label);
+	} else
+		status = cannot(label, "not a program (neither ELF nor #!)");
+	close(fd);
+	return status;
+}
+
+int check(const char *program)
+{
+	char *path, *label;
+	int status;
+
+	if (*program == '\0')
+		return cannot("", "empty PROGRAM name");
+	path = strchr(program, '/') ? strdup(program) : find_in_path(program);
+	if (path == NULL) {
+		fprintf(stderr, "forceclose: --check: %s: not found in PATH\n",
+			program);
+		return 2;
+	}
+	if (asprintf(&label, "%s: ", path) < 0) {
+		free(path);
+		return cannot("", "out of memory");
+	}
+	status = check_file(path, 0, label);
+	free(label);
+	free(path);
+	return status;
+}
