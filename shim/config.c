@@ -80,7 +80,8 @@ void config_apply_inherit(void)
 	char *out;
 	size_t o = 0;
 
-	if (settings.inherit || v == NULL)
+	/* a bad value leaves everything as it was, the environment too */
+	if (config.disabled || settings.inherit || v == NULL)
 		return;
 	out = malloc(strlen(v) + 1);
 	if (out == NULL)

@@ -66,7 +66,7 @@ bg_reader() {
     done
     shift
     if [ "$shim" = 1 ]; then
-        envs+=("LD_PRELOAD=$FC_LIB${LD_PRELOAD:+:$LD_PRELOAD}")
+        envs+=("LD_PRELOAD=$FC_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}")
     fi
     # env execs reader: RPID is reader itself (a SIGUSR1 reaches it).
     # 3>&- : bats waits for fd 3 to close.
@@ -308,7 +308,7 @@ and all(c['end'] == 'eof' for c in conns.values())"
         for lag in $lags; do
             for a in shutdown close; do
                 set_phase "lag-$m-$lag-$a"
-                run env FORCECLOSE_ACTION="$a" LD_PRELOAD="$FC_LIB" timeout "$FC_TIMEOUT" "$R" \
+                run env FORCECLOSE_ACTION="$a" LD_PRELOAD="$FC_PRELOAD" timeout "$FC_TIMEOUT" "$R" \
                     "--$m" --sizes 0,1,4095,70000 --count 20 --close-lag "$lag" \
                     --expect-close --after-checks "127.0.0.1:$SERVER_PORT"
                 echo "$m lag $lag ACTION=$a: status $status"
@@ -372,7 +372,7 @@ and all(c['end'] == 'eof' for c in conns.values())"
     start_server keepalive
     for m in bytewise readv1 peek1 epoll-et recv big; do
         set_phase "none-$m"
-        run env FORCECLOSE_ACTION=none LD_PRELOAD="$FC_LIB" timeout "$FC_TIMEOUT" "$R" "--$m" \
+        run env FORCECLOSE_ACTION=none LD_PRELOAD="$FC_PRELOAD" timeout "$FC_TIMEOUT" "$R" "--$m" \
             --sizes 0,1,4095,70000 --count 8 --expect-close --no-eof-check "127.0.0.1:$SERVER_PORT"
         echo "$m: status $status"
         grep -E '^(summary|ERROR)' <<<"$output"
@@ -434,7 +434,7 @@ dribble_case() {
             echo "--- $m ACTION=$a"
             extra=(--expect-close --after-checks)
             [ "$a" = none ] && extra=(--expect-close --ignore-close --expect-reuse)
-            run env FORCECLOSE_ACTION="$a" LD_PRELOAD="$FC_LIB" timeout "$FC_TIMEOUT" "$R" \
+            run env FORCECLOSE_ACTION="$a" LD_PRELOAD="$FC_PRELOAD" timeout "$FC_TIMEOUT" "$R" \
                 "--$m" --kind "$kind" --sizes "$sizes" --count "$n" "${extra[@]}" \
                 "127.0.0.1:$DPORT"
             grep -E '^(summary|ERROR)' <<<"$output"
@@ -472,7 +472,7 @@ dribble_case() {
             extra=(--expect-close --after-checks)
             [ "$a" = none ] && extra=(--expect-close --ignore-close --expect-reuse)
             set_phase "sparse-$a-$k"
-            run env FORCECLOSE_ACTION="$a" LD_PRELOAD="$FC_LIB" timeout "$FC_TIMEOUT" "$R" \
+            run env FORCECLOSE_ACTION="$a" LD_PRELOAD="$FC_PRELOAD" timeout "$FC_TIMEOUT" "$R" \
                 --readv-sparse --kind "$k" --sizes 0,1,4095,70000 --count 8 "${extra[@]}" \
                 "127.0.0.1:$SERVER_PORT"
             echo "$k ACTION=$a: status $status"
@@ -500,7 +500,7 @@ dribble_case() {
     local m
     start_server keepalive
     for m in bytewise readv1 peek1 epoll-et recv big; do
-        run env FORCECLOSE_ACTION=none LD_PRELOAD="$FC_LIB" timeout "$FC_TIMEOUT" "$R" "--$m" \
+        run env FORCECLOSE_ACTION=none LD_PRELOAD="$FC_PRELOAD" timeout "$FC_TIMEOUT" "$R" "--$m" \
             --sizes 10 --count 1 --expect-close --guard 1 "127.0.0.1:$SERVER_PORT"
         echo "$m: status $status"; echo "$output"
         [ "$status" -eq 1 ]

@@ -5,6 +5,9 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 FC_LIB="${FC_LIB:-$ROOT/shim/libforceclose.so}"   # overridable for debugging
+# What tests put in LD_PRELOAD: FC_LIB, or what tests/sanitize/asan.sh sets
+# (the ASan runtime first, then its FC_LIB).
+FC_PRELOAD="${FC_PRELOAD:-$FC_LIB}"
 CHECK="$ROOT/tests/lib/check_requests.py"
 FC_TIMEOUT="${FC_TIMEOUT:-60}"   # bound on every client run
 
@@ -101,7 +104,7 @@ with_shim() {
         echo "missing $FC_LIB (run make at the repo root)" >&2
         return 1
     fi
-    LD_PRELOAD="$FC_LIB${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
+    LD_PRELOAD="$FC_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
 }
 
 skip_unless_cmd() {
