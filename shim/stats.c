@@ -39,14 +39,45 @@ static void put(struct json *j, const char *s)
 	}
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped. */
+/* Length of the valid UTF-8 sequence starting at s (2-4 bytes), else 0.
+ * Stops at a NUL: it is not a continuation byte. */
+static size_t utf8_length(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned long cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, past U+10FFFF */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped; bytes
+ * that are not UTF-8 (a program name may hold any) become '?', as in log
+ * lines, so that the line stays valid JSON. */
 static void put_string(struct json *j, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
 
 	put(j, "\"");
-	for (; *s != '\0' && j->n + 8 < sizeof j->buf; s++) {
-		unsigned char ch = (unsigned char)*s;
+	while (*p != '\0' && j->n + 8 < sizeof j->buf) {
+		unsigned char ch = *p;
+		size_t k;
 		if (ch == '"' || ch == '\\') {
 			j->buf[j->n++] = '\\';
 			j->buf[j->n++] = (char)ch;
@@ -54,9 +85,17 @@ static void put_string(struct json *j, const char *s)
 			char esc[7] = { '\\', 'u', '0', '0', hex[ch >> 4],
 					hex[ch & 15], 0 };
 			put(j, esc);
-		} else {
+		} else if (ch < 0x80) {
 			j->buf[j->n++] = (char)ch;
+		} else if ((k = utf8_length(p)) != 0) {
+			memcpy(j->buf + j->n, p, k);	/* room: 8 > 4 */
+			j->n += k;
+			p += k;
+			continue;
+		} else {
+			j->buf[j->n++] = '?';
 		}
+		p++;
 	}
 	put(j, "\"");
 }
