@@ -106,7 +106,7 @@ bool settings_parse(struct settings *s, const char *(*get)(const char *),
 					       NULL };
 	static const char *const levels[] = { "0", "1", "2", "3", NULL };
 	static const struct { const char *var, *accepts; } all[] = {
-		{ "FORCECLOSE_DISABLE", ACCEPT_BOOL },
+		{ "FORCECLOSE_DISABLE", ACCEPT_BOOL },	/* checked first */
 		{ "FORCECLOSE_ACTION", ACCEPT_ACTION },
 		{ "FORCECLOSE_ONLY", FILTER_ACCEPTS },
 		{ "FORCECLOSE_EXCEPT", FILTER_ACCEPTS },
@@ -121,18 +121,17 @@ bool settings_parse(struct settings *s, const char *(*get)(const char *),
 
 	memset(s, 0, sizeof *s);
 	s->inherit = true;
-	for (k = 0; k < sizeof all / sizeof all[0]; k++)
-		if (too_long(get, all[k].var, err, all[k].accepts))
-			return false;
-
 	if ((v = value_of(get, "FORCECLOSE_DISABLE")) != NULL) {
 		if (!one_of(v, bools, &i))
 			return fail(err, "FORCECLOSE_DISABLE", v, NULL,
 				    ACCEPT_BOOL);
 		s->disabled = i == 1;
 		if (s->disabled)
-			return true;	/* nothing else matters */
+			return true;	/* nothing else is read, or checked */
 	}
+	for (k = 1; k < sizeof all / sizeof all[0]; k++)
+		if (too_long(get, all[k].var, err, all[k].accepts))
+			return false;
 	if ((v = value_of(get, "FORCECLOSE_ACTION")) != NULL) {
 		if (!one_of(v, actions, &s->action))
 			return fail(err, "FORCECLOSE_ACTION", v, NULL,
