@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -35,12 +36,26 @@ struct conn conn_closed = {
 	.rlock = { PTHREAD_MUTEX_INITIALIZER, false },
 };
 
-/* Torn-down descriptors the shim will close (FORCECLOSE_ACTION=close). */
+/* Torn-down descriptors the shim will close (FORCECLOSE_ACTION=close),
+ * oldest first.  One is closed once CONN_CLOSE_WINDOW later teardowns
+ * have happened AND CONN_CLOSE_AGE_NS have passed: teardowns are counted
+ * across threads, and eight of them can happen between one thread's
+ * last-byte read and its next read of the same number, which another
+ * thread's socket() would meanwhile have been handed.  A full queue
+ * gives up its oldest whatever its age (descriptors stay bounded). */
 static struct {
 	pthread_mutex_t lock;
-	struct { int fd; struct conn *c; } slot[CONN_CLOSE_WINDOW];
-	unsigned next;
+	struct { int fd; struct conn *c; uint64_t at; } slot[CONN_CLOSE_QUEUE];
+	unsigned head, len;
 } close_window = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
 
 static void lock_init(struct conn_lock *l)
 {
@@ -290,9 +305,9 @@ struct conn *conn_write_enter(int fd)
 	    c->pending_len == 0 && !c->identity_fresh &&
 	    !conn_same_socket(c, fd)) {
 		conn_unlock(&c->wlock);
-		conn_put(c);
 		if (conn_table_mutable())
-			fdtable_forget(fd);
+			fdtable_forget_if(fd, c);
+		conn_put(c);
 		return NULL;
 	}
 	c->identity_fresh = false;
@@ -331,23 +346,30 @@ static void close_if_unchanged(int fd, struct conn *c)
 
 void conn_close_later(struct conn *c, int fd)
 {
-	int old_fd = -1;
-	struct conn *old = NULL;
-	unsigned i;
+	struct { int fd; struct conn *c; } due[4];
+	unsigned n = 0, i;
+	uint64_t now = now_ns();
 
 	pthread_mutex_lock(&close_window.lock);
-	i = close_window.next++ % CONN_CLOSE_WINDOW;
-	if (close_window.slot[i].c != NULL) {
-		old_fd = close_window.slot[i].fd;
-		old = close_window.slot[i].c;
+	while (n < 4 && close_window.len >= CONN_CLOSE_WINDOW) {
+		i = close_window.head;
+		if (close_window.len < CONN_CLOSE_QUEUE &&
+		    now - close_window.slot[i].at < CONN_CLOSE_AGE_NS)
+			break;
+		due[n].fd = close_window.slot[i].fd;
+		due[n++].c = close_window.slot[i].c;
+		close_window.head = (i + 1) % CONN_CLOSE_QUEUE;
+		close_window.len--;
 	}
+	i = (close_window.head + close_window.len++) % CONN_CLOSE_QUEUE;
 	close_window.slot[i].fd = fd;
 	close_window.slot[i].c = c;
-	conn_tryget(c);		/* the window's reference */
+	close_window.slot[i].at = now;
+	conn_tryget(c);		/* the queue's reference */
 	pthread_mutex_unlock(&close_window.lock);
-	if (old != NULL) {
-		close_if_unchanged(old_fd, old);
-		conn_put(old);
+	for (i = 0; i < n; i++) {
+		close_if_unchanged(due[i].fd, due[i].c);
+		conn_put(due[i].c);
 	}
 }
 

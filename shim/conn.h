@@ -176,12 +176,15 @@ int conn_read_elsewhere(int fd);
 extern struct conn conn_closed;
 
 /* FORCECLOSE_ACTION=close: fd (torn down) is closed by the shim once
- * CONN_CLOSE_WINDOW later teardowns have happened and the program has
- * still not closed it.  Programs that close their sockets do so long
- * before, so the shim never closes a number they are about to close
- * themselves (it may meanwhile belong to a file they opened); programs
- * that never close keep at most that many extra descriptors. */
+ * CONN_CLOSE_WINDOW later teardowns have happened, a second has passed,
+ * and the program has still not closed it.  Programs that close their
+ * sockets do so long before, so the shim never closes a number they are
+ * about to close themselves (it may meanwhile belong to a file they
+ * opened); programs that never close keep at most CONN_CLOSE_QUEUE (64,
+ * conn.c) extra descriptors. */
 #define CONN_CLOSE_WINDOW 8
+#define CONN_CLOSE_AGE_NS 1000000000ull
+#define CONN_CLOSE_QUEUE 64
 void conn_close_later(struct conn *c, int fd);
 
 /* Fork handlers (registered by the constructor). */

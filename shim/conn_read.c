@@ -156,8 +156,9 @@ static void teardown(struct conn *c, int fd)
 	errno = saved;
 	if (config.action == CONN_ACTION_NONE)
 		return;
-	REAL(shutdown)(fd, SHUT_RDWR);
+	/* the flag first: a send that fails on this shutdown must find it */
 	atomic_fetch_or(&c->flags, CONN_TORN_DOWN);
+	REAL(shutdown)(fd, SHUT_RDWR);
 	if (config.action == CONN_ACTION_CLOSE)
 		conn_close_later(c, fd);
 	errno = saved;
@@ -235,7 +236,7 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 		/* the number was reused behind our back */
 		stop_tracking(c, GAVE_UP_MOVED);
 		if (conn_table_mutable())
-			fdtable_forget(fd);
+			fdtable_forget_if(fd, c);
 		return FILL_AGAIN;
 	}
 	r = REAL(recv)(fd, tmp, sizeof tmp, MSG_PEEK | (flags & MSG_DONTWAIT));

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,6 +285,7 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 	size_t done = 0, confirmed = 0, direct, owed;
 	int nout, saved = errno;
 	ssize_t s, result = 0;
+	bool raise_sigpipe = false;
 
 	if (conn_torn_down(c)) {
 		errno = EPIPE;	/* as after a peer's close, minus SIGPIPE */
@@ -303,9 +305,16 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 		memset(&msg, 0, sizeof msg);
 		msg.msg_iov = owed ? out : out + 1;
 		msg.msg_iovlen = (size_t)nout + (owed ? 1 : 0);
-		s = REAL(sendmsg)(fd, &msg, flags);
+		/* MSG_NOSIGNAL: a reader's teardown may shut the socket down
+		 * under this send, which is no reason for SIGPIPE; the peer's
+		 * close still raises it, as the kernel would have. */
+		s = REAL(sendmsg)(fd, &msg, flags | MSG_NOSIGNAL);
 		if (s < 0) {
 			int err = errno;
+			if (conn_torn_down(c) && (err == EPIPE || err == ECONNRESET))
+				err = EPIPE;
+			else if (err == EPIPE && !(flags & MSG_NOSIGNAL))
+				raise_sigpipe = true;
 			if (owed && err == EINTR)
 				continue;
 			if (owed && (err == EAGAIN || err == EWOULDBLOCK)) {
@@ -344,6 +353,9 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 	if (c->req.phase == HTTP_REQ_OPAQUE && pending_left(c) == 0 &&
 	    c->held_len == 0)
 		conn_side_opaque(c, CONN_REQ_OPAQUE);
+	/* as the kernel does: only a write that fails with EPIPE raises it */
+	if (result < 0 && raise_sigpipe)
+		pthread_kill(pthread_self(), SIGPIPE);
 	errno = saved;
 	return result < 0 ? -1 : (ssize_t)confirmed;
 }

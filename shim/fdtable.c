@@ -54,6 +54,15 @@ void fdtable_forget(int fd)
 		conn_put(old);
 }
 
+bool fdtable_forget_if(int fd, struct conn *c)
+{
+	if ((unsigned)fd >= FDTABLE_SIZE ||
+	    !atomic_compare_exchange_strong(&fdtable_slots[fd], &c, NULL))
+		return false;
+	conn_put(c);
+	return true;
+}
+
 unsigned fdtable_high(void)
 {
 	return atomic_load(&high_water);

@@ -9,6 +9,7 @@
 #define FORCECLOSE_FDTABLE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct conn;
@@ -33,6 +34,10 @@ void fdtable_install(int fd, struct conn *c);
 
 /* fd no longer refers to anything (closed, or reused behind our back). */
 void fdtable_forget(int fd);
+
+/* The same, only while fd still refers to c: another thread may have
+ * installed a new connection at that number meanwhile. */
+bool fdtable_forget_if(int fd, struct conn *c);
 
 /* Cheap when fd is untracked: for every call that creates a descriptor. */
 static inline void fdtable_forget_stale(int fd)

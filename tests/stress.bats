@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# Thread-sanitizer stress test (tests/stress/run.sh explains the build and
+# the phases, tests/stress/*.c the scenarios).  The library is rebuilt from
+# the current sources with -fsanitize=thread and preloaded into a TSan
+# client; a plain server is the witness.  Each phase must end with no TSan
+# report, no client failure, no byte at the server that is not part of a
+# request the client wrote, and the request count the client expected on
+# every connection where it knows it.  STRESS_SCALE (percent, default 300)
+# sizes the runs.
+
+load lib/common
+
+STRESS="$ROOT/tests/stress/run.sh"
+SCALE="${STRESS_SCALE:-300}"
+
+# stress PHASES [env...]: run.sh with its logs in the test's tmpdir
+stress() {
+    local phases="$1"
+    shift
+    skip_unless_cmd clang
+    # the watchdog fails a deadlocked scenario; timeout bounds the rest
+    run timeout -k 10 300 env STRESS_PHASES="$phases" STRESS_WATCHDOG=60 \
+        STRESS_OUT="$BATS_TEST_TMPDIR/out" "$@" "$STRESS" "$SCALE"
+    echo "status $status"
+    echo "$output"
+}
+
+# counts LINE-REGEX: the numbers the regex captures, into N[1], N[2]...
+counts() {
+    [[ "$output" =~ $1 ]] || { echo "no line matching: $1"; return 1; }
+    N=("${BASH_REMATCH[@]}")
+}
+
+scaled() {
+    echo $(( $1 * SCALE / 100 ))
+}
+
+# the server and TSan verdicts every clean phase shares
+clean_phase() {
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"TSan reports"* ]]
+    [[ "$output" != *"FAIL ["* ]]
+    counts "\[$1\] server: connections [0-9]+, expected ([0-9]+) matched ([0-9]+) wrong 0, bad 0, without close 0 "
+    [ "${N[1]}" -eq "${N[2]}" ]
+    [ "${N[1]}" -gt 0 ]
+    [[ "$output" == *"[$1] PASS"* ]]
+}
+
+@test "stress (default action): threads, pipelining, descriptor churn, fork, signals" {
+    stress shutdown:abcde
+    clean_phase shutdown
+    counts "scenario a: threads 8 requests ([0-9]+) verified ([0-9]+)"
+    [ "${N[1]}" -eq "$(scaled 1600)" ]
+    [ "${N[2]}" -eq "${N[1]}" ]
+    # each pipelined connection ends after its first response; a write
+    # after that fails with EPIPE
+    counts "scenario b: connections ([0-9]+) requests ([0-9]+) responses ([0-9]+) verified ([0-9]+) late-writes-EPIPE ([0-9]+)"
+    [ "${N[1]}" -eq "$(scaled 60)" ]
+    [ "${N[3]}" -eq "${N[1]}" ]
+    [ "${N[4]}" -eq "${N[1]}" ]
+    [ "${N[5]}" -eq "${N[1]}" ]
+    [ "${N[2]}" -ge "${N[1]}" ]
+    [[ "$output" != *"after a teardown "[1-9]* ]]
+    # a write racing the reader's teardown gets EPIPE, never SIGPIPE
+    [[ "$output" != *"scenario b: SIGPIPE"* ]]
+    counts "scenario c: churn ([0-9]+) writes ([0-9]+) ok ([0-9]+)"
+    [ "${N[1]}" -eq "$(scaled 2000)" ]
+    [ "${N[3]}" -gt 0 ]
+    counts "scenario d: forks ([0-9]+) children verified ([0-9]+) parent requests ([0-9]+) verified ([0-9]+)"
+    [ "${N[1]}" -eq "$(scaled 8)" ]
+    [ "${N[2]}" -eq "${N[1]}" ]
+    [ "${N[4]}" -eq "${N[3]}" ]
+    # every request met an interrupted read in its head and in its body
+    counts "scenario e: requests ([0-9]+) verified ([0-9]+) EINTR in heads ([0-9]+) in bodies ([0-9]+)"
+    [ "${N[1]}" -eq $(( 3 * $(scaled 6) )) ]
+    [ "${N[2]}" -eq "${N[1]}" ]
+    [ "${N[3]}" -ge "${N[1]}" ]
+    [ "${N[4]}" -ge "${N[1]}" ]
+}
+
+@test "stress (FORCECLOSE_ACTION=none): long pipelined connections, descriptor churn" {
+    stress none:bc
+    clean_phase none
+    # no teardown: every pipelined response arrives, rewritten, in order
+    counts "scenario b: connections ([0-9]+) requests ([0-9]+) responses ([0-9]+) verified ([0-9]+)"
+    [ "${N[2]}" -eq $(( 40 * N[1] )) ]
+    [ "${N[3]}" -eq "${N[2]}" ]
+    [ "${N[4]}" -eq "${N[2]}" ]
+    counts "scenario c: churn ([0-9]+) writes ([0-9]+) ok ([0-9]+)"
+    [ "${N[3]}" -gt 0 ]
+}
+
+@test "stress (log and stats on): counters agree, log lines whole" {
+    stress observe:ad
+    clean_phase observe
+    [[ "$output" == *"[observe] stats: "*" connections, counters agree"* ]]
+    [[ "$output" == *"[observe] log: "*" lines, all whole"* ]]
+}
+
+@test "stress (FORCECLOSE_ACTION=close): threads that never close, the shim closes for them" {
+    stress close:f
+    clean_phase close
+    counts "scenario f: threads 8 requests ([0-9]+) verified ([0-9]+) sockets left open ([0-9]+)"
+    [ "${N[2]}" -eq "${N[1]}" ]
+    [ "${N[3]}" -le 64 ]
+}
+
+@test "stress harness: a race planted in a preloaded library fails the run" {
+    SCALE=20 stress shutdown:a STRESS_PLANT=1
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"SUMMARY: ThreadSanitizer: data race"*"planted.c"* ]]
+    [[ "$output" == *"[shutdown] FAIL"* ]]
+}
