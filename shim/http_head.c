@@ -70,17 +70,27 @@ static size_t run_length(uint8_t state, const uint8_t *p, size_t n)
 	return j;
 }
 
-/* Skips bytes while ok(byte); returns the new position. */
-#define SKIP(p, j, end, ok)                     \
-	do {                                    \
-		while ((j) < (end) && ok((p)[j])) \
-			(j)++;                  \
-	} while (0)
+/* Byte classes for the fast path, one table load per byte: field values
+ * and reasons (text), request targets (visible), tokens (tchar). */
+enum { C_TEXT = 1, C_TARGET = 2, C_TCHAR = 4 };
+#define TCHAR_WORD(i) ((i) == 1 ? 0x03ff6cfau : (i) == 2 ? 0xc7fffffeu : \
+		       (i) == 3 ? 0x57ffffffu : 0u)
+#define CLS(c)                                                             \
+	(((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f) ? C_TEXT : 0) |      \
+	 ((c) > 0x20 && (c) != 0x7f ? C_TARGET : 0) |                       \
+	 ((TCHAR_WORD((c) >> 5) >> ((c) & 31)) & 1 ? C_TCHAR : 0))
+#define R4(b) CLS(b), CLS(b + 1), CLS(b + 2), CLS(b + 3)
+#define R16(b) R4(b), R4(b + 4), R4(b + 8), R4(b + 12)
+#define R64(b) R16(b), R16(b + 16), R16(b + 32), R16(b + 48)
+static const uint8_t byte_class[256] = { R64(0), R64(64), R64(128),
+					 R64(192) };
 
-static int is_target(uint8_t c)
-{
-	return c > 0x20 && c != 0x7f;
-}
+/* Skips bytes of a class; j is left at the first other byte. */
+#define SKIP(p, j, end, cls)                                           \
+	do {                                                           \
+		while ((j) < (end) && (byte_class[(p)[j]] & (cls)))    \
+			(j)++;                                         \
+	} while (0)
 
 /* "HTTP/1.0" or "HTTP/1.1" at p[j], with at least 8 bytes before end. */
 static bool is_version(const uint8_t *p, size_t j, size_t end)
@@ -96,18 +106,18 @@ static bool line_ok(uint8_t state, const uint8_t *p, size_t end)
 
 	switch (state) {
 	case S_FIELD_START:
-		SKIP(p, j, end, http_is_tchar);
+		SKIP(p, j, end, C_TCHAR);
 		if (j == 0 || j == end || p[j] != ':')
 			return false;
 		j++;
-		SKIP(p, j, end, is_text);
+		SKIP(p, j, end, C_TEXT);
 		return j == end;
 	case S_REQ_START:
-		SKIP(p, j, end, http_is_tchar);
+		SKIP(p, j, end, C_TCHAR);
 		if (j == 0 || j == end || p[j] != ' ')
 			return false;
 		k = ++j;
-		SKIP(p, j, end, is_target);
+		SKIP(p, j, end, C_TARGET);
 		if (j == k || j == end || p[j] != ' ')
 			return false;
 		return is_version(p, j + 1, end) && j + 9 == end;
@@ -122,7 +132,7 @@ static bool line_ok(uint8_t state, const uint8_t *p, size_t end)
 		if (p[j] != ' ')
 			return false;
 		j++;
-		SKIP(p, j, end, is_text);
+		SKIP(p, j, end, C_TEXT);
 		return j == end;
 	}
 }
