@@ -300,8 +300,10 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 		direct = passable(c, k, out + 1, &nout);
 		if (owed == 0 && direct == 0)
 			break;
-		out[0].iov_base = c->pending + c->pending_off;
-		out[0].iov_len = owed;
+		if (owed) {	/* pending is NULL when nothing is owed */
+			out[0].iov_base = c->pending + c->pending_off;
+			out[0].iov_len = owed;
+		}
 		memset(&msg, 0, sizeof msg);
 		msg.msg_iov = owed ? out : out + 1;
 		msg.msg_iovlen = (size_t)nout + (owed ? 1 : 0);
