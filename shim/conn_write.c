@@ -69,10 +69,11 @@ static void pending_clear(struct conn *c)
 	c->pending_len = c->pending_off = 0;
 }
 
-/* Gives the request side up: what was held goes out first, unchanged. */
+/* Gives the request side up: what was held goes out first, unchanged.
+ * reason: enum stats_reason, or -1 when the program closes or exits. */
 static void stop_rewriting(struct conn *c, int reason)
 {
-	if (c->req.phase != HTTP_REQ_OPAQUE)
+	if (reason >= 0 && c->req.phase != HTTP_REQ_OPAQUE)
 		conn_gave_up(c, reason);
 	http_request_give_up(&c->req);
 	if (c->held_len > 0 && pending_left(c) == 0) {
@@ -370,10 +371,7 @@ int conn_give_up(struct conn *c, int fd, int flags, int reason)
 		errno = EPIPE;
 		return -1;
 	}
-	if (reason >= 0 && c->req.phase != HTTP_REQ_OPAQUE)
-		conn_gave_up(c, reason);
-	http_request_give_up(&c->req);
-	stop_rewriting(c, 0);
+	stop_rewriting(c, reason);
 	/* An empty write flushes what is owed. */
 	if (conn_write(c, fd, &none, 1, flags) < 0)
 		return -1;
