@@ -119,8 +119,9 @@ static void reset(struct conn *c)
 	free(c->rout);
 	c->held = c->pending = c->rheld = c->rout = NULL;
 	c->held_len = c->held_cap = 0;
-	c->pending_len = c->pending_off = 0;
-	c->rheld_len = c->rheld_cap = 0;
+	c->pending_len = c->pending_off = c->head_sent = 0;
+	c->rheld_len = c->rheld_cap = c->rheld_given = 0;
+	c->rerr = 0;
 	c->rout_len = c->rout_off = 0;
 	c->rout_tail_queued = c->rout_ends_response = false;
 	c->host_rule = 0;
@@ -406,8 +407,10 @@ void conn_atfork_child(void)
 			lock_init(&c->wlock);
 			lock_init(&c->rlock);
 			c->pending_len = c->pending_off = 0;
-			c->held_len = 0;
+			c->held_len = c->head_sent = 0;
+			c->rerr = 0;
 			c->rout_len = c->rout_off = c->rheld_len = 0;
+			c->rheld_given = 0;
 			http_request_give_up(&c->req);
 			http_response_give_up(&c->resp);
 			atomic_fetch_or(&c->flags, CONN_OPAQUE);

@@ -70,6 +70,9 @@ struct conn {
 	uint8_t *pending;	/* bytes owed to the wire before any further
 				   program byte (a rewritten head) */
 	size_t pending_len, pending_off;
+	size_t head_sent;	/* bytes of the head in held already on the
+				   wire: the kernel took only part of a
+				   rewritten head, all of it unchanged */
 
 	/* written by the request side, read by the response side */
 	uint8_t awaiting[CONN_AWAITING_MAX];	/* 1: the request was HEAD */
@@ -81,11 +84,15 @@ struct conn {
 	uint8_t *rheld;		/* an unfinished response head, taken from
 				   the kernel */
 	size_t rheld_len, rheld_cap;
+	size_t rheld_given;	/* bytes of rheld the program has had: the
+				   rewrite leaves them as they are */
 	uint8_t *rout;		/* bytes owed to the program (a head) */
 	size_t rout_len, rout_off;
 	bool rout_tail_queued;	/* rout's last byte is still in the kernel's
 				   queue, so the socket stays readable */
 	bool rout_ends_response;	/* tear down once rout is delivered */
+	int rerr;		/* an error the kernel reported while head
+				   bytes were held: due after them */
 };
 
 /* What the shim does once a response is complete (FORCECLOSE_ACTION). */

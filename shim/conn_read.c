@@ -50,9 +50,13 @@ static void stop_tracking(struct conn *c, int reason)
 		rout_clear(c);
 		c->rout = c->rheld;
 		c->rout_len = c->rheld_len;
+		c->rout_off = c->rheld_given;	/* the program has had them */
 		c->rheld = NULL;
 		c->rheld_len = c->rheld_cap = 0;
+		if (rout_left(c) == 0)
+			rout_clear(c);
 	}
+	c->rheld_given = 0;
 }
 
 static bool rheld_reserve(struct conn *c, size_t n)
@@ -156,6 +160,8 @@ static void teardown(struct conn *c, int fd)
 	errno = saved;
 	if (config.action == CONN_ACTION_NONE)
 		return;
+	if (fdtable_peek(fd) != c)
+		return;	/* fd was closed during the read: not ours now */
 	/* the flag first: a send that fails on this shutdown must find it */
 	atomic_fetch_or(&c->flags, CONN_TORN_DOWN);
 	REAL(shutdown)(fd, SHUT_RDWR);
@@ -215,7 +221,36 @@ static ssize_t deliver(struct conn *c, int fd, struct msghdr *msg, int flags,
 	return (ssize_t)n;
 }
 
-enum fill { FILL_AGAIN, FILL_EOF, FILL_ERROR };
+/* Bytes of an unfinished head the program may have now (see
+ * http_response_stable), beyond those it has had. */
+static size_t rheld_stable(const struct conn *c)
+{
+	size_t n = c->rheld_len > c->rheld_given ?
+		   http_response_stable(c->rheld, c->rheld_len) : 0;
+
+	return n > c->rheld_given ? n - c->rheld_given : 0;
+}
+
+/* A read finds an unfinished head and nothing more in the kernel: it
+ * returns what the rewrite cannot change, as it would without the shim,
+ * rather than wait for the rest.  The rest of rheld stays held. */
+static ssize_t give_stable(struct conn *c, struct msghdr *msg, int flags,
+			   size_t want)
+{
+	size_t n = rheld_stable(c);
+
+	if (n > want)
+		n = want;
+	scatter(msg, c->rheld + c->rheld_given, n);
+	msg->msg_namelen = 0;
+	msg->msg_controllen = 0;
+	msg->msg_flags = 0;
+	if (!(flags & MSG_PEEK))
+		c->rheld_given += n;
+	return (ssize_t)n;
+}
+
+enum fill { FILL_AGAIN, FILL_EOF, FILL_ERROR, FILL_GIVE };
 
 /* The head phase: looks at the kernel's queue and takes a head from it
  * once complete, rewritten into rout. */
@@ -226,9 +261,9 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	struct http_response_info info;
 	enum http_head_status st;
 	const uint8_t *head;
-	size_t k, len, consume, out_len;
+	size_t k, len, consume, out_len, given = c->rheld_given;
 	unsigned out_index;
-	bool tail_queued;
+	bool tail_queued, stable;
 	uint8_t *out;
 	ssize_t r;
 
@@ -239,9 +274,37 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 			fdtable_forget_if(fd, c);
 		return FILL_AGAIN;
 	}
-	r = REAL(recv)(fd, tmp, sizeof tmp, MSG_PEEK | (flags & MSG_DONTWAIT));
+	/* with bytes for the program in hand, look without waiting */
+	stable = rheld_stable(c) > 0;
+	r = REAL(recv)(fd, tmp, sizeof tmp, MSG_PEEK |
+		       (stable ? MSG_DONTWAIT : (flags & MSG_DONTWAIT)));
+	if (r < 0 && stable && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return FILL_GIVE;
+	if (r < 0 && c->rheld_len > 0 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != EINTR) {
+		/* the kernel reports an error once, and the held bytes came
+		 * before it: they go first, the error after them */
+		c->rerr = errno;
+		stop_tracking(c, -1);
+		return FILL_AGAIN;
+	}
 	if (r < 0)
 		return FILL_ERROR;
+	if (fdtable_peek(fd) != c) {
+		/* another thread closed fd while the peek waited (the number
+		 * may be another file's by now): what the peek saw is what a
+		 * read blocked there would have returned; nothing more is
+		 * taken from the number */
+		size_t n = (size_t)r < want ? (size_t)r : want;
+		uint8_t *b;
+		stop_tracking(c, GAVE_UP_MOVED);
+		if (n > 0 && (b = realloc(c->rout, c->rout_len + n)) != NULL) {
+			memcpy(b + c->rout_len, tmp, n);
+			c->rout = b;
+			c->rout_len += n;
+		}
+		return FILL_AGAIN;
+	}
 	if (r == 0) {
 		if (c->rheld_len == 0)
 			return FILL_EOF;
@@ -300,8 +363,15 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	out_len = http_response_finish_head(
 		&next, head, len, c->awaiting[out_index % CONN_AWAITING_MAX],
 		out, &info);
+	if (given > 0 && (out_len < given || memcmp(out, head, given) != 0)) {
+		/* the rewrite would change bytes the program has had (never,
+		 * by http_response_stable): the head goes as it came */
+		free(out);
+		stop_tracking(c, GAVE_UP_BAD_RESPONSE);
+		return FILL_AGAIN;
+	}
 	/* keep the last byte queued unless all of the output goes now */
-	tail_queued = (flags & MSG_PEEK) || out_len > want;
+	tail_queued = (flags & MSG_PEEK) || out_len - given > want;
 	consume = k - (tail_queued ? 1 : 0);
 	r = consume > 0 ? REAL(recv)(fd, tmp, consume, MSG_DONTWAIT) : 0;
 	if (r != (ssize_t)consume) {
@@ -322,6 +392,8 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	rout_clear(c);
 	c->rout = out;
 	c->rout_len = out_len;
+	c->rout_off = given;
+	c->rheld_given = 0;
 	c->rout_tail_queued = tail_queued;
 	c->rout_ends_response = info.verdict == HTTP_RESP_FINAL &&
 				info.complete;
@@ -353,7 +425,8 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 			   int flags, bool *again)
 {
 	uint8_t *buf = msg->msg_iov[0].iov_base;
-	size_t n, pos = 0;
+	uint8_t small[1024];	/* most heads: no malloc */
+	size_t n, pos = 0, room;
 	ssize_t r = recv_limited(fd, msg, msg->msg_iov[0].iov_len -
 					  HTTP_CLOSE_GROWTH_MAX, flags);
 
@@ -377,9 +450,11 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 			*again = pos == 0;
 			return (ssize_t)pos;
 		}
+		room = http_response_out_room(k);
 		if (st != HTTP_HEAD_COMPLETE ||
 		    out_index == atomic_load(&c->awaiting_in) ||
-		    (out = malloc(http_response_out_room(k))) == NULL) {
+		    (out = room <= sizeof small ? small : malloc(room)) ==
+			    NULL) {
 			/* everything as it came */
 			stop_tracking(c, st != HTTP_HEAD_COMPLETE ?
 						 GAVE_UP_BAD_RESPONSE :
@@ -396,7 +471,8 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 			atomic_store(&c->awaiting_out, out_index + 1);
 		memmove(buf + pos + out_len, buf + pos + k, n - pos - k);
 		memcpy(buf + pos, out, out_len);
-		free(out);
+		if (out != small)
+			free(out);
 		n = n - k + out_len;
 		pos += out_len;
 		if (info.verdict == HTTP_RESP_INTERIM)
@@ -505,6 +581,8 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags)
 				return 0;
 			case FILL_ERROR:
 				return -1;
+			case FILL_GIVE:
+				return give_stable(c, msg, flags, want);
 			}
 			break;
 		case HTTP_RESP_BODY_LENGTH:
@@ -512,6 +590,11 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags)
 		case HTTP_RESP_BODY_CHUNKED:
 			return read_chunked(c, fd, msg, flags);
 		default:
+			if (c->rerr != 0) {
+				errno = c->rerr;
+				c->rerr = 0;
+				return -1;
+			}
 			if (c->rheld_len == 0)
 				conn_side_opaque(c, CONN_RESP_OPAQUE);
 			return REAL(recvmsg)(fd, msg, flags);

@@ -80,14 +80,18 @@ static void stop_rewriting(struct conn *c, int reason)
 		pending_clear(c);
 		c->pending = c->held;
 		c->pending_len = c->held_len;
+		c->pending_off = c->head_sent;	/* already on the wire */
 		c->held = NULL;
 		c->held_len = c->held_cap = 0;
+		if (pending_left(c) == 0)
+			pending_clear(c);
 	}
+	c->head_sent = 0;
 	/* (held bytes behind pending bytes cannot exist: pending is only
 	 * created from a complete head, after which held is empty) */
 }
 
-static bool held_append(struct conn *c, const uint8_t *p, size_t n)
+static bool held_reserve(struct conn *c, size_t n)
 {
 	if (c->held_len + n > c->held_cap) {
 		size_t cap = c->held_cap ? c->held_cap : 512;
@@ -100,6 +104,13 @@ static bool held_append(struct conn *c, const uint8_t *p, size_t n)
 		c->held = b;
 		c->held_cap = cap;
 	}
+	return true;
+}
+
+static bool held_append(struct conn *c, const uint8_t *p, size_t n)
+{
+	if (!held_reserve(c, n))
+		return false;
 	memcpy(c->held + c->held_len, p, n);
 	c->held_len += n;
 	return true;
@@ -186,6 +197,20 @@ static bool finish_head(struct conn *c, const uint8_t *head, size_t len)
 	c->pending_len = http_request_finish_head(&c->req, head, len, out,
 						  &info);
 	c->held_len = 0;
+	if (c->head_sent > 0) {
+		size_t sent = c->head_sent;
+		c->head_sent = 0;
+		c->pending_off = sent;
+		if (c->pending_len < sent || memcmp(out, head, sent) != 0) {
+			/* the rewrite would change bytes already on the wire
+			 * (the program wrote another head than it began):
+			 * this one goes out as written, and the rest too */
+			memcpy(out, head, len);
+			c->pending_len = len;
+			stop_rewriting(c, GAVE_UP_SEND_FAILED);
+			return true;
+		}
+	}
 	stats_add(&stats.bytes_inspected, len);
 	if (info.verdict == HTTP_REQ_REWRITTEN)
 		await_response(c, info.method_head);
@@ -266,6 +291,67 @@ static void passed(struct conn *c, struct cursor *k, size_t n)
 	}
 }
 
+/* Where this call's head began: what to restore if the kernel takes only
+ * part of the rewritten head. */
+struct head_start {
+	struct http_request_stream req;
+	struct cursor k;	/* the program's first byte of the head */
+	size_t held, done;	/* held bytes, and this call's bytes, before */
+	unsigned awaiting_in;
+};
+
+/* The kernel took only pending_off bytes of a head just rewritten.  If
+ * they are the program's own bytes, unchanged, the rewrite is undone:
+ * those bytes stay held (as sent) and count as written, the rest is the
+ * program's to write again, as with a kernel's short count.  Returns how
+ * many of this call's bytes are written, or -1 if that cannot be (a
+ * changed byte went out, or no memory): the head must then go whole. */
+static ssize_t give_back_head(struct conn *c, const struct head_start *h)
+{
+	size_t sent = c->pending_off, i, n, mine;
+	struct http_request_stream req = h->req;
+	struct cursor k = h->k;
+	enum http_head_status st;
+	const uint8_t *p;
+
+	if (sent > c->pending_len ||
+	    memcmp(c->pending, c->held, sent < h->held ? sent : h->held) != 0)
+		return -1;
+	mine = sent > h->held ? sent - h->held : 0;
+	for (i = 0; i < mine; i += n) {
+		p = cursor_piece(&k, &n);
+		if (p == NULL)
+			return -1;
+		if (n > mine - i)
+			n = mine - i;
+		if (memcmp(c->pending + h->held + i, p, n) != 0 ||
+		    http_request_scan(&req, p, n, &st) != n ||
+		    st != HTTP_HEAD_MORE)
+			return -1;
+		cursor_skip(&k, n);
+	}
+	n = c->held_len;
+	c->held_len = h->held;
+	if (!held_reserve(c, mine)) {
+		c->held_len = n;
+		return -1;
+	}
+	k = h->k;
+	for (i = 0; i < mine; i += n) {
+		p = cursor_piece(&k, &n);
+		if (n > mine - i)
+			n = mine - i;
+		memcpy(c->held + c->held_len, p, n);
+		c->held_len += n;
+		cursor_skip(&k, n);
+	}
+	pending_clear(c);
+	c->req = req;
+	c->head_sent = sent;
+	atomic_store(&c->awaiting_in, h->awaiting_in);
+	return (ssize_t)(h->done + mine);
+}
+
 static bool wait_writable(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
@@ -286,6 +372,8 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 	size_t done = 0, confirmed = 0, direct, owed;
 	int nout, saved = errno;
 	ssize_t s, result = 0;
+	struct head_start start;
+	bool fresh = false;	/* pending is a head this call took */
 	bool raise_sigpipe = false;
 
 	if (conn_torn_down(c)) {
@@ -293,8 +381,18 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 		return -1;
 	}
 	for (;;) {
-		if (c->req.phase == HTTP_REQ_HEAD && pending_left(c) == 0)
+		if (c->req.phase == HTTP_REQ_HEAD && pending_left(c) == 0) {
+			start.req = c->req;
+			start.k = k;
+			start.held = c->held_len;
+			start.done = done;
+			start.awaiting_in = atomic_load(&c->awaiting_in);
 			done += absorb_head(c, &k);
+			fresh = pending_left(c) > 0 &&
+				c->req.phase != HTTP_REQ_OPAQUE;
+		} else if (done > 0 && fdtable_peek(fd) != c) {
+			break;	/* another thread closed fd: not ours now */
+		}
 		owed = pending_left(c);
 		if (owed == 0)
 			confirmed = done;	/* all taken bytes are out or held */
@@ -318,6 +416,18 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 				err = EPIPE;
 			else if (err == EPIPE && !(flags & MSG_NOSIGNAL))
 				raise_sigpipe = true;
+			if (fresh && (err == EINTR || err == EAGAIN ||
+				      err == EWOULDBLOCK) &&
+			    (s = give_back_head(c, &start)) >= 0) {
+				/* the kernel took none of the head, or only the
+				 * program's own bytes: as without the shim */
+				done = confirmed = (size_t)s;
+				if (confirmed == 0) {
+					saved = err;
+					result = -1;
+				}
+				break;
+			}
 			if (owed && err == EINTR)
 				continue;
 			if (owed && (err == EAGAIN || err == EWOULDBLOCK)) {
@@ -339,11 +449,21 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 			}
 			break;
 		}
-		if ((size_t)s <= owed) {
+		if ((size_t)s < owed) {
 			c->pending_off += (size_t)s;
-			if (pending_left(c) == 0)
-				pending_clear(c);
+			/* a short count (full socket, or a signal): return
+			 * one too, if what went out is the program's own */
+			if (fresh && c->pending_off > start.held &&
+			    (s = give_back_head(c, &start)) >= 0) {
+				done = confirmed = (size_t)s;
+				break;
+			}
 			continue;	/* finish what is owed first */
+		}
+		fresh = false;
+		if ((size_t)s == owed) {
+			pending_clear(c);
+			continue;
 		}
 		pending_clear(c);
 		s -= (ssize_t)owed;
@@ -400,7 +520,14 @@ void conn_flush_on_close(int fd)
 
 	if (c == NULL)
 		return;
-	conn_lock(&c->wlock);
+	/* a thread blocked in a write holds the lock and owns what is owed;
+	 * waiting for it could wait forever (this close or shutdown may be
+	 * what is meant to end its write) */
+	if (pthread_mutex_trylock(&c->wlock.mutex) != 0) {
+		conn_put(c);
+		return;
+	}
+	atomic_store(&c->wlock.held, true);
 	if ((c->held_len > 0 || pending_left(c) > 0) && conn_same_socket(c, fd))
 		conn_give_up(c, fd, MSG_NOSIGNAL | MSG_DONTWAIT, -1);
 	conn_write_leave(c);

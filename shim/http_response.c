@@ -23,6 +23,8 @@ struct head_facts {
 	const uint8_t *eol;
 	size_t eol_len;
 	bool has_connection, has_close;
+	bool close_fields;	/* a line the rewrite may change */
+	size_t end;		/* offset of the empty line */
 	struct http_framing framing;
 };
 
@@ -42,6 +44,7 @@ static void learn(const uint8_t *head, size_t len, struct head_facts *f)
 		const uint8_t *name = fl.line;
 		size_t nl = fl.name_len;
 
+		f->close_fields |= http_close_field(name, nl);
 		if (http_token_eq(name, nl, "connection")) {
 			f->has_connection = true;
 			f->has_close |= http_list_has(fl.value, fl.value_len,
@@ -50,6 +53,7 @@ static void learn(const uint8_t *head, size_t len, struct head_facts *f)
 			http_framing_field(&fl, &f->framing);
 		}
 	}
+	f->end = (size_t)(fl.line - head);
 }
 
 size_t http_response_finish_head(struct http_response_stream *s,
@@ -99,6 +103,11 @@ size_t http_response_finish_head(struct http_response_stream *s,
 			/* the body runs to end of file: nothing to follow */
 			s->phase = HTTP_RESP_OPAQUE;
 		}
+		if (!f.close_fields) {
+			info->close_added = true;
+			return http_add_close(head, len, f.end, out, f.eol,
+					      f.eol_len);
+		}
 		memcpy(out, head, f.start);
 		o = http_rewrite_fields(head, len, f.start, out, f.start, &rw);
 		info->close_added = rw.close_added;
@@ -108,6 +117,28 @@ size_t http_response_finish_head(struct http_response_stream *s,
 	s->phase = HTTP_RESP_OPAQUE;
 	memcpy(out, head, len);
 	return len;
+}
+
+size_t http_response_stable(const uint8_t *head, size_t len)
+{
+	const uint8_t *lf = memchr(head, '\n', len), *colon;
+	size_t pos, line;
+
+	if (lf == NULL)
+		return len;	/* the status line is copied as it is */
+	pos = (size_t)(lf + 1 - head);
+	while ((lf = memchr(head + pos, '\n', len - pos)) != NULL) {
+		line = (size_t)(lf + 1 - (head + pos));
+		colon = memchr(head + pos, ':', line);
+		if (colon == NULL ||
+		    http_token_eq(head + pos, (size_t)(colon - (head + pos)),
+				  "connection") ||
+		    http_token_eq(head + pos, (size_t)(colon - (head + pos)),
+				  "keep-alive"))
+			break;	/* the lines the rewrite changes, the end */
+		pos += line;
+	}
+	return pos;
 }
 
 size_t http_response_pass(struct http_response_stream *s, const uint8_t *p,

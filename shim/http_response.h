@@ -65,6 +65,12 @@ size_t http_response_finish_head(struct http_response_stream *s,
 				 uint8_t *out,
 				 struct http_response_info *info);
 
+/* How many leading bytes of an unfinished head (its first len bytes) the
+ * rewrite of the complete head will leave as they are: the status line,
+ * even unfinished, and the complete field lines before the first
+ * Connection or Keep-Alive line. */
+size_t http_response_stable(const uint8_t *head, size_t len);
+
 /* Body phases: how many of the n bytes belong to the current body (all n
  * when opaque).  *complete is set when the body ends within them.  Called
  * on a copy it looks ahead; on the stream itself it commits. */
