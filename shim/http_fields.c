@@ -12,7 +12,7 @@ static uint8_t lower(uint8_t c)
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 }
 
-bool http_token_eq(const uint8_t *p, size_t n, const char *lit)
+bool http_token_eq_bytes(const uint8_t *p, size_t n, const char *lit)
 {
 	size_t i;
 	for (i = 0; i < n; i++)
@@ -209,6 +209,23 @@ size_t http_rewrite_fields(const uint8_t *head, size_t len, size_t pos,
 	}
 	/* the empty line that ends the head */
 	return put(out, o, fl.line, fl.line_len);
+}
+
+size_t http_add_close(const uint8_t *head, size_t len, size_t end,
+		      uint8_t *out, const uint8_t *eol, size_t eol_len)
+{
+	size_t o = put(out, 0, head, end);
+
+	o = put(out, o, "Connection: close", 17);
+	o = put(out, o, eol, eol_len);
+	return put(out, o, head + end, len - end);
+}
+
+bool http_close_field(const uint8_t *name, size_t len)
+{
+	return (len == 10 && (http_token_eq(name, len, "connection") ||
+			      http_token_eq(name, len, "keep-alive"))) ||
+	       (len == 16 && http_token_eq(name, len, "proxy-connection"));
 }
 
 bool http_parse_length(const uint8_t *val, size_t len, uint64_t *out)

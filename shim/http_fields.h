@@ -15,8 +15,15 @@ static inline bool http_is_tchar(uint8_t c)
 	return (http_tchar_bits[c >> 5] >> (c & 31)) & 1;
 }
 
-/* Case-insensitive compare of p[0..n) with a lower-case literal. */
-bool http_token_eq(const uint8_t *p, size_t n, const char *lower);
+/* Case-insensitive compare of p[0..n) with a lower-case literal.  The
+ * length test first: with a literal it is a constant, and most field
+ * names fail it. */
+bool http_token_eq_bytes(const uint8_t *p, size_t n, const char *lower);
+static inline bool http_token_eq(const uint8_t *p, size_t n,
+				 const char *lower)
+{
+	return __builtin_strlen(lower) == n && http_token_eq_bytes(p, n, lower);
+}
 
 /* One field line of a complete head: name, trimmed value, line ending. */
 struct http_field {
@@ -69,6 +76,15 @@ struct http_close_rewrite {
 size_t http_rewrite_fields(const uint8_t *head, size_t len, size_t pos,
 			   uint8_t *out, size_t o,
 			   struct http_close_rewrite *rw);
+
+/* What http_rewrite_fields does to a head none of whose lines it changes
+ * (no Connection, Keep-Alive or Proxy-Connection line), in one copy:
+ * "Connection: close" goes in before the empty line at offset `end`. */
+size_t http_add_close(const uint8_t *head, size_t len, size_t end,
+		      uint8_t *out, const uint8_t *eol, size_t eol_len);
+
+/* Is a field name one of those http_rewrite_fields may change? */
+bool http_close_field(const uint8_t *name, size_t len);
 
 /* What Content-Length and Transfer-Encoding fields say about a message's
  * body, gathered over the field lines of a head. */

@@ -26,6 +26,8 @@ struct head_facts {
 	const uint8_t *eol;	/* the request line's ending, for added lines */
 	size_t eol_len;
 	bool has_connection, has_close, upgrade, conn_auth;
+	bool close_fields;	/* a line the rewrite may change */
+	size_t end;		/* offset of the empty line */
 	struct http_framing framing;
 };
 
@@ -62,6 +64,7 @@ static void learn_field(const struct http_field *fl, struct head_facts *f,
 	const uint8_t *name = fl->line;
 	size_t nl = fl->name_len;
 
+	f->close_fields |= http_close_field(name, nl);
 	if (http_token_eq(name, nl, "connection")) {
 		f->has_connection = true;
 		f->has_close |= http_list_has(fl->value, fl->value_len, "close");
@@ -95,6 +98,7 @@ size_t http_request_finish_head(struct http_request_stream *s,
 	start = pos;
 	while (http_next_field(head, len, &pos, &fl))
 		learn_field(&fl, &f, info);
+	f.end = (size_t)(fl.line - head);
 
 	/* methods are case-sensitive */
 	info->method_head = f.method_len == 4 && memcmp(f.method, "HEAD", 4) == 0;
@@ -130,6 +134,11 @@ size_t http_request_finish_head(struct http_request_stream *s,
 				.eol_len = f.eol_len,
 			};
 			size_t o;
+			if (!f.close_fields) {
+				info->close_added = true;
+				return http_add_close(head, len, f.end, out,
+						      f.eol, f.eol_len);
+			}
 			memcpy(out, head, start);
 			o = http_rewrite_fields(head, len, start, out, start, &rw);
 			info->close_added = rw.close_added;
