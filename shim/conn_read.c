@@ -170,6 +170,15 @@ static void teardown(struct conn *c, int fd)
 	errno = saved;
 }
 
+/* The chunked body tracker gives up on bad framing by going opaque (a
+ * body to end of file never reaches it): count that once. */
+static void count_bad_chunks(struct conn *c, unsigned before)
+{
+	if (before == HTTP_RESP_BODY_CHUNKED &&
+	    c->resp.phase == HTTP_RESP_OPAQUE)
+		conn_gave_up(c, GAVE_UP_BAD_RESPONSE);
+}
+
 /* A response head was rewritten (or copied as is). */
 static void count_response(struct conn *c, const struct http_response_info *info,
 			   size_t head_len)
@@ -440,6 +449,7 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 		unsigned out_index = atomic_load(&c->awaiting_out);
 		size_t k = http_response_scan(&c->resp, buf + pos, n - pos, &st);
 		size_t out_len, used;
+		unsigned before;
 		uint8_t *out;
 		bool complete;
 
@@ -483,7 +493,9 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 			teardown(c, fd);
 			return (ssize_t)pos;
 		}
+		before = c->resp.phase;
 		used = http_response_pass(&c->resp, buf + pos, n - pos, &complete);
+		count_bad_chunks(c, before);
 		stats_add(&stats.bytes_inspected, used);
 		if (complete)
 			teardown(c, fd);
@@ -512,6 +524,7 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 		r = recv_limited(fd, msg, used, flags);
 		if (r > 0) {
 			track_body(&c->resp, msg, (size_t)r, &complete);
+			count_bad_chunks(c, HTTP_RESP_BODY_CHUNKED);
 			stats_add(&stats.bytes_inspected, (unsigned long)r);
 		}
 		return r;
@@ -520,6 +533,7 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 	if (r <= 0)
 		goto eof_or_error;
 	used = track_body(peek ? &probe : &c->resp, msg, (size_t)r, &complete);
+	count_bad_chunks(c, HTTP_RESP_BODY_CHUNKED);
 	if (!peek)
 		stats_add(&stats.bytes_inspected, used);
 	if (complete && !peek)

@@ -233,7 +233,16 @@ bool http_parse_length(const uint8_t *val, size_t len, uint64_t *out)
 	const uint8_t *e;
 	size_t n, i, pos = 0;
 	bool have = false;
+	uint64_t one = 0;
 
+	/* the usual value: digits only (val is trimmed) */
+	for (i = 0; i < len && val[i] >= '0' && val[i] <= '9' &&
+		    one <= (1ULL << 58); i++)
+		one = one * 10 + (uint64_t)(val[i] - '0');
+	if (i == len && len > 0) {
+		*out = one;
+		return true;
+	}
 	while (next_elem(val, len, &pos, &e, &n)) {
 		uint64_t v = 0;
 		for (i = 0; i < n; i++) {
