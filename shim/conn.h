@@ -70,6 +70,10 @@ struct conn {
 	uint8_t *pending;	/* bytes owed to the wire before any further
 				   program byte (a rewritten head) */
 	size_t pending_len, pending_off;
+	struct {		/* what the head in pending added to stats */
+		size_t len;
+		bool close_added, changed;
+	} head_counted;
 	size_t head_sent;	/* bytes of the head in held already on the
 				   wire: the kernel took only part of a
 				   rewritten head, all of it unchanged */

@@ -152,6 +152,8 @@ static void count_request(struct conn *c, const uint8_t *head,
 		skip++;
 	switch (info->verdict) {
 	case HTTP_REQ_REWRITTEN:
+		c->head_counted.close_added = info->close_added;
+		c->head_counted.changed = info->lines_changed > 0;
 		stats_add(&stats.requests_rewritten, 1);
 		if (info->close_added)
 			stats_add(&stats.close_added, 1);
@@ -212,6 +214,7 @@ static bool finish_head(struct conn *c, const uint8_t *head, size_t len)
 		}
 	}
 	stats_add(&stats.bytes_inspected, len);
+	c->head_counted.len = len;
 	if (info.verdict == HTTP_REQ_REWRITTEN)
 		await_response(c, info.method_head);
 	count_request(c, head, &info);
@@ -349,6 +352,11 @@ static ssize_t give_back_head(struct conn *c, const struct head_start *h)
 	c->req = req;
 	c->head_sent = sent;
 	atomic_store(&c->awaiting_in, h->awaiting_in);
+	/* it is counted when written again */
+	stats_sub(&stats.requests_rewritten, 1);
+	stats_sub(&stats.close_added, c->head_counted.close_added);
+	stats_sub(&stats.close_rewritten, c->head_counted.changed);
+	stats_sub(&stats.bytes_inspected, c->head_counted.len);
 	return (ssize_t)(h->done + mine);
 }
 

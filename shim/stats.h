@@ -36,6 +36,11 @@ static inline void stats_add(atomic_ulong *counter, unsigned long n)
 	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
 
+static inline void stats_sub(atomic_ulong *counter, unsigned long n)
+{
+	atomic_fetch_sub_explicit(counter, n, memory_order_relaxed);
+}
+
 const char *stats_reason_name(enum stats_reason r);
 
 /* Appends the JSON line to FORCECLOSE_STATS, if set; event is "exit" or
