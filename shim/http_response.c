@@ -119,6 +119,24 @@ size_t http_response_finish_head(struct http_response_stream *s,
 	return len;
 }
 
+/* Could a field line beginning p[0, n) (no colon yet) be one the rewrite
+ * changes? */
+static bool may_be_close_field(const uint8_t *p, size_t n)
+{
+	static const char *const names[] = { "connection", "keep-alive",
+					       "proxy-connection" };
+	size_t i, k;
+
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < n && names[k][i] != '\0'; i++)
+			if ((p[i] | 0x20) != names[k][i])
+				break;
+		if (i == n)
+			return true;
+	}
+	return false;
+}
+
 size_t http_response_stable(const uint8_t *head, size_t len)
 {
 	const uint8_t *lf = memchr(head, '\n', len), *colon;
@@ -127,14 +145,14 @@ size_t http_response_stable(const uint8_t *head, size_t len)
 	if (lf == NULL)
 		return len;	/* the status line is copied as it is */
 	pos = (size_t)(lf + 1 - head);
-	while ((lf = memchr(head + pos, '\n', len - pos)) != NULL) {
-		line = (size_t)(lf + 1 - (head + pos));
+	while (pos < len) {
+		lf = memchr(head + pos, '\n', len - pos);
+		line = lf ? (size_t)(lf + 1 - (head + pos)) : len - pos;
 		colon = memchr(head + pos, ':', line);
-		if (colon == NULL ||
-		    http_token_eq(head + pos, (size_t)(colon - (head + pos)),
-				  "connection") ||
-		    http_token_eq(head + pos, (size_t)(colon - (head + pos)),
-				  "keep-alive"))
+		if (head[pos] == '\r' || head[pos] == '\n' ||
+		    (colon == NULL ?
+		     may_be_close_field(head + pos, line) :
+		     http_close_field(head + pos, (size_t)(colon - (head + pos)))))
 			break;	/* the lines the rewrite changes, the end */
 		pos += line;
 	}

@@ -67,8 +67,10 @@ size_t http_response_finish_head(struct http_response_stream *s,
 
 /* How many leading bytes of an unfinished head (its first len bytes) the
  * rewrite of the complete head will leave as they are: the status line,
- * even unfinished, and the complete field lines before the first
- * Connection or Keep-Alive line. */
+ * even unfinished, and the field lines before the first one that is, or
+ * may yet turn out to be, a Connection, Keep-Alive or Proxy-Connection
+ * line, the last one even unfinished.  Never the end of the head, where
+ * the rewrite adds its line. */
 size_t http_response_stable(const uint8_t *head, size_t len);
 
 /* Body phases: how many of the n bytes belong to the current body (all n

@@ -212,6 +212,31 @@ int main(void)
 	SAME("obs-fold", OK200 "X-A: 1\r\n 2\r\n" CL5 "\r\nhello");
 	SAME("101 tunnel", "HTTP/1.1 101 Switching Protocols\r\n"
 	     "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x01x");
+	/* what a read may have of an unfinished head */
+	{
+		static const struct { const char *head; size_t stable; } st[] = {
+			{ "HTTP/1.1 2", 10 },
+			{ "HTTP/1.1 200 OK\r\n", 17 },
+			{ "HTTP/1.1 200 OK\r\nContent-Type: te", 33 },
+			{ "HTTP/1.1 200 OK\r\nConte", 22 },
+			{ "HTTP/1.1 200 OK\r\nConn", 17 },
+			{ "HTTP/1.1 200 OK\r\nkeep", 17 },
+			{ "HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: x\r\nX-B: 2\r\n", 25 },
+			{ "HTTP/1.1 200 OK\r\nX-A: 1\r\nKeep-Alive: 5\r\n", 25 },
+			{ "HTTP/1.1 200 OK\r\nX-A: 1\r\n\r", 25 },
+			{ "HTTP/1.1 200 OK\r\nX-A: 1\r\n", 25 },
+		};
+		for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+			size_t got = http_response_stable(
+				(const uint8_t *)st[i].head, strlen(st[i].head));
+			checks++;
+			if (got != st[i].stable) {
+				failures++;
+				printf("FAIL stable(\"%s\") = %zu, want %zu\n",
+				       st[i].head, got, st[i].stable);
+			}
+		}
+	}
 	printf("http_response: %d checks, %d failed\n", checks, failures);
 	return failures != 0;
 }
