@@ -317,8 +317,11 @@ static ssize_t give_back_head(struct conn *c, const struct head_start *h)
 	enum http_head_status st;
 	const uint8_t *p;
 
-	if (sent > c->pending_len ||
-	    memcmp(c->pending, c->held, sent < h->held ? sent : h->held) != 0)
+	if (sent > c->pending_len)
+		return -1;
+	/* c->held is NULL when nothing is held: no memcmp() of 0 bytes */
+	n = sent < h->held ? sent : h->held;
+	if (n > 0 && memcmp(c->pending, c->held, n) != 0)
 		return -1;
 	mine = sent > h->held ? sent - h->held : 0;
 	for (i = 0; i < mine; i += n) {

@@ -47,7 +47,7 @@ teardown() {
 _run() {
     local name="$1" shim="$2" vars=() rc=0
     shift 2
-    [ "$shim" = yes ] && vars+=("LD_PRELOAD=$FC_LIB")
+    [ "$shim" = yes ] && vars+=("LD_PRELOAD=$FC_PRELOAD")
     while [ "$1" != -- ]; do vars+=("$1"); shift; done
     shift
     timeout "$FC_TIMEOUT" bash -c 'cd "$1" && echo $$ >"$0" && shift && exec "$@"' \
@@ -569,7 +569,7 @@ in_syslog_ns() {
     timeout "$FC_TIMEOUT" unshare -m --propagation private \
         "$CFG/syslog_ns.sh" "$out" \
         bash -c 'echo $$ >"$0"; exec "$@"' "$T/$name.pid" \
-        env LD_PRELOAD="$FC_LIB" FORCECLOSE_LOG=syslog FORCECLOSE_VERBOSE=3 \
+        env LD_PRELOAD="$FC_PRELOAD" FORCECLOSE_LOG=syslog FORCECLOSE_VERBOSE=3 \
         "$@" >"$T/$name.out" 2>"$T/$name.err" || rc=$?
     echo "$rc" >"$T/$name.rc"
 }
@@ -819,6 +819,12 @@ other_libs() {
     [ "${#OTHER[@]}" -eq 2 ] || skip "libpthread.so.0 and libdl.so.2 not found"
 }
 
+# What FC_PRELOAD puts before the library ("" or, under tests/sanitize/
+# asan.sh, "asan_compat.so:ASAN_RUNTIME:"): entries FORCECLOSE_INHERIT=0
+# keeps like any other; PRE lists them.
+PRE_REST="${FC_PRELOAD%"$FC_LIB"}"
+IFS=: read -r -a PRE <<<"${PRE_REST%:}"
+
 # sh prints LD_PRELOAD in brackets ("<unset>" if unset), then runs curl
 SHOW=(sh -c 'printf "[%s]\n" "${LD_PRELOAD-<unset>}"; "$@"' sh)
 
@@ -830,27 +836,31 @@ SHOW=(sh -c 'printf "[%s]\n" "${LD_PRELOAD-<unset>}"; "$@"' sh)
     runbase base "${cmd[@]}"
     quiet base
     set_phase no
-    runfc no FORCECLOSE_INHERIT=0 LD_PRELOAD="$FC_LIB:${OTHER[0]}" -- "${cmd[@]}"
+    runfc no FORCECLOSE_INHERIT=0 LD_PRELOAD="$FC_PRELOAD:${OTHER[0]}" -- "${cmd[@]}"
     quiet no
-    [ "$(head -n 1 "$T/no.out")" = "[${OTHER[0]}]" ]
+    [ "$(head -n 1 "$T/no.out")" = "[$PRE_REST${OTHER[0]}]" ]
     assert_untouched "$SERVER_LOG/no" "$SERVER_LOG/base"
     # in the middle, separated by spaces and colons: order kept
-    runfc mid FORCECLOSE_INHERIT=0 LD_PRELOAD="${OTHER[0]} $FC_LIB:${OTHER[1]}" -- "${SHOW[@]}" true
+    runfc mid FORCECLOSE_INHERIT=0 LD_PRELOAD="$PRE_REST${OTHER[0]} $FC_LIB:${OTHER[1]}" -- "${SHOW[@]}" true
     quiet mid
     head -n 1 "$T/mid.out" | tr -d '[]' | tr ' :' '\n\n' >"$T/mid.list"
-    printf '%s\n' "${OTHER[@]}" | diff -u - "$T/mid.list"
+    printf '%s\n' "${PRE[@]}" "${OTHER[@]}" | diff -u - "$T/mid.list"
     # alone: nothing left
     runfc alone FORCECLOSE_INHERIT=0 -- "${SHOW[@]}" true
     quiet alone
     local alone
     alone=$(head -n 1 "$T/alone.out")
-    [ "$alone" = "[<unset>]" ] || [ "$alone" = "[]" ]
+    if [ -n "$PRE_REST" ]; then
+        [ "$alone" = "[${PRE_REST%:}]" ]
+    else
+        [ "$alone" = "[<unset>]" ] || [ "$alone" = "[]" ]
+    fi
     # the default (and 1) keeps it for the child
     for v in 1 ''; do
         set_phase "yes$v"
-        runfc "yes$v" FORCECLOSE_INHERIT="$v" LD_PRELOAD="$FC_LIB:${OTHER[0]}" -- "${cmd[@]}"
+        runfc "yes$v" FORCECLOSE_INHERIT="$v" LD_PRELOAD="$FC_PRELOAD:${OTHER[0]}" -- "${cmd[@]}"
         quiet "yes$v"
-        [ "$(head -n 1 "$T/yes$v.out")" = "[$FC_LIB:${OTHER[0]}]" ]
+        [ "$(head -n 1 "$T/yes$v.out")" = "[$FC_PRELOAD:${OTHER[0]}]" ]
         assert_closed "$SERVER_LOG/yes$v" "$SERVER_LOG/base"
     done
 }
@@ -859,13 +869,13 @@ SHOW=(sh -c 'printf "[%s]\n" "${LD_PRELOAD-<unset>}"; "$@"' sh)
     other_libs
     start_server keepalive
     set_phase inh
-    runfc inh FORCECLOSE_INHERIT=0 LD_PRELOAD="$FC_LIB:${OTHER[0]}" -- \
+    runfc inh FORCECLOSE_INHERIT=0 LD_PRELOAD="$FC_PRELOAD:${OTHER[0]}" -- \
         "$PY" "$CFG/py_requests.py" inherit "$SERVER_PORT" \
         "${SHOW[@]}" "${CURL[@]}" "$SERVER_URL/child"
     quiet inh
     # python's own view, then sh's
-    [ "$(sed -n 1p "$T/inh.out")" = "${OTHER[0]}" ]
-    [ "$(sed -n 2p "$T/inh.out")" = "[${OTHER[0]}]" ]
+    [ "$(sed -n 1p "$T/inh.out")" = "$PRE_REST${OTHER[0]}" ]
+    [ "$(sed -n 2p "$T/inh.out")" = "[$PRE_REST${OTHER[0]}]" ]
     run check_requests "$SERVER_LOG/inh" --count 2
     echo "$output"
     [ "$status" -eq 0 ]
@@ -910,6 +920,8 @@ SHOW=(sh -c 'printf "[%s]\n" "${LD_PRELOAD-<unset>}"; "$@"' sh)
 # --- 7. secure execution -------------------------------------------------
 
 @test "secure execution: loaded only from a system directory; LOG path and STATS ignored" {
+    # the loader in secure mode preloads the shadowed system file alone
+    [ "$FC_PRELOAD" = "$FC_LIB" ] || skip "needs the library alone in LD_PRELOAD (ASan run)"
     need_private_ns
     command -v setpriv >/dev/null || skip "setpriv is not installed"
     local name=libBrokenLocale.so.1 trusted mnt

@@ -158,7 +158,7 @@ EOF
             # stats files go to this test's directory, not /var/log
             [[ "$a" == FORCECLOSE_STATS=* ]] && a="FORCECLOSE_STATS=$T/stats.json"
             n=$((n + 1))
-            run env "$a" LD_PRELOAD="$FC_LIB" /bin/true </dev/null
+            run env "$a" LD_PRELOAD="$FC_PRELOAD" /bin/true </dev/null
             echo "$a: status $status $output"
             [ "$status" -eq 0 ]
             [ -z "$output" ]

@@ -47,7 +47,7 @@ shim_env() {
     local envs=()
     while [[ "${1:-}" == *=* ]]; do envs+=("$1"); shift; done
     [ -f "$FC_LIB" ] || { echo "missing $FC_LIB (run make at the repo root)" >&2; return 1; }
-    timeout "$FC_TIMEOUT" env "${envs[@]}" LD_PRELOAD="$FC_LIB${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
+    timeout "$FC_TIMEOUT" env "${envs[@]}" LD_PRELOAD="$FC_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
 }
 
 # curl_pair NAME URL [curl args...]: run curl without the shim (phase
