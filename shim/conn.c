@@ -69,6 +69,14 @@ void conn_lock(struct conn_lock *l)
 	atomic_store_explicit(&l->held, true, memory_order_relaxed);
 }
 
+bool conn_trylock(struct conn_lock *l)
+{
+	if (pthread_mutex_trylock(&l->mutex) != 0)
+		return false;
+	atomic_store_explicit(&l->held, true, memory_order_relaxed);
+	return true;
+}
+
 void conn_unlock(struct conn_lock *l)
 {
 	atomic_store_explicit(&l->held, false, memory_order_relaxed);

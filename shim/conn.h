@@ -24,6 +24,7 @@ struct conn_lock {
 };
 
 void conn_lock(struct conn_lock *l);
+bool conn_trylock(struct conn_lock *l);	/* false: another thread has it */
 void conn_unlock(struct conn_lock *l);
 
 /* conn.flags */

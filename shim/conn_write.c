@@ -311,7 +311,7 @@ struct head_start {
  * changed byte went out, or no memory): the head must then go whole. */
 static ssize_t give_back_head(struct conn *c, const struct head_start *h)
 {
-	size_t sent = c->pending_off, i, n, mine;
+	size_t sent = c->pending_off, was = c->held_len, i, n, mine;
 	struct http_request_stream req = h->req;
 	struct cursor k = h->k;
 	enum http_head_status st;
@@ -324,33 +324,24 @@ static ssize_t give_back_head(struct conn *c, const struct head_start *h)
 	if (n > 0 && memcmp(c->pending, c->held, n) != 0)
 		return -1;
 	mine = sent > h->held ? sent - h->held : 0;
+	c->held_len = h->held;
+	if (!held_reserve(c, mine))
+		goto fail;
+	/* this call's bytes that went out: checked, scanned again, held */
 	for (i = 0; i < mine; i += n) {
 		p = cursor_piece(&k, &n);
 		if (p == NULL)
-			return -1;
+			goto fail;
 		if (n > mine - i)
 			n = mine - i;
 		if (memcmp(c->pending + h->held + i, p, n) != 0 ||
 		    http_request_scan(&req, p, n, &st) != n ||
 		    st != HTTP_HEAD_MORE)
-			return -1;
+			goto fail;
+		memcpy(c->held + h->held + i, p, n);
 		cursor_skip(&k, n);
 	}
-	n = c->held_len;
-	c->held_len = h->held;
-	if (!held_reserve(c, mine)) {
-		c->held_len = n;
-		return -1;
-	}
-	k = h->k;
-	for (i = 0; i < mine; i += n) {
-		p = cursor_piece(&k, &n);
-		if (n > mine - i)
-			n = mine - i;
-		memcpy(c->held + c->held_len, p, n);
-		c->held_len += n;
-		cursor_skip(&k, n);
-	}
+	c->held_len = h->held + mine;
 	pending_clear(c);
 	c->req = req;
 	c->head_sent = sent;
@@ -361,6 +352,9 @@ static ssize_t give_back_head(struct conn *c, const struct head_start *h)
 	stats_sub(&stats.close_rewritten, c->head_counted.changed);
 	stats_sub(&stats.bytes_inspected, c->head_counted.len);
 	return (ssize_t)(h->done + mine);
+fail:
+	c->held_len = was;
+	return -1;
 }
 
 static bool wait_writable(int fd)
@@ -534,11 +528,10 @@ void conn_flush_on_close(int fd)
 	/* a thread blocked in a write holds the lock and owns what is owed;
 	 * waiting for it could wait forever (this close or shutdown may be
 	 * what is meant to end its write) */
-	if (pthread_mutex_trylock(&c->wlock.mutex) != 0) {
+	if (!conn_trylock(&c->wlock)) {
 		conn_put(c);
 		return;
 	}
-	atomic_store(&c->wlock.held, true);
 	if ((c->held_len > 0 || pending_left(c) > 0) && conn_same_socket(c, fd))
 		conn_give_up(c, fd, MSG_NOSIGNAL | MSG_DONTWAIT, -1);
 	conn_write_leave(c);
@@ -552,8 +545,7 @@ void conn_flush_all(void)
 		struct conn *c = fdtable_acquire((int)fd);
 		if (c == NULL)
 			continue;
-		if (pthread_mutex_trylock(&c->wlock.mutex) == 0) {
-			atomic_store(&c->wlock.held, true);
+		if (conn_trylock(&c->wlock)) {
 			if ((c->held_len > 0 || pending_left(c) > 0) &&
 			    !conn_torn_down(c) && conn_same_socket(c, (int)fd))
 				conn_give_up(c, (int)fd,
