@@ -83,6 +83,10 @@ void conn_unlock(struct conn_lock *l)
 	pthread_mutex_unlock(&l->mutex);
 }
 
+static void reset(struct conn *c);
+
+/* A connection from the pool, ready for use: conn_put() resets each one
+ * on its way back, and a new slab's are reset here. */
 static struct conn *conn_alloc(void)
 {
 	struct conn *c;
@@ -97,6 +101,7 @@ static struct conn *conn_alloc(void)
 			for (i = SLAB_CONNS - 1; i >= 0; i--) {
 				lock_init(&slab[i].wlock);
 				lock_init(&slab[i].rlock);
+				reset(&slab[i]);
 				slab[i].next = pool_free;
 				pool_free = &slab[i];
 			}
@@ -246,7 +251,6 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		fdtable_forget_stale(fd);
 		goto out;
 	}
-	reset(c);
 	c->dev = dev;
 	c->ino = ino;
 	c->identity_fresh = true;

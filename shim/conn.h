@@ -174,8 +174,11 @@ struct conn *conn_read_enter(int fd);
 void conn_read_leave(struct conn *c);
 
 /* Reads into msg's iovecs (msg_name and msg_control are cleared when the
- * bytes come from the shim).  Returns what recvmsg() would. */
-ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags);
+ * bytes come from the shim).  Returns what recvmsg() would.  plain: the
+ * program called read, recv or readv, so msg is the shim's and only the
+ * bytes and the count reach the program (not msg_flags). */
+ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
+		  bool plain);
 
 /* Bytes are about to leave fd where the shim cannot see them (splice,
  * recvmmsg, stdio): stop tracking its responses.  Returns 1 when the caller

@@ -17,9 +17,11 @@
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
-static ssize_t through(struct conn *c, int fd, struct msghdr *m, int flags)
+/* plain: the program sees only bytes and count (see conn_read) */
+static ssize_t through(struct conn *c, int fd, struct msghdr *m, int flags,
+		       bool plain)
 {
-	ssize_t r = conn_read(c, fd, m, flags);
+	ssize_t r = conn_read(c, fd, m, flags, plain);
 	conn_read_leave(c);
 	return r;
 }
@@ -38,7 +40,7 @@ static SLOW ssize_t recv_tracked(int fd, void *buf, size_t n, int flags,
 		m.msg_name = addr;
 		m.msg_namelen = *alen;
 	}
-	r = through(c, fd, &m, flags);
+	r = through(c, fd, &m, flags, true);
 	if (r >= 0 && addr != NULL && alen != NULL)
 		*alen = m.msg_namelen;
 	return r;
@@ -110,7 +112,7 @@ static SLOW ssize_t readv_tracked(int fd, const struct iovec *iov, int cnt)
 			conn_read_leave(c);
 		return REAL(readv)(fd, iov, cnt);
 	}
-	return through(c, fd, &m, 0);
+	return through(c, fd, &m, 0, true);
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
@@ -126,7 +128,7 @@ static SLOW ssize_t recvmsg_tracked(int fd, struct msghdr *msg, int flags)
 
 	if (c == NULL)
 		return REAL(recvmsg)(fd, msg, flags);
-	return through(c, fd, msg, flags);
+	return through(c, fd, msg, flags, false);
 }
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
