@@ -16,5 +16,6 @@ bench_smoke() {
 }
 
 @test "bench smoke: figure 1, pass-through cost" { bench_smoke fig_passthrough.sh; }
+@test "bench smoke: figure 2b, where the request-path gap goes" { bench_smoke fig_request_breakdown.sh; }
 @test "bench smoke: figure 4, body throughput" { bench_smoke fig_body.sh; }
 @test "bench smoke: figure 6, header work" { bench_smoke fig_headers.sh; }
