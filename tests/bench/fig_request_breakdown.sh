@@ -60,9 +60,8 @@ done
 for v in "${variants[@]}"; do : >"$tmp/$v"; done
 for i in $(seq "$runs"); do
 	# each run starts one variant later: every variant takes each place in
-	# the order once in as many runs as there are variants (the later
-	# places see more TIME_WAIT sockets left by the earlier ones, see
-	# fig_request_path.sh)
+	# the order once in as many runs as there are variants (so drift does
+	# not always fall on the same one, see fig_request_path.sh)
 	k=$(((i - 1) % ${#variants[@]}))
 	for v in "${variants[@]:k}" "${variants[@]:0:k}"; do
 		read -r rate _ conns < <(client "$v" "${ports[p]}" "$n")

@@ -33,11 +33,10 @@ fi
 . tests/bench/request_setup.sh
 
 # Every run of every variant gets its own server port (a fresh address pair),
-# so TIME_WAIT sockets left by one run never collide with another's.  They
-# still add up: every connect() searches a port table that holds all of
-# them (tens of thousands by the later runs, as the client closes first),
-# so the variant that runs second in a pair pays for the first one's
-# sockets.  Swapping the order every other pair spreads that evenly.
+# so TIME_WAIT sockets left by one run never collide with another's.  The
+# order is swapped every other pair, so that whatever drifts during a run
+# (TIME_WAIT sockets pile up to the kernel's limit, the host's load) does
+# not always fall on the same variant.
 "$tmp/bench_server" "$tmp/port" $((4 * runs + 4)) & pids+=($!)
 for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 [ -s "$tmp/port" ] || { echo "bench_server did not start" >&2; exit 1; }

@@ -11,13 +11,14 @@
 #   shutdown  FORCECLOSE_ACTION unset          scenarios a b c d e
 #   none      FORCECLOSE_ACTION=none           b c (pipelined, long-lived)
 #   observe   FORCECLOSE_VERBOSE=3, a log file and a stats file: a d
-# and, only when asked for (STRESS_PHASES="close:f"):
+# and, only when asked for (STRESS_PHASES="close:f"; tests/stress.bats
+# asks):
 #   close     FORCECLOSE_ACTION=close: threads that never close their
-#             sockets.  Fails today: the 8 teardowns the shim waits for
-#             are counted across threads, so they can all happen between
-#             one thread's last-byte read and its next read; the shim has
-#             closed the number by then, another thread's socket() got
-#             it, and the read takes that connection's bytes.
+#             sockets.  It found that 8 teardowns, counted across threads,
+#             can all happen between one thread's last-byte read and its
+#             next read, so the shim closed a number another thread's
+#             socket() then got; the shim now also waits a second
+#             (CONN_CLOSE_AGE_NS), and the phase passes.
 # A phase fails on a client failure (exit status, FAIL lines, the
 # watchdog), any TSan report, any byte the server did not accept as part
 # of a request the client wrote, or a connection on which the server saw
