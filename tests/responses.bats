@@ -259,6 +259,25 @@ EOF
     hold_pair unix GET:/chunked/size/100000
 }
 
+# The shim reads plain reads with recv(), but a program's own recvmsg()
+# with recvmsg(), so that msg_flags stay the kernel's: here MSG_CTRUNC, for
+# a descriptor sent with the response to a reader with no room for it.
+@test "a program's recvmsg() sees msg_flags as without the shim (MSG_CTRUNC on a Unix socket)" {
+    local dir
+    dir="$(mktemp -d /tmp/fc.XXXXXX)"   # short enough for a socket path
+    run timeout "$FC_TIMEOUT" python3 "$ROOT/tests/lib/ctrunc_client.py" "$dir"
+    echo "without: $output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'ctrunc=1\nclose=0\nbody=ok')" ]
+    rm -f "$dir/s"
+    run with_shim timeout "$FC_TIMEOUT" python3 "$ROOT/tests/lib/ctrunc_client.py" "$dir"
+    echo "with: $output"
+    rm -rf "$dir"
+    [ "$status" -eq 0 ]
+    # tracked and rewritten (close=1), and the flag still there
+    [ "$output" = "$(printf 'ctrunc=1\nclose=1\nbody=ok')" ]
+}
+
 @test "FORCECLOSE_ACTION=shutdown (explicit) behaves as the default" {
     serve
     hold_pair sd FORCECLOSE_ACTION=shutdown GET:/size/1000
