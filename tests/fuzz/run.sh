@@ -10,7 +10,10 @@
 # copied into it on each run and what libFuzzer adds there stays for the
 # next run; tests/fuzz/corpus/ itself is never written.  libFuzzer's output
 # is in build/fuzz/fuzz_TARGET.log.  FUZZ_CC picks the compiler (clang),
-# FUZZ_TARGETS the targets ("request response").
+# FUZZ_TARGETS the targets ("request response"), FUZZ_OUT the directory
+# instead of build/fuzz: `make clean` removes build/, so a long run whose
+# corpus should outlive it (or that runs while someone builds) belongs
+# elsewhere.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 secs="${1:-${FUZZ_SECONDS:-60}}"
@@ -18,7 +21,7 @@ case "$secs" in
     ''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
 esac
 cc="${FUZZ_CC:-clang}"
-out=build/fuzz
+out="${FUZZ_OUT:-build/fuzz}"
 pure="shim/http_fields.c shim/http_head.c shim/http_request.c
       shim/http_response.c shim/chunked.c"
 mkdir -p "$out"
