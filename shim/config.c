@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include "conn.h"
+#include "log.h"
 
 struct config config;
 struct settings settings;
@@ -25,6 +26,7 @@ static void load(void)
 {
 	struct settings_error err;
 
+	log_stderr_init();
 	if (!settings_parse(&settings, get, &err)) {
 		char line[768];
 		size_t n = settings_error_line(&err, "libforceclose: ",
@@ -32,7 +34,7 @@ static void load(void)
 					       line, sizeof line);
 		/* stderr without stdio (it may be a socket we track) and
 		 * without hooks */
-		syscall(SYS_write, 2, line, n);
+		log_stderr_write(line, n);
 		config.disabled = true;
 		return;
 	}

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 
 #include "config.h"
+#include "log.h"
 
 struct stats stats;
 
@@ -124,9 +125,9 @@ static void field(struct json *j, const char *name, atomic_ulong *counter)
 void stats_write(const char *event)
 {
 	static const char *const actions[3] = { "shutdown", "close", "none" };
-	int saved = errno, i;
+	static atomic_bool refused;
+	int saved = errno, i, fd;
 	struct json j = { .n = 0 };
-	long fd;
 
 	if (!config.stats || config.disabled)
 		return;
@@ -153,10 +154,7 @@ void stats_write(const char *event)
 	field(&j, "bytes_inspected", &stats.bytes_inspected);
 	put(&j, "}\n");
 
-	fd = syscall(SYS_openat, AT_FDCWD, settings.stats_path,
-		     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
-			     O_NONBLOCK,
-		     0644);
+	fd = log_open_append(settings.stats_path, "FORCECLOSE_STATS", &refused);
 	if (fd >= 0) {
 		/* one write with O_APPEND: lines of processes sharing the
 		 * file do not interleave */
