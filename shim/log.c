@@ -127,8 +127,7 @@ void log_stderr_write(const char *buf, size_t n)
 
 	if (!stderr_is_original(&st))
 		goto out;
-	if (syscall(SYS_poll, &p, 1, 0) != 1 || !(p.revents & POLLOUT) ||
-	    (p.revents & (POLLERR | POLLHUP)))
+	if (syscall(SYS_poll, &p, 1, 0) != 1 || !(p.revents & POLLOUT))
 		goto out;
 	if (S_ISSOCK(st.st_mode))
 		syscall(SYS_sendto, 2, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT,
