@@ -108,7 +108,9 @@ fingerprint() {
     ln -s "$T/elsewhere" "$d/subdir"    # a directory in the path
     echo 'theirs' >"$d/theirs.log"      # files that are not ours
     echo 'theirs' >"$d/theirs.json"
-    chown -h "$NOBODY" "$d" "$d"/*
+    # theirs: the directory, the symbolic links, their own files (a hard
+    # link is the target itself, which stays root's)
+    chown -h "$NOBODY" "$d" "$d"/sym.* "$d"/subdir "$d"/theirs.*
     fingerprint "$T/target" >"$T/target.before"
     cat "$d"/theirs.* | sha256sum >"$T/theirs.before"
 
