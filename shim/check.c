@@ -302,10 +302,12 @@ static char *env_target(char *arg)
 	     w = strtok_r(NULL, " \t", &save)) {
 		if (strncmp(w, "-S", 2) == 0 && w[2] != '\0')
 			return w + 2;	/* -SNAME */
-		if (strcmp(w, "-u") == 0 || strcmp(w, "--unset") == 0)
-			w = strtok_r(NULL, " \t", &save);
-		if (w == NULL)
-			break;
+		/* -u NAME: NAME is the option's, not the program */
+		if (strcmp(w, "-u") == 0 || strcmp(w, "--unset") == 0) {
+			if (strtok_r(NULL, " \t", &save) == NULL)
+				break;
+			continue;
+		}
 		if (w[0] != '-' && strchr(w, '=') == NULL)
 			return w;
 	}
