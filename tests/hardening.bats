@@ -130,13 +130,14 @@ fingerprint() {
         ok "c$n"
         same_file "$T/base.out" "$T/c$n.out"
         closed "$SERVER_LOG/c$n" 2
+        # nothing written through the links or into their files
+        fingerprint "$T/target" | diff -u "$T/target.before" -
+        cat "$d"/theirs.* | sha256sum | diff -u "$T/theirs.before" -
+        [ -z "$(ls -A "$T/elsewhere")" ]
         # one line for LOG (not one per log line), one for STATS
         [ "$(wc -l <"$T/c$n.err")" -eq 2 ]
         grep -q "^libforceclose: curl\[[0-9]*\]: FORCECLOSE_LOG \"$log\" refused (.*); nothing is written to it$" "$T/c$n.err"
         grep -q "^libforceclose: curl\[[0-9]*\]: FORCECLOSE_STATS \"$stats\" refused (.*); nothing is written to it$" "$T/c$n.err"
-        fingerprint "$T/target" | diff -u "$T/target.before" -
-        cat "$d"/theirs.* | sha256sum | diff -u "$T/theirs.before" -
-        [ -z "$(ls -A "$T/elsewhere")" ]
     done
     grep -q '(a symbolic link in the path)' "$T/c1.err"
     grep -q '(a file with more than one hard link)' "$T/c2.err"
