@@ -384,6 +384,16 @@ static int lock_churn(char **av)
 			if (now_ms() - t0 > 5000) {
 				printf("forks=%d hung=1 (child %d of fork %d did not exit "
 				       "in 5 s)\n", i + 1, (int)pid, i + 1);
+				{	/* where it waits: 202 is futex on x86-64 */
+					char path[64], text[128] = "";
+					snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+					int sf = open(path, O_RDONLY);
+					ssize_t k = sf < 0 ? 0 : read(sf, text, sizeof text - 1);
+					if (sf >= 0)
+						close(sf);
+					text[k > 0 ? k : 0] = 0;
+					printf("the child waits in system call %s", text);
+				}
 				fflush(stdout);
 				kill(pid, SIGKILL);
 				waitpid(pid, &st, 0);
@@ -601,8 +611,13 @@ static int sig_close(char **av)
 			continue;
 		}
 		if (write(fd, "GET /s HTTP/1.1\r\nHost: x\r\n", 26) < 0) {}
-		atomic_store(&sig_fd, fd);
-		for (i = 0; i < 256; i++) {
+		/* the previous connection stays the handler's to close while
+		 * this one is connected: the handler's close() can interrupt
+		 * the library inside connect() and inside close() */
+		fd = atomic_exchange(&sig_fd, fd);
+		if (fd >= 0)
+			close(fd);
+		for (i = 0; i < 64; i++) {
 			int k = (int)(rand_r(&seed) % 64);
 			if (blk[k] != NULL) {
 				size_t j;
@@ -618,9 +633,6 @@ static int sig_close(char **av)
 			for (size_t j = 0; j < sz[k]; j++)
 				blk[k][j] = (unsigned char)(sz[k] + j);
 		}
-		fd = atomic_exchange(&sig_fd, -1);
-		if (fd >= 0)
-			close(fd);
 		iters++;
 	}
 	memset(&it, 0, sizeof it);
@@ -839,15 +851,48 @@ static void *race_reader(void *arg)
 	return NULL;
 }
 
+/* The server of close-race, in a thread of its own (its sockets are
+ * accepted, so the library never tracks them): answers one request per
+ * connection with a keep-alive response and never closes (it ignores
+ * Connection: close). */
+static int race_listen;
+
+static void *race_server(void *arg)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	char b[1024];
+
+	(void)arg;
+	for (;;) {
+		int c = accept(race_listen, NULL, NULL);
+		size_t n = 0;
+		if (c < 0)
+			continue;
+		while (n < sizeof b - 1) {
+			ssize_t r = read(c, b + n, sizeof b - 1 - n);
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+			b[n] = 0;
+			if (strstr(b, "\r\n\r\n"))
+				break;
+		}
+		if (write(c, resp, sizeof resp - 1) < 0) {}
+		/* kept open: a server that ignores close */
+	}
+	return NULL;
+}
+
 /* one connection, one request, the whole response in the kernel */
-static int ready_connection(size_t resp_len)
+static int ready_connection(void)
 {
 	int fd = connect_server(0), q = 0;
 	double t0 = now_ms();
 
 	write_str(fd, "GET /race HTTP/1.1\r\nHost: x\r\n\r\n");
-	/* up to 10 s for the server's answer (one send of ~80 bytes) */
-	while (ioctl(fd, FIONREAD, &q) == 0 && (size_t)q < resp_len) {
+	/* up to 10 s for the answer: one write of 40 bytes, one segment on
+	 * loopback, so any byte means all of it */
+	while (ioctl(fd, FIONREAD, &q) == 0 && q == 0) {
 		if (now_ms() - t0 > 10000)
 			die("no response in 10 s");
 		wait_readable(fd, 100);
@@ -855,24 +900,30 @@ static int ready_connection(size_t resp_len)
 	return fd;
 }
 
-/* close-race ADDR FILE ROUNDS: the library's close queue is filled with
- * QUEUE_FILL torn-down sockets the program keeps open (oldest first in
- * q).  Each round, one thread reads a response's last byte (the library
- * then closes the oldest queued descriptor) while the main thread, after
- * a delay that sweeps 0..600 us over the rounds, closes that same socket
- * itself and at once opens FILE, which gets the number.  The file must
- * stay open and be FILE: fcntl(F_GETFD) works and its content reads back;
- * the program's close() of its socket returns 0. */
+/* close-race FILE ROUNDS: under FORCECLOSE_ACTION=close.  The library's
+ * close queue is filled with QUEUE_FILL torn-down sockets the program
+ * keeps open (oldest first in q); from then on each teardown makes the
+ * library close the oldest queued descriptor.  Each round, one thread reads
+ * a response's last byte (that teardown) while the main thread, after a
+ * delay that varies over 0..600 us, closes that same oldest socket itself
+ * and at once opens FILE, which gets the number.  The file must stay open
+ * and be FILE (fcntl(F_GETFD) works, its content reads back) and the
+ * program's close() of its socket returns 0.  The rounds stop after 0.9 s:
+ * past 1 s the library's queue also closes by age, several at a time, and
+ * the oldest would no longer be the one the program closes. */
 static int close_race(char **av)
 {
 	int q[QUEUE_FILL + 4], head = 0, len = 0, rounds, r, bad = 0;
 	int closes_failed = 0, hits = 0;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof a;
 	char buf[4096];
-	size_t resp_len, n;
+	double start;
+	pthread_t srv;
 
 	race_file = av[0];
 	rounds = atoi(av[1]);
-	watchdog(120, "close-race");
+	watchdog(60, "close-race");
 	{
 		int fd = open(race_file, O_RDONLY);
 		ssize_t k = fd < 0 ? -1 : read(fd, race_content, sizeof race_content);
@@ -881,28 +932,28 @@ static int close_race(char **av)
 		race_len = (size_t)k;
 		close(fd);
 	}
-	/* the first response tells its length */
-	{
-		int fd = connect_server(0);
-		write_str(fd, "GET /race HTTP/1.1\r\nHost: x\r\n\r\n");
-		if (read_responses(fd, buf, sizeof buf, 1, 10000, &n) != 1)
-			die("no first response");
-		resp_len = n;
-		q[len++] = fd;
-	}
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	race_listen = socket(AF_INET, SOCK_STREAM, 0);
+	if (bind(race_listen, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    listen(race_listen, 512) != 0 ||
+	    getsockname(race_listen, (struct sockaddr *)&a, &al) != 0)
+		die("listen: %m");
+	server = a;
+	pthread_create(&srv, NULL, race_server, NULL);
+	start = now_ms();
 	while (len < QUEUE_FILL) {
-		int fd = ready_connection(resp_len);
+		int fd = ready_connection();
 		if (read(fd, buf, sizeof buf) <= 0)
 			die("fill read: %m");
 		q[len++] = fd;
 	}
 	pthread_barrier_init(&race_bar, NULL, 2);
-	for (r = 0; r < rounds; r++) {
+	for (r = 0; r < rounds && now_ms() - start < 900; r++) {
 		pthread_t t;
 		int x = q[head], f, cr;
-		double delay = (r * 4) % 600;
+		double delay = (r * 37) % 600;
 
-		race_fd_b = ready_connection(resp_len);
+		race_fd_b = ready_connection();
 		pthread_create(&t, NULL, race_reader, NULL);
 		pthread_barrier_wait(&race_bar);
 		spin_us(delay);
@@ -943,7 +994,7 @@ static int close_race(char **av)
 		q[(head + len - 1) % (QUEUE_FILL + 4)] = race_fd_b;
 	}
 	printf("rounds=%d file_got_socket_number=%d files_broken=%d socket_closes_failed=%d\n",
-	       rounds, hits, bad, closes_failed);
+	       r, hits, bad, closes_failed);
 	return bad || closes_failed ? 1 : 0;
 }
 
@@ -1028,8 +1079,16 @@ static int exit_noread(char **av)
 			ssize_t r = write(fd, get + o, len - o);
 			if (r < 0 && errno == EINTR)
 				continue;
-			if (r < 0 && errno == EAGAIN)
-				break;
+			if (r < 0 && errno == EAGAIN) {
+				/* full for good only when it stays full: bytes
+				 * still move to the peer's receive buffer for a
+				 * moment (50 ms without room; the whole fill is
+				 * bounded by the watchdog) */
+				struct pollfd pw = { .fd = fd, .events = POLLOUT };
+				if (poll(&pw, 1, 50) == 0)
+					break;
+				continue;
+			}
 			if (r <= 0)
 				die("write: %m");
 			o += (size_t)r;
