@@ -203,18 +203,21 @@ stats_wait() {
     echo "$output"; [ "$status" -eq 0 ]
 }
 
-@test "MSG_DONTWAIT: send(MSG_DONTWAIT) beside a thread blocked writing into a full socket fails with EAGAIN at once" {
+@test "MSG_DONTWAIT: send(MSG_DONTWAIT) beside a thread blocked writing into a full socket returns at once" {
     start_proc_server noread
     run timeout 30 "$PROC" dontwait-send "127.0.0.1:$PS_PORT"
     echo "baseline: status $status: $output"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"send(MSG_DONTWAIT)=-1 errno=EAGAIN"* ]]
+    [[ "$output" =~ send\(MSG_DONTWAIT\)=(-1\ errno=EAGAIN|1\ errno=0) ]]
     # 5 s watchdog on the probe in proc, as above
     run timeout 30 env FORCECLOSE_STATS="$T/stats" LD_PRELOAD="$FC_PRELOAD" \
         "$PROC" dontwait-send "127.0.0.1:$PS_PORT"
-    echo "library: status $status: $output"
+    echo "library: status $status (3: the probe waited): $output"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"send(MSG_DONTWAIT)=-1 errno=EAGAIN"* ]]
+    # it returned at once; EAGAIN, or the kernel put the byte in the room
+    # left in its last buffer beside the blocked writer (it may: TCP
+    # appends to a partly filled segment without waiting for memory)
+    [[ "$output" =~ send\(MSG_DONTWAIT\)=(-1\ errno=EAGAIN|1\ errno=0) ]]
     # loaded: the POST head was rewritten
     [ "$(proc_stat "$T/stats" requests_rewritten)" -ge 1 ]
 }
