@@ -459,7 +459,7 @@ after_teardown() {
 
 # ---- 12. pipelining against a server that ignores close ----------------------
 
-@test "pipelining: three requests back to back to a server that ignores close: three responses delivered, none re-sent" {
+@test "pipelining: three requests back to back to a server that ignores close: three responses delivered, none re-sent, then the teardown" {
     start_server keepalive
     set_phase base
     run timeout 30 "$PROC" pipeline "127.0.0.1:$SERVER_PORT"
@@ -468,10 +468,11 @@ after_teardown() {
     [ "$output" = "responses=3" ]
     set_phase shim
     run timeout 30 env FORCECLOSE_STATS="$T/stats" LD_PRELOAD="$FC_PRELOAD" \
-        "$PROC" pipeline "127.0.0.1:$SERVER_PORT"
+        "$PROC" pipeline "127.0.0.1:$SERVER_PORT" eof
     echo "library: status $status: $output"
     [ "$status" -eq 0 ]
-    [ "$output" = "responses=3" ]
+    # every response, and the teardown after the last (5 s bound in proc)
+    [ "$output" = $'responses=3\neof=1' ]
     # the server executed each request once, on one connection
     stats_wait "$SERVER_LOG/shim" "connections == 1 and requests == 3"
     run count_in_conns "$SERVER_LOG/shim" "GET /p/"

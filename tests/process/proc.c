@@ -1129,8 +1129,9 @@ static int exit_noread(char **av)
 
 /* ---- 12. pipelining ---- */
 
-/* pipeline ADDR: three requests in one write, then read: three complete
- * responses must come (bound 10 s without a byte). */
+/* pipeline ADDR [eof]: three requests in one write, then read: three
+ * complete responses must come (bound 10 s without a byte); with "eof",
+ * then the end of file. */
 static int pipeline(char **av)
 {
 	static const char reqs[] =
@@ -1147,6 +1148,14 @@ static int pipeline(char **av)
 	write_str(fd, reqs);
 	got = read_responses(fd, buf, sizeof buf, 3, 10000, &n);
 	printf("responses=%d\n", got);
+	if (av[0] != NULL && strcmp(av[0], "eof") == 0) {
+		/* then the end of file (the teardown after the last
+		 * response): up to 5 s */
+		if (!wait_readable(fd, 5000))
+			printf("eof=0 (still open 5 s after the responses)\n");
+		else
+			printf("eof=%d\n", read(fd, buf, sizeof buf) == 0);
+	}
 	close(fd);
 	return 0;
 }
