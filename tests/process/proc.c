@@ -445,7 +445,8 @@ static void *blocked_writer(void *arg)
 }
 
 /* Is thread tid asleep inside a system call that waits for the socket
- * (read/recv/send family, or poll)?  /proc/self/task/TID/syscall starts
+ * (read/recv/send family, or poll/select/epoll: a library may wait for
+ * readiness first)?  /proc/self/task/TID/syscall starts
  * with the number of the call it is blocked in. */
 static bool blocked_in_io(int tid)
 {
@@ -467,7 +468,12 @@ static bool blocked_in_io(int tid)
 	return nr == SYS_read || nr == SYS_recvfrom || nr == SYS_recvmsg ||
 	       nr == SYS_write || nr == SYS_sendto || nr == SYS_sendmsg ||
 	       nr == SYS_writev || nr == SYS_poll || nr == SYS_ppoll ||
-	       nr == SYS_pselect6 || nr == SYS_select;
+	       nr == SYS_pselect6 || nr == SYS_select ||
+	       nr == SYS_epoll_wait || nr == SYS_epoll_pwait
+#ifdef SYS_epoll_pwait2
+	       || nr == SYS_epoll_pwait2
+#endif
+		;
 }
 
 /* dontwait-read ADDR: the request is written, the server never answers;
