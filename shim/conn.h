@@ -41,6 +41,9 @@ enum {
 	CONN_RESP_LOST = 1u << 5,	/* too many requests in flight to pair
 					   responses with: give up on them */
 	CONN_GAVE_UP = 1u << 6,		/* counted as given up (once) */
+	CONN_TLS = 1u << 7,		/* began with a TLS handshake: both
+					   sides pass, not counted as a
+					   give-up (tls_*.c sees the HTTP) */
 };
 
 /* conn.host_rule: which Host filters apply to this connection's requests */

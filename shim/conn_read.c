@@ -374,8 +374,10 @@ static enum fill fill_head(struct conn *c, int fd, struct msghdr *msg,
 	if (c->rheld_len == 0 &&
 	    (out_index == atomic_load(&c->awaiting_in) ||
 	     (atomic_load(&c->flags) & CONN_RESP_LOST))) {
-		/* bytes that answer no request we saw */
-		stop_tracking(c, GAVE_UP_UNPAIRED);
+		/* bytes that answer no request we saw (a TLS server's
+		 * handshake answers one, but not ours to count) */
+		stop_tracking(c, atomic_load(&c->flags) & CONN_TLS ?
+					 -1 : GAVE_UP_UNPAIRED);
 		return FILL_AGAIN;
 	}
 	k = http_response_scan(&probe, tmp, (size_t)r, &st);

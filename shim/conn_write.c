@@ -242,7 +242,15 @@ static size_t absorb_head(struct conn *c, struct cursor *k)
 	while (c->req.phase == HTTP_REQ_HEAD && (p = cursor_piece(k, &n))) {
 		used = http_request_scan(&c->req, p, n, &st);
 		if (st == HTTP_HEAD_INVALID) {
-			stop_rewriting(c, GAVE_UP_NOT_HTTP);
+			/* A TLS handshake record is not a give-up: the
+			 * plaintext is met in the TLS library (tls_*.c) */
+			bool tls = c->held_len == 0 && n >= 2 &&
+				   p[0] == 0x16 && p[1] == 0x03;
+			if (tls) {
+				stats_add(&stats.tls_sockets, 1);
+				atomic_fetch_or(&c->flags, CONN_TLS);
+			}
+			stop_rewriting(c, tls ? -1 : GAVE_UP_NOT_HTTP);
 			break;
 		}
 		if (st == HTTP_HEAD_COMPLETE && c->held_len == 0) {

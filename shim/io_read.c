@@ -14,6 +14,7 @@
 #include "fdtable.h"
 #include "io_args.h"
 #include "real.h"
+#include "tls_conn.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define SLOW __attribute__((noinline, cold))
@@ -39,6 +40,7 @@ static SLOW ssize_t recv_tracked(int fd, void *buf, size_t n, int flags,
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	ssize_t r;
 
+	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c == NULL)
 		goto pass;
 	if (addr != NULL && alen != NULL && !bad_ptr(alen)) {
@@ -119,6 +121,7 @@ static SLOW ssize_t readv_tracked(int fd, const struct iovec *iov, int cnt)
 			    .msg_iovlen = cnt < 0 ? 0 : (size_t)cnt };
 	ssize_t r;
 
+	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (cnt >= 0 && cnt <= IOV_MAX && !bad_iov(iov, (size_t)cnt))
 		c = conn_read_enter(fd);
 	if (c != NULL && (r = through(c, fd, &m, 0, true)) != CONN_READ_PASS)
@@ -138,6 +141,7 @@ static SLOW ssize_t recvmsg_tracked(int fd, struct msghdr *msg, int flags)
 	struct conn *c = bad_msg(msg) ? NULL : conn_read_enter(fd);
 	ssize_t r;
 
+	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c != NULL &&
 	    (r = through(c, fd, msg, flags, false)) != CONN_READ_PASS)
 		return r;

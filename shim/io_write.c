@@ -18,6 +18,7 @@
 #include "fdtable.h"
 #include "io_args.h"
 #include "real.h"
+#include "tls_conn.h"
 #include "stats.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -63,6 +64,7 @@ static SLOW ssize_t write_tracked(int fd, const void *buf, size_t n)
 	struct conn *c = conn_write_enter(fd, 0);
 	struct iovec v = { (void *)buf, n };
 
+	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c == NULL)
 		return REAL(write)(fd, buf, n);
 	return through(c, fd, &v, 1, 0);
@@ -80,6 +82,7 @@ static SLOW ssize_t writev_tracked(int fd, const struct iovec *iov,
 {
 	struct conn *c = conn_write_enter(fd, 0);
 
+	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c == NULL)
 		return REAL(writev)(fd, iov, iovcnt);
 	if (iovcnt < 0 || iovcnt > IOV_MAX || bad_iov(iov, (size_t)iovcnt)) {
@@ -102,6 +105,7 @@ static SLOW ssize_t send_tracked(int fd, const void *buf, size_t n,
 	struct conn *c = conn_write_enter(fd, flags);
 	struct iovec v = { (void *)buf, n };
 
+	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c == NULL)
 		return REAL(send)(fd, buf, n, flags);
 	if (c == CONN_BUSY)

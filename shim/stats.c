@@ -171,6 +171,11 @@ void stats_write(const char *event)
 		field(&j, reason_names[i], &stats.given_up[i]);
 	put(&j, "}");
 	field(&j, "bytes_inspected", &stats.bytes_inspected);
+	put(&j, ",\"tls\":{");
+	field(&j, "sockets", &stats.tls_sockets);
+	field(&j, "sessions_tracked", &stats.tls_tracked);
+	field(&j, "teardowns", &stats.tls_teardowns);
+	put(&j, "}");
 	put(&j, "}\n");
 
 	if (j.full)

@@ -27,6 +27,9 @@ struct stats {
 	atomic_ulong teardowns[3];	/* by enum conn_action */
 	atomic_ulong given_up[GAVE_UP_REASONS];
 	atomic_ulong bytes_inspected;
+	/* TLS: sockets that began with a handshake (pass-through there,
+	 * not a give-up), sessions tracked, teardowns (also in teardowns) */
+	atomic_ulong tls_sockets, tls_tracked, tls_teardowns;
 };
 
 extern struct stats stats;

@@ -1,0 +1,323 @@
+/* tls_openssl.c - OpenSSL 3's plaintext calls.  Each hook is one table
+ * lookup for a session the shim does not track, then the real function.
+ *
+ * The real functions are found in the libssl the program has loaded:
+ * Python and Perl load it with RTLD_LOCAL, so dlsym(RTLD_NEXT) finds
+ * nothing, and dlopen(RTLD_NOLOAD) finds it once it is there - which it
+ * is whenever one of these hooks is called, since only code linked
+ * against libssl calls them.  The library itself never links libssl. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "tls_conn.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define SLOW __attribute__((noinline, cold))
+
+typedef struct ssl_st SSL;
+
+/* <openssl/ssl.h> values (stable ABI) */
+enum {
+	SSL_ERROR_WANT_READ = 2,
+	SSL_ERROR_WANT_WRITE = 3,
+	SSL_ERROR_SYSCALL = 5,
+	SSL_ERROR_ZERO_RETURN = 6,
+};
+
+#define SSL_FUNCTIONS(X)                                                   \
+	X(int, SSL_read, (SSL * s, void *b, int n))                         \
+	X(int, SSL_read_ex, (SSL * s, void *b, size_t n, size_t *r))        \
+	X(int, SSL_peek, (SSL * s, void *b, int n))                         \
+	X(int, SSL_peek_ex, (SSL * s, void *b, size_t n, size_t *r))        \
+	X(int, SSL_write, (SSL * s, const void *b, int n))                  \
+	X(int, SSL_write_ex, (SSL * s, const void *b, size_t n, size_t *w)) \
+	X(int, SSL_pending, (const SSL *s))                                 \
+	X(int, SSL_has_pending, (const SSL *s))                             \
+	X(int, SSL_get_error, (const SSL *s, int r))                        \
+	X(int, SSL_shutdown, (SSL * s))                                     \
+	X(void, SSL_free, (SSL * s))                                        \
+	X(int, SSL_clear, (SSL * s))
+/* used, not hooked */
+#define SSL_OTHERS(X)                                                      \
+	X(int, SSL_get_fd, (const SSL *s))                                  \
+	X(int, SSL_get_wfd, (const SSL *s))                                 \
+	X(int, SSL_is_server, (const SSL *s))
+
+/* our hooks, below */
+#define DECLARE(ret, name, params) EXPORT ret name params;
+SSL_FUNCTIONS(DECLARE)
+#undef DECLARE
+
+static struct {
+#define FIELD(ret, name, params) ret(*name) params;
+	SSL_FUNCTIONS(FIELD)
+	SSL_OTHERS(FIELD)
+#undef FIELD
+} ssl_real;
+static _Atomic int ssl_resolved;
+
+static void die(const char *name)
+{
+	static const char msg[] = "libforceclose: fatal: cannot find the real ";
+	syscall(SYS_write, 2, msg, sizeof msg - 1);
+	syscall(SYS_write, 2, name, strlen(name));
+	syscall(SYS_write, 2, "\n", 1);
+	_exit(127);
+}
+
+/* Idempotent: racing threads store the same pointers. */
+static SLOW void resolve(void)
+{
+	void *h = dlopen("libssl.so.3", RTLD_NOW | RTLD_NOLOAD);
+	void *fn;
+
+#define RESOLVE(ret, name, params, self)                             \
+	fn = h != NULL ? dlsym(h, #name) : NULL;                     \
+	if (fn == NULL)                                              \
+		fn = dlsym(RTLD_NEXT, #name);                        \
+	if (fn == NULL || fn == (self))                              \
+		die(#name);                                          \
+	__atomic_store_n(&ssl_real.name, (__typeof__(ssl_real.name))fn, \
+			 __ATOMIC_RELEASE);
+#define HOOKED(ret, name, params) RESOLVE(ret, name, params, (void *)name)
+#define OTHER(ret, name, params) RESOLVE(ret, name, params, NULL)
+	SSL_FUNCTIONS(HOOKED)
+	SSL_OTHERS(OTHER)
+#undef HOOKED
+#undef OTHER
+#undef RESOLVE
+	atomic_store(&ssl_resolved, 1);
+}
+
+static inline void ssl_ready(void)
+{
+	if (__builtin_expect(!atomic_load_explicit(&ssl_resolved,
+						   memory_order_acquire), 0))
+		resolve();
+}
+
+#define REAL_SSL(name) (ssl_ready(), ssl_real.name)
+
+/* ---- the session as tls_conn.c sees it ---- */
+
+static long ops_send(void *s, const void *p, size_t n)
+{
+	size_t w = 0;
+	int r = REAL_SSL(SSL_write_ex)(s, p, n, &w);
+	return r > 0 ? (long)w : (r < 0 ? -1 : 0);
+}
+
+static long ops_recv(void *s, void *p, size_t n)
+{
+	size_t got = 0;
+	int r = REAL_SSL(SSL_read_ex)(s, p, n, &got);
+	return r > 0 ? (long)got : (r < 0 ? -1 : 0);
+}
+
+static long ops_peek(void *s, void *p, size_t n)
+{
+	size_t got = 0;
+	int r = REAL_SSL(SSL_peek_ex)(s, p, n, &got);
+	return r > 0 ? (long)got : (r < 0 ? -1 : 0);
+}
+
+static bool ops_retry(void *s, long r)
+{
+	int e = REAL_SSL(SSL_get_error)(s, (int)r);
+	return e != SSL_ERROR_ZERO_RETURN && e != SSL_ERROR_SYSCALL &&
+	       e != 1 /* SSL_ERROR_SSL */;
+}
+
+/* close_notify only where OpenSSL writes to the socket itself: through
+ * a program's own BIO (curl) it would re-enter the program. */
+static void ops_close_notify(void *s)
+{
+	if (REAL_SSL(SSL_get_wfd)(s) >= 0)
+		REAL_SSL(SSL_shutdown)(s);
+}
+
+static int ops_socket(void *s)
+{
+	return REAL_SSL(SSL_get_fd)(s);
+}
+
+static const struct tls_ops openssl_ops = {
+	.send = ops_send,
+	.recv = ops_recv,
+	.peek = ops_peek,
+	.retry = ops_retry,
+	.close_notify = ops_close_notify,
+	.socket = ops_socket,
+	.kind = "openssl",
+};
+
+/* ---- hooks ----
+ *
+ * The OpenSSL return conventions: SSL_read/SSL_write give the count or
+ * <= 0; the _ex forms 1 with the count, or 0.  The core returns the
+ * count or -1/0; SSL_get_error answers from the library's own state,
+ * unless the shim answered the call itself (a torn-down session). */
+
+static inline struct tls_conn *tracked(const SSL *s)
+{
+	struct tls_conn *t = tls_lookup(s);
+	return t == TLS_PASS ? NULL : t;
+}
+
+static SLOW struct tls_conn *first_write(SSL *s, const void *p, size_t n)
+{
+	struct tls_conn *t;
+
+	if (p == NULL || n == 0)
+		return NULL;
+	t = tls_decide(s, &openssl_ops, p, n,
+		       !REAL_SSL(SSL_is_server)(s));
+	return t == TLS_PASS ? NULL : t;
+}
+
+static struct tls_conn *write_target(SSL *s, const void *p, size_t n)
+{
+	struct tls_conn *t = tls_lookup(s);
+
+	if (__builtin_expect(t == NULL, 0))
+		return first_write(s, p, n);
+	return t == TLS_PASS ? NULL : t;
+}
+
+EXPORT int SSL_write_ex(SSL *s, const void *b, size_t n, size_t *w)
+{
+	struct tls_conn *t = write_target(s, b, n);
+	long r;
+
+	if (t == NULL)
+		return REAL_SSL(SSL_write_ex)(s, b, n, w);
+	r = tls_conn_write(t, b, n);
+	if (r <= 0)
+		return 0;
+	if (w != NULL)
+		*w = (size_t)r;
+	return 1;
+}
+
+EXPORT int SSL_write(SSL *s, const void *b, int n)
+{
+	struct tls_conn *t = n > 0 ? write_target(s, b, (size_t)n) : NULL;
+
+	if (t == NULL)
+		return REAL_SSL(SSL_write)(s, b, n);
+	return (int)tls_conn_write(t, b, (size_t)n);
+}
+
+EXPORT int SSL_read_ex(SSL *s, void *b, size_t n, size_t *got)
+{
+	struct tls_conn *t = tracked(s);
+	long r;
+
+	if (__builtin_expect(t == NULL, 1))
+		return REAL_SSL(SSL_read_ex)(s, b, n, got);
+	r = tls_conn_read(t, b, n, false);
+	if (r <= 0)
+		return 0;
+	if (got != NULL)
+		*got = (size_t)r;
+	return 1;
+}
+
+EXPORT int SSL_read(SSL *s, void *b, int n)
+{
+	struct tls_conn *t = n > 0 ? tracked(s) : NULL;
+
+	if (__builtin_expect(t == NULL, 1))
+		return REAL_SSL(SSL_read)(s, b, n);
+	return (int)tls_conn_read(t, b, (size_t)n, false);
+}
+
+EXPORT int SSL_peek_ex(SSL *s, void *b, size_t n, size_t *got)
+{
+	struct tls_conn *t = tracked(s);
+	long r;
+
+	if (__builtin_expect(t == NULL, 1))
+		return REAL_SSL(SSL_peek_ex)(s, b, n, got);
+	r = tls_conn_read(t, b, n, true);
+	if (r <= 0)
+		return 0;
+	if (got != NULL)
+		*got = (size_t)r;
+	return 1;
+}
+
+EXPORT int SSL_peek(SSL *s, void *b, int n)
+{
+	struct tls_conn *t = n > 0 ? tracked(s) : NULL;
+
+	if (__builtin_expect(t == NULL, 1))
+		return REAL_SSL(SSL_peek)(s, b, n);
+	return (int)tls_conn_read(t, b, (size_t)n, true);
+}
+
+/* Plaintext the shim holds counts as the library's own. */
+EXPORT int SSL_pending(const SSL *s)
+{
+	struct tls_conn *t = tracked(s);
+	size_t k;
+	int r = REAL_SSL(SSL_pending)(s);
+
+	if (__builtin_expect(t == NULL, 1))
+		return r;
+	k = tls_conn_pending(t) + (size_t)(r > 0 ? r : 0);
+	return k > INT_MAX ? INT_MAX : (int)k;
+}
+
+EXPORT int SSL_has_pending(const SSL *s)
+{
+	struct tls_conn *t = tracked(s);
+
+	if (t != NULL && tls_conn_pending(t) > 0)
+		return 1;
+	return REAL_SSL(SSL_has_pending)(s);
+}
+
+EXPORT int SSL_get_error(const SSL *s, int r)
+{
+	struct tls_conn *t = r > 0 ? NULL : tracked(s);
+
+	if (__builtin_expect(t == NULL || t->err == TLS_ERR_NONE, 1))
+		return REAL_SSL(SSL_get_error)(s, r);
+	return t->err == TLS_ERR_CLOSED ? SSL_ERROR_ZERO_RETURN :
+					  SSL_ERROR_SYSCALL;
+}
+
+/* After a teardown the session has ended both ways, as after the
+ * server's close_notify: nothing is sent on a socket that is shut. */
+EXPORT int SSL_shutdown(SSL *s)
+{
+	struct tls_conn *t = tracked(s);
+
+	if (t != NULL && t->torn_down)
+		return 1;
+	return REAL_SSL(SSL_shutdown)(s);
+}
+
+EXPORT void SSL_free(SSL *s)
+{
+	if (s != NULL && tls_lookup(s) != NULL)
+		tls_forget(s);
+	REAL_SSL(SSL_free)(s);
+}
+
+/* A cleared session starts over: the next write decides again. */
+EXPORT int SSL_clear(SSL *s)
+{
+	if (s != NULL && tls_lookup(s) != NULL)
+		tls_forget(s);
+	return REAL_SSL(SSL_clear)(s);
+}
