@@ -19,6 +19,11 @@ Modes:
   slow       like keepalive but with a tiny receive buffer and slow reads, so
              a client sending a big body sees partial writes / EAGAIN.
 
+--tls CERT KEY wraps every accepted connection in TLS (the handshake runs in
+the connection's thread); what is recorded is the decrypted stream.  TLS 1.3
+servers send session tickets after the handshake (Python's default, 2).
+--tls-max 1.2 caps the version.
+
 The request parser below (Reader, read_request) is also used by
 tests/lib/check_requests.py so both apply the same framing rules.
 
@@ -491,6 +496,23 @@ class Server:
         self.log("accept %s peer=%s" % (name, peer))
         slow = self.args.mode == "slow"
         end = "eof"
+        if self.tls is not None:
+            # the TCP socket stays in self.socks for the liveness peek
+            # (a dup: wrap_socket detaches the object it wraps)
+            plain = sock
+            sock = self.tls.wrap_socket(plain.dup(), server_side=True,
+                                        do_handshake_on_connect=False)
+            try:
+                sock.settimeout(30)
+                sock.do_handshake()
+                sock.settimeout(None)
+            except OSError as e:
+                self.log("tls handshake %s: %s" % (name, e))
+                sock.close()
+                plain.close()
+                raw.close()
+                self.stat_event(path, "close", "error")
+                return
 
         def pull():
             try:
@@ -566,6 +588,8 @@ class Server:
             self.log("closed %s" % name)
             raw.close()
             sock.close()
+            if self.tls is not None:
+                plain.close()
             self.stat_event(path, "close", end)
 
 
@@ -580,6 +604,9 @@ def main():
                    help="close after a response whose request asked for close "
                         "(HTTP/1.0 without keep-alive counts as asking)")
     p.add_argument("--max-seconds", type=float, default=120)
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                   help="speak TLS with this certificate and key")
+    p.add_argument("--tls-max", choices=["1.2", "1.3"], default="1.3")
     args = p.parse_args()
     os.makedirs(args.log_dir, exist_ok=True)
 
@@ -604,6 +631,14 @@ def main():
     lsock.settimeout(0.5)
 
     server = Server(args)
+    server.tls = None
+    if args.tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
+        if args.tls_max == "1.2":
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        server.tls = ctx
     Stats(args.log_dir).write()          # stats.json exists from the start
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:

@@ -1,0 +1,216 @@
+#!/usr/bin/env bats
+# HTTPS (issue 14): the library rewrites the plaintext that passes through
+# OpenSSL 3's SSL_read/SSL_write family, tears the connection down after the
+# final response, and leaves the ciphertext on the socket alone.
+#
+# The server is tests/server/recording_server.py with --tls: it records the
+# decrypted request stream, so "close on the wire" is checked on the
+# requests the server actually received.  The certificate is made at test
+# time with Debian's openssl.  Every client run under the library also
+# writes FORCECLOSE_STATS: its tls.sessions_tracked proves the library was
+# loaded and reached the TLS library (a pass-through would show 0).
+
+load lib/common
+load lib/resp
+
+N=200
+
+setup_file() {
+    command -v openssl >/dev/null || return 0
+    local d="$BATS_FILE_TMPDIR/pki"
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+        -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+        -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+}
+
+setup() {
+    skip_unless_cmd openssl
+    CERT="$BATS_FILE_TMPDIR/pki/cert.pem"
+    KEY="$BATS_FILE_TMPDIR/pki/key.pem"
+    [ -s "$CERT" ]
+    STATS="$BATS_TEST_TMPDIR/fc-stats.json"
+}
+
+# start_tls MODE [server args...]: a TLS recording server on 127.0.0.1;
+# sets the same variables as start_server, SERVER_URL in https.
+start_tls() {
+    local mode="$1"
+    shift
+    start_server "$mode" 127.0.0.1 --tls "$CERT" "$KEY" "$@"
+    SERVER_URL="https://127.0.0.1:$SERVER_PORT"
+    export SERVER_URL
+}
+
+# tls_sessions PROGRAM: TLS sessions the library tracked in PROGRAM's runs
+# (FORCECLOSE_STATS lines at exit).
+tls_sessions() {
+    python3 - "$STATS" "$1" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if d["program"] == sys.argv[2] and d["event"] == "exit":
+        n += d["tls"]["sessions_tracked"]
+print(n)
+PY
+}
+
+# fc CMD...: CMD under the library, counters to $STATS.
+fc() {
+    FORCECLOSE_STATS="$STATS" with_shim timeout "$FC_TIMEOUT" "$@"
+}
+
+# leak_free DIR N: one request per connection, at most 2 open at once,
+# none open at the end, every request carrying close.
+leak_free() {
+    run stat_wait "$1" "open == 0 and connections == $2 and requests_per_conn == [1] * $2 and max_open <= 2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run check_requests "$1" --expect-close --count "$2"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+}
+
+# curl_both PATHGLOB N [curl args]: curl fetches N URLs in one run without
+# the library (phase base) and with it (phase shim); bodies in
+# $BATS_TEST_TMPDIR/{base,shim}/.
+curl_both() {
+    local glob="$1" n="$2"
+    shift 2
+    mkdir -p "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    set_phase base
+    run timeout "$FC_TIMEOUT" curl -sS --fail --cacert "$CERT" "$@" \
+        "$SERVER_URL/$glob" -o "$BATS_TEST_TMPDIR/base/#1"
+    echo "baseline curl: status $status $output"
+    [ "$status" -eq 0 ]
+    set_phase shim
+    run fc curl -sS --fail --cacert "$CERT" "$@" \
+        "$SERVER_URL/$glob" -o "$BATS_TEST_TMPDIR/shim/#1"
+    echo "shim curl: status $status $output"
+    [ "$status" -eq 0 ]
+    [ "$(ls "$BATS_TEST_TMPDIR/shim" | wc -l)" -eq "$n" ]
+    run diff -r "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    echo "$output" | head
+    [ "$status" -eq 0 ]
+}
+
+@test "curl, TLS 1.3: $N URLs in one run against a server that ignores close" {
+    skip_unless_cmd curl
+    start_tls keepalive
+    curl_both "x/[1-$N]" "$N"
+    # without the library curl keeps one connection for everything
+    run stat_wait "$SERVER_LOG/base" "connections == 1 and requests == $N"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run check_requests "$SERVER_LOG/base" --count "$N"
+    [ "$status" -eq 0 ]
+    leak_free "$SERVER_LOG/shim" "$N"
+    run check_requests "$SERVER_LOG/shim" --same-as "$SERVER_LOG/base" --ignore-conn-split --count "$N"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    [ "$(tls_sessions curl)" -eq "$N" ]
+}
+
+@test "curl, TLS 1.2 server" {
+    skip_unless_cmd curl
+    start_tls keepalive --tls-max 1.2
+    curl_both "v12/[1-50]" 50 --tlsv1.2
+    leak_free "$SERVER_LOG/shim" 50
+    [ "$(tls_sessions curl)" -eq 50 ]
+}
+
+@test "curl: chunked bodies (extensions, trailers) byte-exact over TLS" {
+    skip_unless_cmd curl
+    start_tls keepalive
+    curl_both "chunked/[1-60]" 60
+    leak_free "$SERVER_LOG/shim" 60
+    [ "$(tls_sessions curl)" -eq 60 ]
+}
+
+@test "curl: 1xx before the response, 204, 304 and HEAD over TLS" {
+    skip_unless_cmd curl
+    start_tls keepalive
+    mkdir -p "$BATS_TEST_TMPDIR/o"
+    set_phase shim
+    run fc curl -sS --fail --cacert "$CERT" \
+        "$SERVER_URL/hints/1/a" -o "$BATS_TEST_TMPDIR/o/hints1" \
+        "$SERVER_URL/hints/2/b" -o "$BATS_TEST_TMPDIR/o/hints2" \
+        "$SERVER_URL/status/204" -o "$BATS_TEST_TMPDIR/o/s204" \
+        "$SERVER_URL/status/304cl" -o "$BATS_TEST_TMPDIR/o/s304" \
+        "$SERVER_URL/ka/c" -o "$BATS_TEST_TMPDIR/o/ka"
+    echo "status $status $output"
+    [ "$status" -eq 0 ]
+    run fc curl -sS --fail --cacert "$CERT" -I "$SERVER_URL/head/[1-3]"
+    echo "status $status $output"
+    [ "$status" -eq 0 ]
+    leak_free "$SERVER_LOG/shim" 8
+    [ "$(tls_sessions curl)" -eq 8 ]
+    # the 200 after the hints has its body (the 1xx did not end anything)
+    [ -s "$BATS_TEST_TMPDIR/o/hints1" ]
+    [ -s "$BATS_TEST_TMPDIR/o/hints2" ]
+    [ -s "$BATS_TEST_TMPDIR/o/ka" ]
+}
+
+@test "curl: a server that honours close (polite mode) is unaffected" {
+    skip_unless_cmd curl
+    start_tls keepalive --honour-close
+    curl_both "p/[1-40]" 40
+    leak_free "$SERVER_LOG/shim" 40
+    [ "$(tls_sessions curl)" -eq 40 ]
+}
+
+# py_both MODE N: the python client without the library (phase base) and
+# with it (phase shim); bodies compared; sets BASE_OUT and SHIM_OUT (its
+# output lines).
+py_both() {
+    local mode="$1" n="$2"
+    mkdir -p "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    set_phase base
+    run timeout "$FC_TIMEOUT" python3 "$ROOT/tests/tls/py_tls_client.py" \
+        "$mode" "$SERVER_URL/py" "$CERT" "$n" "$BATS_TEST_TMPDIR/base"
+    echo "baseline: status $status $output"
+    [ "$status" -eq 0 ]
+    BASE_OUT="$output"
+    set_phase shim
+    run fc python3 "$ROOT/tests/tls/py_tls_client.py" \
+        "$mode" "$SERVER_URL/py" "$CERT" "$n" "$BATS_TEST_TMPDIR/shim"
+    echo "shim: status $status $output"
+    [ "$status" -eq 0 ]
+    SHIM_OUT="$output"
+    [ "$(ls "$BATS_TEST_TMPDIR/shim" | wc -l)" -eq "$n" ]
+    run diff -r "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    [ "$status" -eq 0 ]
+    [ "$(tls_sessions python3)" -eq "$n" ]
+}
+
+@test "python http.client leaky loop: piles up without the library, bounded with it" {
+    start_tls keepalive
+    py_both leaky "$N"
+    # without: every connection is still open when the loop ends, in the
+    # client and at the server (held until the client exits)
+    echo "$BASE_OUT" | grep -qx "sockets $N"
+    run stat_wait "$SERVER_LOG/base" "connections == $N and max_open == $N"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # with: none left, at most one at a time in the client
+    echo "$SHIM_OUT" | grep -qx "sockets 0"
+    echo "$SHIM_OUT" | grep -Eqx "max_sockets [01]"
+    leak_free "$SERVER_LOG/shim" "$N"
+}
+
+@test "python http.client, one connection object reused" {
+    start_tls keepalive
+    py_both reuse "$N"
+    run stat_wait "$SERVER_LOG/base" "connections == 1 and requests == $N"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    leak_free "$SERVER_LOG/shim" "$N"
+}
+
+@test "python urllib: responses kept, no connection held" {
+    start_tls keepalive
+    py_both urllib "$N"
+    echo "$SHIM_OUT" | grep -qx "sockets 0"
+    leak_free "$SERVER_LOG/shim" "$N"
+}
