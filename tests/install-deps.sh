@@ -24,6 +24,9 @@ have systemd-analyze || need+=(systemd)
 have setcap  || need+=(libcap2-bin)
 have valgrind || need+=(valgrind)
 have go      || need+=(golang-go)
+# tests/tls.bats: certificates at test time, OpenSSL test programs
+have openssl || need+=(openssl)
+[ -e /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing ${need[*]} (run as root, or apt-get install them)" >&2

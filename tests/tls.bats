@@ -17,11 +17,20 @@ N=200
 
 setup_file() {
     command -v openssl >/dev/null || return 0
-    local d="$BATS_FILE_TMPDIR/pki"
-    mkdir -p "$d"
+    local d="$BATS_FILE_TMPDIR/pki" b="$BATS_FILE_TMPDIR/bin"
+    mkdir -p "$d" "$b"
     openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
         -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
         -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+    # the OpenSSL test programs (libssl-dev): left missing if it is not
+    # there, and the tests that need them fail saying so
+    local cf=(-std=gnu11 -O2 -Wall -Wextra -Werror)
+    cc "${cf[@]}" -o "$b/ssl_client" "$ROOT/tests/tls/ssl_client.c" \
+        -lssl -lcrypto 2>"$b/build.err" || true
+    cc "${cf[@]}" -fPIC -shared -DAS_MODULE -o "$b/ssl_mod.so" \
+        "$ROOT/tests/tls/ssl_client.c" -lssl -lcrypto 2>>"$b/build.err" || true
+    cc "${cf[@]}" -o "$b/dl_loader" "$ROOT/tests/tls/dl_loader.c" -ldl \
+        2>>"$b/build.err" || true
 }
 
 setup() {
@@ -213,4 +222,94 @@ py_both() {
     py_both urllib "$N"
     echo "$SHIM_OUT" | grep -qx "sockets 0"
     leak_free "$SERVER_LOG/shim" "$N"
+}
+
+# c_both PROG ARGS...: an OpenSSL test program (tests/tls/ssl_client.c)
+# without the library (phase base) and with it (phase shim), N requests;
+# bodies compared; sets BASE_OUT and SHIM_OUT.
+c_both() {
+    local b="$BATS_FILE_TMPDIR/bin"
+    [ -x "$b/ssl_client" ] || { cat "$b/build.err"; return 1; }
+    mkdir -p "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    set_phase base
+    run timeout "$FC_TIMEOUT" "$@" "$BATS_TEST_TMPDIR/base"
+    echo "baseline: status $status $output"
+    [ "$status" -eq 0 ]
+    BASE_OUT="$output"
+    set_phase shim
+    run fc "$@" "$BATS_TEST_TMPDIR/shim"
+    echo "shim: status $status $output"
+    [ "$status" -eq 0 ]
+    SHIM_OUT="$output"
+    run diff -r "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    [ "$status" -eq 0 ]
+}
+
+# c_mode MODE: the ssl_client checks for one read mode.
+c_mode() {
+    start_tls keepalive
+    c_both "$BATS_FILE_TMPDIR/bin/ssl_client" "$1" "$SERVER_PORT" "$CERT" /c "$N"
+    # without the library: one keep-alive connection for everything
+    echo "$BASE_OUT" | grep -qx "connections 1"
+    run stat_wait "$SERVER_LOG/base" "connections == 1 and requests == $N"
+    [ "$status" -eq 0 ]
+    # with it: the response said close, one connection each; after the
+    # teardown a read is a clean end (0, SSL_ERROR_ZERO_RETURN = 6) and a
+    # write fails (0, SSL_ERROR_SYSCALL = 5)
+    echo "$SHIM_OUT" | grep -qx "connections $N"
+    echo "$SHIM_OUT" | grep -qx "after-read 0 6"
+    echo "$SHIM_OUT" | grep -qx "after-write 0 5"
+    leak_free "$SERVER_LOG/shim" "$N"
+    [ "$(tls_sessions ssl_client)" -eq "$N" ]
+}
+
+@test "OpenSSL program, blocking SSL_read_ex: teardown, then ZERO_RETURN and a failing write" {
+    c_mode block
+}
+
+@test "OpenSSL program: SSL_peek_ex shows what SSL_read_ex returns next" {
+    # ssl_client exits 3 when a read differs from the peek before it
+    c_mode peek
+}
+
+@test "OpenSSL program, non-blocking under edge-triggered epoll" {
+    c_mode nbet
+}
+
+@test "libssl dlopen()ed with RTLD_LOCAL after start-up (as python does)" {
+    start_tls keepalive
+    c_both "$BATS_FILE_TMPDIR/bin/dl_loader" "$BATS_FILE_TMPDIR/bin/ssl_mod.so" \
+        block "$SERVER_PORT" "$CERT" /d 50
+    echo "$BASE_OUT" | grep -qx "connections 1"
+    echo "$SHIM_OUT" | grep -qx "connections 50"
+    leak_free "$SERVER_LOG/shim" 50
+    [ "$(tls_sessions dl_loader)" -eq 50 ]
+}
+
+@test "wget (GnuTLS, not reached): still works under the library, bodies unchanged" {
+    skip_unless_cmd wget
+    start_tls keepalive
+    mkdir -p "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    run timeout "$FC_TIMEOUT" wget -q --ca-certificate="$CERT" \
+        -O "$BATS_TEST_TMPDIR/base/b" "$SERVER_URL/w/1" "$SERVER_URL/w/2"
+    [ "$status" -eq 0 ]
+    run fc wget -q --ca-certificate="$CERT" \
+        -O "$BATS_TEST_TMPDIR/shim/b" "$SERVER_URL/w/1" "$SERVER_URL/w/2"
+    [ "$status" -eq 0 ]
+    same_file "$BATS_TEST_TMPDIR/base/b" "$BATS_TEST_TMPDIR/shim/b"
+    # the library was there: it saw the TLS handshake on the socket
+    grep -q '"program":"wget".*"tls":{"sockets":[1-9]' "$STATS"
+}
+
+@test "ab -k over TLS: every request on its own connection, carrying close" {
+    skip_unless_cmd ab
+    start_tls keepalive
+    set_phase shim
+    run fc ab -q -k -n 100 "$SERVER_URL/ab"
+    echo "$output" | grep -E "Complete|Failed|Keep-Alive"
+    [ "$status" -eq 0 ]
+    echo "$output" | grep -Eq "^Complete requests: +100$"
+    echo "$output" | grep -Eq "^Failed requests: +0$"
+    leak_free "$SERVER_LOG/shim" 100
+    [ "$(tls_sessions ab)" -eq 100 ]
 }
