@@ -427,8 +427,8 @@ static void teardown(struct tls_conn *t)
 {
 	static const char *const done[] = {
 		"TLS response complete, connection shut down",
-		"TLS response complete, connection shut down, descriptor to "
-		"close",
+		("TLS response complete, connection shut down, descriptor "
+		 "to close"),
 		"TLS response complete, connection left open (action none)",
 	};
 	int saved = errno;

@@ -1,0 +1,217 @@
+/* tls_gnutls.c - GnuTLS's plaintext calls (wget, many Debian daemons),
+ * over the same session table and exchange as tls_openssl.c.  The real
+ * functions come from the libgnutls the program has loaded (see
+ * tls_openssl.c for why dlopen(RTLD_NOLOAD)). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include "fdtable.h"
+#include "tls_conn.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define SLOW __attribute__((noinline, cold))
+
+typedef struct gnutls_session_int *gnutls_session_t;
+
+/* <gnutls/gnutls.h> values (stable ABI) */
+enum {
+	GNUTLS_E_AGAIN = -28,
+	GNUTLS_E_INTERRUPTED = -52,
+	GNUTLS_E_PUSH_ERROR = -53,
+	GNUTLS_E_REHANDSHAKE = -37,
+	GNUTLS_SHUT_WR = 1,
+};
+
+#define GNUTLS_FUNCTIONS(X)                                                 \
+	X(ssize_t, gnutls_record_send, (gnutls_session_t s, const void *p,   \
+					size_t n))                           \
+	X(ssize_t, gnutls_record_recv, (gnutls_session_t s, void *p, size_t n)) \
+	X(size_t, gnutls_record_check_pending, (gnutls_session_t s))         \
+	X(int, gnutls_bye, (gnutls_session_t s, int how))                    \
+	X(void, gnutls_deinit, (gnutls_session_t s))
+#define GNUTLS_OTHERS(X) X(int, gnutls_transport_get_int, (gnutls_session_t s))
+
+#define DECLARE(ret, name, params) EXPORT ret name params;
+GNUTLS_FUNCTIONS(DECLARE)
+#undef DECLARE
+
+static struct {
+#define FIELD(ret, name, params) ret(*name) params;
+	GNUTLS_FUNCTIONS(FIELD)
+	GNUTLS_OTHERS(FIELD)
+#undef FIELD
+} gt_real;
+static _Atomic int gt_resolved;
+
+static void die(const char *name)
+{
+	static const char msg[] = "libforceclose: fatal: cannot find the real ";
+	syscall(SYS_write, 2, msg, sizeof msg - 1);
+	syscall(SYS_write, 2, name, strlen(name));
+	syscall(SYS_write, 2, "\n", 1);
+	_exit(127);
+}
+
+static SLOW void resolve(void)
+{
+	void *h = dlopen("libgnutls.so.30", RTLD_NOW | RTLD_NOLOAD);
+	void *fn;
+
+#define RESOLVE(ret, name, params, self)                               \
+	fn = h != NULL ? dlsym(h, #name) : NULL;                       \
+	if (fn == NULL)                                                \
+		fn = dlsym(RTLD_NEXT, #name);                          \
+	if (fn == NULL || fn == (self))                                \
+		die(#name);                                            \
+	__atomic_store_n(&gt_real.name, (__typeof__(gt_real.name))fn,  \
+			 __ATOMIC_RELEASE);
+#define HOOKED(ret, name, params) RESOLVE(ret, name, params, (void *)name)
+#define OTHER(ret, name, params) RESOLVE(ret, name, params, NULL)
+	GNUTLS_FUNCTIONS(HOOKED)
+	GNUTLS_OTHERS(OTHER)
+#undef HOOKED
+#undef OTHER
+#undef RESOLVE
+	atomic_store(&gt_resolved, 1);
+}
+
+static inline void gt_ready(void)
+{
+	if (__builtin_expect(!atomic_load_explicit(&gt_resolved,
+						   memory_order_acquire), 0))
+		resolve();
+}
+
+#define REAL_GT(name) (gt_ready(), gt_real.name)
+
+/* ---- the session as tls_conn.c sees it ---- */
+
+static long ops_send(void *s, const void *p, size_t n)
+{
+	return (long)REAL_GT(gnutls_record_send)(s, p, n);
+}
+
+static long ops_recv(void *s, void *p, size_t n)
+{
+	return (long)REAL_GT(gnutls_record_recv)(s, p, n);
+}
+
+/* GnuTLS has no peek; tls_conn.c only asks for one from SSL_peek. */
+static long ops_peek(void *s, void *p, size_t n)
+{
+	(void)s;
+	(void)p;
+	(void)n;
+	return GNUTLS_E_AGAIN;
+}
+
+static bool ops_retry(void *s, long r)
+{
+	(void)s;
+	return r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED ||
+	       r == GNUTLS_E_REHANDSHAKE;
+}
+
+static int ops_socket(void *s)
+{
+	return REAL_GT(gnutls_transport_get_int)(s);
+}
+
+/* close_notify only when the session's transport is a socket the shim
+ * tracks (a program's own push function is not re-entered) */
+static void ops_close_notify(void *s)
+{
+	int fd = ops_socket(s);
+
+	if (fd >= 0 && fdtable_peek(fd) != NULL)
+		REAL_GT(gnutls_bye)(s, GNUTLS_SHUT_WR);
+}
+
+static const struct tls_ops gnutls_ops = {
+	.send = ops_send,
+	.recv = ops_recv,
+	.peek = ops_peek,
+	.retry = ops_retry,
+	.close_notify = ops_close_notify,
+	.socket = ops_socket,
+	.kind = "gnutls",
+};
+
+/* ---- hooks ---- */
+
+static inline struct tls_conn *tracked(gnutls_session_t s)
+{
+	struct tls_conn *t = tls_lookup(s);
+	return t == TLS_PASS ? NULL : t;
+}
+
+static SLOW struct tls_conn *first_send(gnutls_session_t s, const void *p,
+					size_t n)
+{
+	struct tls_conn *t;
+
+	if (p == NULL || n == 0)
+		return NULL;
+	/* no client/server query in GnuTLS: a server's first bytes are a
+	 * status line, never a request line */
+	t = tls_decide(s, &gnutls_ops, p, n, true);
+	return t == TLS_PASS ? NULL : t;
+}
+
+EXPORT ssize_t gnutls_record_send(gnutls_session_t s, const void *p, size_t n)
+{
+	struct tls_conn *t = tls_lookup(s);
+	long r;
+
+	if (__builtin_expect(t == NULL, 0))
+		t = first_send(s, p, n);
+	else if (t == TLS_PASS)
+		t = NULL;
+	if (t == NULL)
+		return REAL_GT(gnutls_record_send)(s, p, n);
+	r = tls_conn_write(t, p, n);
+	if (r < 0 && t->err == TLS_ERR_BROKEN)
+		return GNUTLS_E_PUSH_ERROR;	/* errno EPIPE */
+	return (ssize_t)r;
+}
+
+EXPORT ssize_t gnutls_record_recv(gnutls_session_t s, void *p, size_t n)
+{
+	struct tls_conn *t = tracked(s);
+
+	if (__builtin_expect(t == NULL, 1))
+		return REAL_GT(gnutls_record_recv)(s, p, n);
+	return (ssize_t)tls_conn_read(t, p, n, false);
+}
+
+EXPORT size_t gnutls_record_check_pending(gnutls_session_t s)
+{
+	struct tls_conn *t = tracked(s);
+	size_t r = REAL_GT(gnutls_record_check_pending)(s);
+
+	return t != NULL ? r + tls_conn_pending(t) : r;
+}
+
+EXPORT int gnutls_bye(gnutls_session_t s, int how)
+{
+	struct tls_conn *t = tracked(s);
+
+	if (t != NULL && t->torn_down)
+		return 0;	/* ended both ways already */
+	return REAL_GT(gnutls_bye)(s, how);
+}
+
+EXPORT void gnutls_deinit(gnutls_session_t s)
+{
+	if (s != NULL && tls_lookup(s) != NULL)
+		tls_forget(s);
+	REAL_GT(gnutls_deinit)(s);
+}
