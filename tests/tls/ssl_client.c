@@ -12,6 +12,8 @@
  *          must be the ones read next (exit 3 if not)
  *   nbet   non-blocking socket under edge-triggered epoll: SSL_ERROR_WANT_*
  *          waited for, SSL_pending checked before waiting
+ *   close  blocking; the request says "Connection: close" itself and the
+ *          client closes after every response (benchmark baseline)
  * Bodies go to OUTDIR/NNNN.  After the last response one more read and one
  * write are tried on its session (if it said close) and reported as "after-read R E" and
  * "after-write R E" (return value, SSL_get_error); "connections C" counts
@@ -207,7 +209,7 @@ int main(int argc, char **argv)
 		size_t have = 0, body, want;
 		char *end, *cl;
 		FILE *f;
-		int closing;
+		int closing, said_close;
 
 		if (s == NULL) {
 			s = open_conn(ctx, port, &fd);
@@ -215,7 +217,8 @@ int main(int argc, char **argv)
 		}
 		snprintf(req, sizeof req,
 			 "GET %s/%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-			 "Connection: keep-alive\r\n\r\n", argv[4], i, port);
+			 "Connection: %s\r\n\r\n", argv[4], i, port,
+			 strcmp(mode, "close") == 0 ? "close" : "keep-alive");
 		put(s, fd, req, strlen(req));
 		/* the head */
 		while ((end = memmem(buf, have, "\r\n\r\n", 4)) == NULL) {
@@ -228,8 +231,9 @@ int main(int argc, char **argv)
 		if (cl == NULL || cl > end)
 			die("no Content-Length");
 		want = strtoul(cl + 16, NULL, 10);
-		closing = strcasestr(buf, "\nconnection: close") != NULL &&
-			  strcasestr(buf, "\nconnection: close") < end;
+		said_close = strcasestr(buf, "\nconnection: close") != NULL &&
+			     strcasestr(buf, "\nconnection: close") < end;
+		closing = said_close || strcmp(mode, "close") == 0;
 		body = have - (size_t)(end + 4 - buf);
 		snprintf(path, sizeof path, "%s/%04d", argv[6], i);
 		f = fopen(path, "wb");
@@ -243,7 +247,7 @@ int main(int argc, char **argv)
 			body += k;
 		}
 		fclose(f);
-		if (i == n - 1 && closing) {
+		if (i == n - 1 && said_close) {
 			size_t got = 0;
 			int rr, er, rw, ew;
 			rr = p_SSL_read_ex(s, buf, 1, &got);
