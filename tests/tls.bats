@@ -320,3 +320,52 @@ c_mode() {
     leak_free "$SERVER_LOG/shim" 100
     [ "$(tls_sessions ab)" -eq 100 ]
 }
+
+@test "threads and a fork over TLS: 8 threads in the leaky pattern, a child making its own" {
+    start_tls keepalive
+    mkdir -p "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    set_phase base
+    run timeout "$FC_TIMEOUT" python3 "$ROOT/tests/tls/py_tls_client.py" \
+        threads "$SERVER_URL/t" "$CERT" "$N" "$BATS_TEST_TMPDIR/base"
+    echo "baseline: status $status $output"
+    [ "$status" -eq 0 ]
+    set_phase shim
+    run fc python3 "$ROOT/tests/tls/py_tls_client.py" \
+        threads "$SERVER_URL/t" "$CERT" "$N" "$BATS_TEST_TMPDIR/shim"
+    echo "shim: status $status $output"
+    [ "$status" -eq 0 ]
+    echo "$output" | grep -qx "sockets 0"
+    run diff -r "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    [ "$status" -eq 0 ]
+    [ "$(ls "$BATS_TEST_TMPDIR/shim" | wc -l)" -eq "$N" ]
+    # one request per connection and close on each; 8 threads at once
+    run stat_wait "$SERVER_LOG/shim" "open == 0 and connections == $N and requests_per_conn == [1] * $N"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run check_requests "$SERVER_LOG/shim" --expect-close --count "$N"
+    [ "$status" -eq 0 ]
+    # the parent's counters (the child leaves with _exit, no stats line;
+    # its 10 requests carry close above)
+    [ "$(tls_sessions python3)" -eq "$((N - 10))" ]
+}
+
+@test "h2 ALPN and non-HTTP plaintext in a TLS session pass unchanged" {
+    start_tls sink --alpn h2,http/1.1
+    local bytes="$BATS_TEST_TMPDIR/bytes"
+    # the HTTP/2 preface, then frames that contain a request line's text
+    python3 -c 'import sys; sys.stdout.buffer.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x12\x04\x00\x00\x00\x00\x00" + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 200)' >"$bytes"
+    set_phase base
+    run timeout "$FC_TIMEOUT" python3 "$ROOT/tests/tls/py_raw_tls.py" 127.0.0.1 "$SERVER_PORT" "$CERT" h2,http/1.1 "$bytes"
+    [ "$status" -eq 0 ]
+    [ "$output" = "alpn h2" ]
+    set_phase shim
+    run fc python3 "$ROOT/tests/tls/py_raw_tls.py" 127.0.0.1 "$SERVER_PORT" "$CERT" h2,http/1.1 "$bytes"
+    [ "$status" -eq 0 ]
+    [ "$output" = "alpn h2" ]
+    run stat_wait "$SERVER_LOG/shim" "open == 0 and connections == 1"
+    [ "$status" -eq 0 ]
+    same_file "$bytes" "$SERVER_LOG/base/conn-0001.raw"
+    same_file "$bytes" "$SERVER_LOG/shim/conn-0001.raw"
+    # the library was there and saw the handshake, and tracked no session
+    grep -q '"program":"python3".*"tls":{"sockets":1,"sessions_tracked":0,' "$STATS"
+}

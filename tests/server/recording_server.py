@@ -22,7 +22,8 @@ Modes:
 --tls CERT KEY wraps every accepted connection in TLS (the handshake runs in
 the connection's thread); what is recorded is the decrypted stream.  TLS 1.3
 servers send session tickets after the handshake (Python's default, 2).
---tls-max 1.2 caps the version.
+--tls-max 1.2 caps the version; --alpn h2,http/1.1 selects from what the
+client offers.
 
 The request parser below (Reader, read_request) is also used by
 tests/lib/check_requests.py so both apply the same framing rules.
@@ -607,6 +608,8 @@ def main():
     p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
                    help="speak TLS with this certificate and key")
     p.add_argument("--tls-max", choices=["1.2", "1.3"], default="1.3")
+    p.add_argument("--alpn", help="ALPN protocols the TLS server accepts "
+                   "(comma list), e.g. h2,http/1.1")
     args = p.parse_args()
     os.makedirs(args.log_dir, exist_ok=True)
 
@@ -638,6 +641,8 @@ def main():
         ctx.load_cert_chain(args.tls[0], args.tls[1])
         if args.tls_max == "1.2":
             ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if args.alpn:
+            ctx.set_alpn_protocols(args.alpn.split(","))
         server.tls = ctx
     Stats(args.log_dir).write()          # stats.json exists from the start
     tmp = args.port_file + ".tmp"

@@ -9,10 +9,13 @@ MODE:
   leaky   N new HTTPSConnections, none closed, every response object kept:
           the pattern that piles up connections against a keep-alive server
   urllib  N urllib.request.urlopen calls, responses kept
+  threads the leaky pattern from 8 threads at once (N requests in all),
+          with a fork() in the middle whose child makes requests too
 Each body is written to OUTDIR/NNNN.  At the end the number of open socket
 descriptors is printed as "sockets N", and the most seen at once after any
 request as "max_sockets N".
 """
+import concurrent.futures
 import http.client
 import os
 import ssl
@@ -39,6 +42,29 @@ def main():
     kept = []
     most = 0
     conn = None
+    if mode == "threads":
+        def one(i):
+            c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx)
+            c.request("GET", "%s/%d" % (u.path.rstrip("/"), i))
+            r = c.getresponse()
+            body = r.read()
+            with open(os.path.join(out, "%04d" % i), "wb") as f:
+                f.write(body)
+            return (c, r)
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            kept = list(ex.map(one, range(n // 2)))
+            pid = os.fork()
+            if pid == 0:
+                # the child: its own requests on its own sessions
+                for i in range(n // 2, n // 2 + 10):
+                    kept.append(one(i))
+                os._exit(0)
+            kept += list(ex.map(one, range(n // 2 + 10, n)))
+            _, st = os.waitpid(pid, 0)
+            if st != 0:
+                sys.exit("child failed")
+        print("sockets %d" % sockets())
+        return
     for i in range(n):
         path = "%s/%d" % (u.path.rstrip("/"), i)
         if mode == "reuse":
