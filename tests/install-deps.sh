@@ -27,6 +27,9 @@ have go      || need+=(golang-go)
 # tests/tls.bats: certificates at test time, OpenSSL test programs
 have openssl || need+=(openssl)
 [ -e /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+perl -MLWP::Protocol::https -e 1 2>/dev/null ||
+	need+=(libwww-perl liblwp-protocol-https-perl)
+have ruby    || need+=(ruby)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing ${need[*]} (run as root, or apt-get install them)" >&2

@@ -369,3 +369,41 @@ c_mode() {
     # the library was there and saw the handshake, and tracked no session
     grep -q '"program":"python3".*"tls":{"sockets":1,"sessions_tracked":0,' "$STATS"
 }
+
+# stdout_both NAME CMD...: CMD without the library (phase base) and with it
+# (phase shim); both exit 0, same stdout (the bodies); one connection
+# without the library, one per request with it.
+stdout_both() {
+    local name="$1"
+    shift
+    set_phase base
+    run timeout "$FC_TIMEOUT" "$@"
+    echo "baseline: status $status"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$BATS_TEST_TMPDIR/base.out"
+    set_phase shim
+    run fc "$@"
+    echo "shim: status $status"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$BATS_TEST_TMPDIR/shim.out"
+    [ -s "$BATS_TEST_TMPDIR/shim.out" ]
+    same_file "$BATS_TEST_TMPDIR/base.out" "$BATS_TEST_TMPDIR/shim.out"
+    run stat_wait "$SERVER_LOG/base" "connections == 1 and requests == $N"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    leak_free "$SERVER_LOG/shim" "$N"
+    [ "$(tls_sessions "$name")" -eq "$N" ]
+}
+
+@test "perl LWP (Net::SSLeay, libssl loaded RTLD_LOCAL): keep-alive agent, one connection per request" {
+    perl -MLWP::UserAgent -MLWP::Protocol::https -e 1 2>/dev/null ||
+        skip "libwww-perl / liblwp-protocol-https-perl not installed"
+    start_tls keepalive
+    stdout_both perl perl "$ROOT/tests/tls/lwp_client.pl" "$SERVER_URL/lwp" "$CERT" "$N"
+}
+
+@test "ruby net/http (openssl): one session object, one connection per request" {
+    skip_unless_cmd ruby
+    start_tls keepalive
+    stdout_both ruby ruby "$ROOT/tests/tls/net_http_client.rb" "$SERVER_URL/rb" "$CERT" "$N"
+}
