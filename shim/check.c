@@ -238,6 +238,32 @@ static const char *secure_exec(int fd, const struct stat *st)
 	return NULL;
 }
 
+/* HTTPS is reached through OpenSSL 3 and GnuTLS only: name the common
+ * runtimes that bring their own TLS (plain HTTP is still reached). */
+static void https_note(const char *label)
+{
+	static const char *const own_tls[][2] = {
+		{ "node", "node has OpenSSL built into the binary" },
+		{ "nodejs", "node has OpenSSL built into the binary" },
+		{ "java", "Java's TLS (JSSE) is Java code" },
+	};
+	const char *name = label, *end = label + strlen(label);
+	size_t i, len;
+
+	/* label is "PATH: " */
+	if (end - label >= 2 && end[-2] == ':')
+		end -= 2;
+	for (const char *p = label; p < end; p++)
+		if (*p == '/')
+			name = p + 1;
+	len = (size_t)(end - name);
+	for (i = 0; i < sizeof own_tls / sizeof own_tls[0]; i++)
+		if (strlen(own_tls[i][0]) == len &&
+		    memcmp(name, own_tls[i][0], len) == 0)
+			printf("note: HTTPS out of reach: %s; plain HTTP is "
+			       "reached\n", own_tls[i][1]);
+}
+
 static int check_elf(int fd, const struct stat *st,
 		     const unsigned char *head, size_t n, const char *label)
 {
@@ -289,8 +315,10 @@ static int check_elf(int fd, const struct stat *st,
 			 sec);
 		return verdict(label, false, why);
 	}
-	return verdict(label, true, "dynamically linked against glibc; "
-		       "LD_PRELOAD reaches it");
+	r = verdict(label, true, "dynamically linked against glibc; "
+		    "LD_PRELOAD reaches it");
+	https_note(label);
+	return r;
 }
 
 /* The program "#!/usr/bin/env [-S] [-i] [VAR=x] NAME ..." runs, or NULL. */

@@ -407,3 +407,27 @@ stdout_both() {
     start_tls keepalive
     stdout_both ruby ruby "$ROOT/tests/tls/net_http_client.rb" "$SERVER_URL/rb" "$CERT" "$N"
 }
+
+@test "node over TLS (OpenSSL built in): out of reach, still working, bodies unchanged; --check says so" {
+    skip_unless_cmd node
+    start_tls keepalive
+    set_phase base
+    run timeout "$FC_TIMEOUT" node "$ROOT/tests/tls/node_client.js" "$SERVER_URL/n" "$CERT" 20
+    [ "$status" -eq 0 ]
+    echo "$output" >"$BATS_TEST_TMPDIR/base.out"
+    set_phase shim
+    run fc node "$ROOT/tests/tls/node_client.js" "$SERVER_URL/n" "$CERT" 20
+    [ "$status" -eq 0 ]
+    echo "$output" >"$BATS_TEST_TMPDIR/shim.out"
+    [ -s "$BATS_TEST_TMPDIR/shim.out" ]
+    same_file "$BATS_TEST_TMPDIR/base.out" "$BATS_TEST_TMPDIR/shim.out"
+    # loaded (it saw the handshakes), reached no session
+    grep -q '"program":"node".*"tls":{"sockets":[1-9][0-9]*,"sessions_tracked":0,' "$STATS"
+    run "$ROOT/shim/forceclose" --check node
+    echo "$output"
+    [ "$status" -eq 0 ]
+    echo "$output" | grep -q "^note: HTTPS out of reach: node has OpenSSL built into the binary"
+    run "$ROOT/shim/forceclose" --check curl
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | grep -c "HTTPS out of reach")" -eq 0 ]
+}
