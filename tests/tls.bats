@@ -276,6 +276,13 @@ c_mode() {
     c_mode nbet
 }
 
+@test "SSL_pending/SSL_has_pending announce what the library holds: a poll()ing reader never waits for it" {
+    # ssl_client exits 4 when a read returns bytes after a poll() that the
+    # pending calls sent it to timed out (checked: without the library's
+    # share in SSL_pending/SSL_has_pending this fails)
+    c_mode pend
+}
+
 @test "libssl dlopen()ed with RTLD_LOCAL after start-up (as python does)" {
     start_tls keepalive
     c_both "$BATS_FILE_TMPDIR/bin/dl_loader" "$BATS_FILE_TMPDIR/bin/ssl_mod.so" \

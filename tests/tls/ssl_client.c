@@ -12,6 +12,11 @@
  *          must be the ones read next (exit 3 if not)
  *   nbet   non-blocking socket under edge-triggered epoll: SSL_ERROR_WANT_*
  *          waited for, SSL_pending checked before waiting
+ *   pend   non-blocking, reads of 1 to 160 bytes (cycling: some end just
+ *          inside a head the library lengthened); before a read, unless SSL_pending or
+ *          SSL_has_pending reports plaintext, poll() the socket (2 s): a
+ *          read that then returns bytes the poll did not announce means
+ *          plaintext was held where the program could not see it (exit 4)
  *   close  blocking; the request says "Connection: close" itself and the
  *          client closes after every response (benchmark baseline)
  * Bodies go to OUTDIR/NNNN.  After the last response one more read and one
@@ -23,6 +28,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +55,7 @@ typedef struct ssl_method_st SSL_METHOD;
 	X(int, SSL_peek_ex, (SSL *, void *, size_t, size_t *))          \
 	X(int, SSL_write_ex, (SSL *, const void *, size_t, size_t *))   \
 	X(int, SSL_pending, (const SSL *))                              \
+	X(int, SSL_has_pending, (const SSL *))                          \
 	X(int, SSL_get_error, (const SSL *, int))                       \
 	X(int, SSL_shutdown, (SSL *))                                   \
 	X(void, SSL_free, (SSL *))
@@ -65,6 +72,7 @@ extern int SSL_read_ex(SSL *, void *, size_t, size_t *);
 extern int SSL_peek_ex(SSL *, void *, size_t, size_t *);
 extern int SSL_write_ex(SSL *, const void *, size_t, size_t *);
 extern int SSL_pending(const SSL *);
+extern int SSL_has_pending(const SSL *);
 extern int SSL_get_error(const SSL *, int);
 extern int SSL_shutdown(SSL *);
 extern void SSL_free(SSL *);
@@ -86,6 +94,11 @@ static void die(const char *what)
 static void wait_for(int fd, int e)
 {
 	struct epoll_event ev;
+	if (strcmp(mode, "pend") == 0) {
+		struct pollfd p = { fd, e == WANT_WRITE ? POLLOUT : POLLIN, 0 };
+		poll(&p, 1, 2000);
+		return;
+	}
 	if (ep < 0)
 		die("want read/write on a blocking socket");
 	(void)fd;
@@ -105,6 +118,8 @@ static SSL *open_conn(SSL_CTX *ctx, int port, int *fd_out)
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	if (fd < 0 || connect(fd, (void *)&a, sizeof a) != 0)
 		die("connect");
+	if (strcmp(mode, "pend") == 0)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if (strcmp(mode, "nbet") == 0) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET,
 					  .data.fd = fd };
@@ -134,6 +149,17 @@ static size_t get(SSL *s, int fd, char *buf, size_t n)
 	int r, e;
 
 	for (;;) {
+		int silent = 0;
+
+		if (strcmp(mode, "pend") == 0) {
+			static unsigned cycle;
+			struct pollfd p = { fd, POLLIN, 0 };
+			size_t k = 1 + (cycle++ * 7) % 160;
+			if (n > k)
+				n = k;
+			if (!p_SSL_has_pending(s) && p_SSL_pending(s) == 0)
+				silent = poll(&p, 1, 2000) == 0;
+		}
 		if (strcmp(mode, "peek") == 0) {
 			if (n > sizeof pk)
 				n = sizeof pk;
@@ -142,6 +168,10 @@ static size_t get(SSL *s, int fd, char *buf, size_t n)
 				return 0;
 		}
 		r = p_SSL_read_ex(s, buf, n, &got);
+		if (r == 1 && silent) {
+			fprintf(stderr, "plaintext held unannounced\n");
+			exit(4);
+		}
 		if (r == 1) {
 			if (peeked && (got > peeked ||
 				       memcmp(pk, buf, got) != 0)) {
