@@ -4,7 +4,7 @@
   tls_server.py CERT KEY PORTFILE
 
 Answers every request with 200 and a Content-Length body (N bytes of 'x'
-for a target ending in /size/N, else 16 bytes), ignores "Connection:
+for a target ending in /size/N or /size/N/I, else 16 bytes), ignores "Connection:
 close" and never closes first: the server forceclose exists for.  Nothing
 is logged, so the server costs the same in both variants of a figure."""
 import re
@@ -27,7 +27,7 @@ def serve(conn):
                 buf += data
             head, buf = buf.split(b"\r\n\r\n", 1)
             target = head.split(b" ", 2)[1].decode("latin-1")
-            m = re.search(r"/size/(\d+)$", target)
+            m = re.search(r"/size/(\d+)(/\d+)?$", target)
             n = int(m.group(1)) if m else 16
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
             while n > 0:
