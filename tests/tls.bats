@@ -438,3 +438,20 @@ stdout_both() {
     [ "$status" -eq 0 ]
     [ "$(echo "$output" | grep -c "HTTPS out of reach")" -eq 0 ]
 }
+
+@test "FORCECLOSE_ACTION=close over TLS: the socket under the session is shut down, then closed by the library" {
+    export FORCECLOSE_ACTION=close
+    c_mode block
+    grep -q '"program":"ssl_client".*"teardowns":{"shutdown":0,"close":'"$N"',' "$STATS"
+}
+
+@test "FORCECLOSE_ACTION=none over TLS: close on the wire both ways, no teardown" {
+    skip_unless_cmd curl
+    start_tls keepalive
+    export FORCECLOSE_ACTION=none
+    curl_both "none/[1-50]" 50
+    # curl believes the rewritten response and closes by itself
+    leak_free "$SERVER_LOG/shim" 50
+    grep -q '"program":"curl".*"teardowns":{"shutdown":0,"close":0,"none":50}' "$STATS"
+    [ "$(tls_sessions curl)" -eq 50 ]
+}
