@@ -455,3 +455,29 @@ stdout_both() {
     grep -q '"program":"curl".*"teardowns":{"shutdown":0,"close":0,"none":50}' "$STATS"
     [ "$(tls_sessions curl)" -eq 50 ]
 }
+
+@test "curl POST bodies (small, 1 MiB, chunked upload) over TLS: bytes on the wire as without the library" {
+    skip_unless_cmd curl
+    start_tls keepalive
+    head -c 1048576 /dev/urandom >"$BATS_TEST_TMPDIR/big"
+    printf 'a=1&b=2' >"$BATS_TEST_TMPDIR/small"
+    local args=(-sS --fail --cacert "$CERT"
+        --data-binary @"$BATS_TEST_TMPDIR/small" "$SERVER_URL/p/small" -o /dev/null
+        --next -sS --fail --cacert "$CERT"
+        --data-binary @"$BATS_TEST_TMPDIR/big" "$SERVER_URL/p/big" -o /dev/null
+        --next -sS --fail --cacert "$CERT" -H "Transfer-Encoding: chunked"
+        --data-binary @"$BATS_TEST_TMPDIR/big" "$SERVER_URL/p/chunked" -o /dev/null)
+    set_phase base
+    run timeout "$FC_TIMEOUT" curl "${args[@]}"
+    echo "baseline: $status $output"
+    [ "$status" -eq 0 ]
+    set_phase shim
+    run fc curl "${args[@]}"
+    echo "shim: $status $output"
+    [ "$status" -eq 0 ]
+    leak_free "$SERVER_LOG/shim" 3
+    run check_requests "$SERVER_LOG/shim" --same-as "$SERVER_LOG/base" --ignore-conn-split --count 3
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    [ "$(tls_sessions curl)" -eq 3 ]
+}
