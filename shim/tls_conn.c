@@ -333,6 +333,29 @@ static long send_body(struct tls_conn *t, const uint8_t *p, size_t n)
 	return r;
 }
 
+/* The call's first call_done bytes (a head) are done: the body bytes
+ * after them go now.  A retryable failure keeps call_done, so the
+ * program's retry of the same call (which the TLS library requires)
+ * resumes here, and the call reports all its bytes at once, as without
+ * the library; only a body that ends inside the buffer (a pipelined head
+ * follows) makes a short count. */
+static long finish_call(struct tls_conn *t, const uint8_t *p, size_t n)
+{
+	size_t done = t->call_done < n ? t->call_done : n;
+	long r;
+
+	t->call_done = 0;
+	if (done == n || t->req.phase == HTTP_REQ_HEAD)
+		return (long)done;
+	r = send_body(t, p + done, n - done);
+	if (r <= 0) {
+		if (t->ops->retry(t->session, r))
+			t->call_done = done;
+		return r;
+	}
+	return (long)done + r;
+}
+
 static long conn_write_in(struct tls_conn *t, const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
@@ -352,11 +375,9 @@ static long conn_write_in(struct tls_conn *t, const void *buf, size_t n)
 		r = flush_pending(t);
 		if (r <= 0)
 			return r;
-		r = (long)t->pending_prog;
-		t->pending_prog = 0;
-		if (r > 0)
-			return r;
 	}
+	if (t->call_done > 0)
+		return finish_call(t, p, n);
 	if (n == 0 || t->req_opaque)
 		return t->ops->send(t->session, buf, n);
 	if (t->req.phase != HTTP_REQ_HEAD) {
@@ -395,16 +416,11 @@ static long conn_write_in(struct tls_conn *t, const void *buf, size_t n)
 		t->resp_opaque = true;
 		return t->ops->send(t->session, buf, n);
 	}
-	t->pending_prog = used;
+	t->call_done = used;
 	r = flush_pending(t);
 	if (r <= 0)
 		return r;	/* owed; the retry sends it (above) */
-	t->pending_prog = 0;
-	if (used == n || t->req.phase == HTTP_REQ_HEAD)
-		return (long)used;
-	r = send_body(t, p + used, n - used);
-	/* the head is done whatever happens to the body: a short write */
-	return r > 0 ? (long)used + r : (long)used;
+	return finish_call(t, p, n);
 }
 
 /* ---- read side ---- */

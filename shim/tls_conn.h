@@ -55,7 +55,8 @@ struct tls_conn {
 	size_t held_len, held_cap;
 	uint8_t *pending;	/* a rewritten head owed to the session */
 	size_t pending_len, pending_off;
-	size_t pending_prog;	/* program bytes of the call that made it */
+	size_t call_done;	/* bytes of the program's call (a head)
+				   done; its retry resumes after them */
 	uint8_t awaiting[TLS_AWAITING_MAX];	/* 1: HEAD */
 	unsigned awaiting_in, awaiting_out;
 

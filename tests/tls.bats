@@ -481,3 +481,17 @@ stdout_both() {
     [ "$status" -eq 0 ]
     [ "$(tls_sessions curl)" -eq 3 ]
 }
+
+@test "non-blocking 1 MiB POSTs, head and body in one SSL_write_ex, to a slow reader: WANT_WRITE retries resume mid-call" {
+    # a small send buffer and a slow TLS server: the body cannot go in one
+    # call, the program retries the same call as OpenSSL requires (checked:
+    # without resuming after the head, OpenSSL fails the retry)
+    start_tls slow
+    c_both "$BATS_FILE_TMPDIR/bin/ssl_client" nbpost "$SERVER_PORT" "$CERT" /np 3
+    echo "$SHIM_OUT" | grep -qx "connections 3"
+    leak_free "$SERVER_LOG/shim" 3
+    run check_requests "$SERVER_LOG/shim" --same-as "$SERVER_LOG/base" --ignore-conn-split --count 3
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    [ "$(tls_sessions ssl_client)" -eq 3 ]
+}

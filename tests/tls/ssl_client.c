@@ -17,6 +17,8 @@
  *          SSL_has_pending reports plaintext, poll() the socket (2 s): a
  *          read that then returns bytes the poll did not announce means
  *          plaintext was held where the program could not see it (exit 4)
+ *   nbpost like nbet, each request a POST of 1 MiB sent in one
+ *          SSL_write_ex with its head (WANT_WRITE retries mid-call)
  *   close  blocking; the request says "Connection: close" itself and the
  *          client closes after every response (benchmark baseline)
  * Bodies go to OUTDIR/NNNN.  After the last response one more read and one
@@ -116,11 +118,16 @@ static SSL *open_conn(SSL_CTX *ctx, int port, int *fd_out)
 	SSL *s;
 
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (strcmp(mode, "nbpost") == 0) {
+		/* a small send buffer: the body cannot go in one call */
+		int sb = 16384;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+	}
 	if (fd < 0 || connect(fd, (void *)&a, sizeof a) != 0)
 		die("connect");
 	if (strcmp(mode, "pend") == 0)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	if (strcmp(mode, "nbet") == 0) {
+	if (strncmp(mode, "nb", 2) == 0) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET,
 					  .data.fd = fd };
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -245,11 +252,24 @@ int main(int argc, char **argv)
 			s = open_conn(ctx, port, &fd);
 			conns++;
 		}
-		snprintf(req, sizeof req,
-			 "GET %s/%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-			 "Connection: %s\r\n\r\n", argv[4], i, port,
-			 strcmp(mode, "close") == 0 ? "close" : "keep-alive");
-		put(s, fd, req, strlen(req));
+		if (strcmp(mode, "nbpost") == 0) {
+			/* head and body in one buffer, one call */
+			static char post[(1 << 20) + 512];
+			int h = snprintf(post, 512,
+					 "POST %s/%d HTTP/1.1\r\nHost: "
+					 "127.0.0.1:%d\r\nContent-Length: %d"
+					 "\r\n\r\n", argv[4], i, port, 1 << 20);
+			for (int k = 0; k < 1 << 20; k++)
+				post[h + k] = (char)('a' + (k + i) % 26);
+			put(s, fd, post, (size_t)h + (1 << 20));
+		} else {
+			snprintf(req, sizeof req,
+				 "GET %s/%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+				 "Connection: %s\r\n\r\n", argv[4], i, port,
+				 strcmp(mode, "close") == 0 ? "close" :
+							       "keep-alive");
+			put(s, fd, req, strlen(req));
+		}
 		/* the head */
 		while ((end = memmem(buf, have, "\r\n\r\n", 4)) == NULL) {
 			size_t k = get(s, fd, buf + have, sizeof buf - have);
