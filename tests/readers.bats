@@ -320,7 +320,7 @@ and all(c['end'] == 'eof' for c in conns.values())"
                 grep -E '^(reuse|summary|ERROR)' <<<"$output" | head -5
                 [ "$status" -eq 0 ]
                 # the program never found a new connection under an old number
-                ! grep -q '^reuse ' <<<"$output"
+                refute grep -q '^reuse ' <<<"$output"
                 expect requests_ok=20 bodies_verified=20 connections=20 eof_after_teardown=20 \
                     after_checks_ok=20 open_sockets=0 errors=0
                 stat_wait "$SERVER_LOG/lag-$m-$lag-$a" "open == 0 and connections == 20"
