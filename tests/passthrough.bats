@@ -11,6 +11,7 @@
 # Checks are on the receiver's raw bytes with cmp.  Test programs: tests/c/.
 
 load lib/common
+load lib/resp
 
 B="$ROOT/build/tests"
 
@@ -175,9 +176,22 @@ mk_request() {
 
 # ---- files and pipes -------------------------------------------------------
 
+# loaded NAME... : the library was loaded into each named program: its
+# exit line in $T/stats (FORCECLOSE_STATS, written by the library alone),
+# with nothing tracked.  Without it a pass-through test passes just as well
+# when the library fails to load.
+loaded() {
+    local p
+    for p in "$@"; do
+        jcheck "any(x.get('program') == '$p' and x.get('event') == 'exit' for x in ds)" "$T/stats"
+    done
+    jcheck 'all(x["connections_tracked"] == 0 for x in ds)' "$T/stats"
+}
+
 @test "files: cat and dd of random data and of request text under the shim: identical" {
     mk_random "$T/rand" 1048576
     mk_request "$T/req"
+    export FORCECLOSE_STATS="$T/stats"
     with_shim cat "$T/rand" >"$T/out1"
     same_file "$T/out1" "$T/rand"
     with_shim dd if="$T/rand" of="$T/out2" bs=4096 status=none
@@ -189,11 +203,15 @@ mk_request() {
     with_shim env printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >"$T/out5"
     printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >"$T/exp5"
     same_file "$T/out5" "$T/exp5"
+    unset FORCECLOSE_STATS
+    loaded cat dd printf
+    [ "$(grep -c '"event":"exit"' "$T/stats")" -eq 5 ]
 }
 
 @test "pipes: request text and random data through pipelines of shimmed tools: identical" {
     mk_random "$T/rand" 1048576
     mk_request "$T/req"
+    export FORCECLOSE_STATS="$T/stats"
     with_shim cat "$T/req" | with_shim cat | cat >"$T/out1"
     same_file "$T/out1" "$T/req"
     cat "$T/rand" | with_shim dd bs=1000 status=none | with_shim tee "$T/out2" >"$T/out3"
@@ -202,6 +220,11 @@ mk_request() {
     with_shim sh -c 'cat "$1"; cat "$2"' sh "$T/req" "$T/rand" | cat >"$T/out4"
     cat "$T/req" "$T/rand" >"$T/exp4"
     same_file "$T/out4" "$T/exp4"
+    unset FORCECLOSE_STATS
+    loaded cat dd tee
+    # cat x2, dd, tee and the two cats under sh (which may exec the last
+    # one itself); the unshimmed cats write none
+    [ "$(grep -c '"event":"exit"' "$T/stats")" -ge 6 ]
 }
 
 # ---- accepted sockets --------------------------------------------------------
