@@ -433,6 +433,45 @@ curl_both() {
     done
 }
 
+@test "reads: nothing stranded for a poll() reader taking 1 or 5 bytes a read: 204, 304, Content-Length 0, chunked, 1xx then the final head" {
+    # A keep-alive server never closes, so the reader's poll() wakes only
+    # for bytes in the kernel's queue.  If the shim took a whole head and
+    # delivered it a byte a read, nothing would be left in the kernel to
+    # wake the reader for the rest (or for the EOF of the teardown): it
+    # waits forever.  The shim keeps a head's last byte in the kernel for
+    # that (conn_read.c, rout_tail_queued).
+    start_server keepalive
+    local t k=0 rs bad=()
+    for t in /status/204 /status/304 /size/0 /chunked/size/0 /chunked/size/20 /hints/1/size/0 /hints/2/size/0; do
+        k=$((k + 1))
+        # without the library: every byte, then nothing; 3 s of quiet ends
+        # the stream (the server sends the response at once; 3 s is far
+        # beyond any scheduling gap between its sends)
+        run timeout "$FC_TIMEOUT" "$F/fault_client" --nonblock --read-size 1 --idle 3000 \
+            --out "$T/s$k.base.bytes" "127.0.0.1:$SERVER_PORT" "$t"
+        echo "$t base: status $status: $output"
+        [ "$status" -eq 0 ]
+        [ "$(val <(echo "$output") end)" = idle ]
+        [ -s "$T/s$k.base.bytes" ]
+        for rs in 1 5; do
+            # with it: every byte, then the teardown's EOF.  A reader left
+            # waiting on held bytes hangs; --timeout 10 (exit 3) bounds
+            # that hang, for an exchange that takes milliseconds
+            run shim_env "$F/fault_client" --nonblock --read-size "$rs" --timeout 10 \
+                --out "$T/s$k.$rs.shim.bytes" "127.0.0.1:$SERVER_PORT" "$t"
+            echo "$t shim, $rs-byte reads: status $status: $output"
+            echo "$output" >"$T/s$k.$rs.shim"
+            if [ "$status" -ne 0 ] || [ "$(val "$T/s$k.$rs.shim" end)" != eof ] ||
+               [ "$(val "$T/s$k.$rs.shim" eagain)" != 0 ] ||
+               ! resp_check "$T/s$k.base.bytes" "$T/s$k.$rs.shim.bytes" --stream; then
+                bad+=("$t/$rs")
+            fi
+        done
+    done
+    echo "failed: ${bad[*]}"
+    [ "${#bad[@]}" -eq 0 ]
+}
+
 # ---- descriptors ---------------------------------------------------------
 
 # fds_pair NAME fault_fds args...: both runs; outputs must be identical
