@@ -308,3 +308,58 @@ accepted_case() {
         n=$((n + 1)); same_file "$(printf '%s/dg/dgram-%04d.raw' "$T" "$n")" "$T/req2"
     done
 }
+
+# ---- documented give-ups ------------------------------------------------------
+
+# giveup_case MODE same-as|same-bytes-as: build/tests/giveup MODE (two
+# requests on one keep-alive connection, the first exchange through the
+# give-up) without and with the library.  Both runs read the same response
+# bytes (the head not rewritten: the connection was given up before it),
+# the second exchange works (no teardown), and the wire equals the baseline
+# (same-bytes-as: byte for byte, the give-up came before the first request;
+# same-as: apart from the first request's connection fields).  The
+# library's exit line proves it was loaded and gave up.
+giveup_case() {
+    need_programs giveup
+    start_server keepalive
+    set_phase base
+    run timeout "$FC_TIMEOUT" "$B/giveup" "$1" "127.0.0.1:$SERVER_PORT" "$T/base.out"
+    echo "base: status $status: $output"
+    [ "$status" -eq 0 ]
+    wait_closed 1   # the server picks the phase when it accepts
+    set_phase shim
+    run shim_env FORCECLOSE_STATS="$T/stats" "$B/giveup" "$1" "127.0.0.1:$SERVER_PORT" "$T/shim.out"
+    echo "shim: status $status: $output"
+    [ "$status" -eq 0 ]
+    wait_closed 2
+    same_file "$T/base.out" "$T/shim.out"
+    grep -aq '^HTTP/1.1 200' "$T/shim.out"
+    refute grep -aqi '^Connection: *close' "$T/shim.out"
+    run check_requests "$SERVER_LOG/shim" "--$2" "$SERVER_LOG/base" --count 2
+    echo "$output"; [ "$status" -eq 0 ]
+    jcheck 'd["connections_tracked"] == 1 and sum(d["given_up"].values()) == 1 and sum(d["teardowns"].values()) == 0' "$T/stats"
+}
+
+@test "give-up: a request written with dprintf(): the connection passes through byte-exact, no teardown" {
+    giveup_case dprintf same-bytes-as
+}
+
+@test "give-up: a request written with vdprintf(): the connection passes through byte-exact, no teardown" {
+    giveup_case vdprintf same-bytes-as
+}
+
+@test "give-up: an urgent byte (send MSG_OOB) before the request: the connection passes through byte-exact, no teardown" {
+    giveup_case oob same-bytes-as
+}
+
+@test "give-up: the response read with recvmmsg(): passes through byte-exact, no teardown" {
+    giveup_case recvmmsg same-as
+}
+
+@test "give-up: the response read with recv(MSG_WAITALL): passes through byte-exact, no teardown" {
+    giveup_case waitall same-as
+}
+
+@test "give-up: recv(MSG_PEEK | MSG_TRUNC) before the response: passes through byte-exact, no teardown" {
+    giveup_case trunc same-as
+}
