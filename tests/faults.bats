@@ -187,12 +187,13 @@ fs_closed() {
 
 # big_head HOW: fault_writer --big-head HOW, without and with the shim,
 # against a server that reads nothing until the writer creates the release
-# file (or 6 s have passed).  Both runs must complete (exit 0: the writer
-# also fails on a call that returns more than it was asked); then the
-# server's bytes are compared.
+# file (or 30 s have passed: far beyond the writer's 1 s signal and 10 s
+# "blocked" bound, so only the release file ends the stall).  Both runs
+# must complete (exit 0: the writer also fails on a call that returns more
+# than it was asked); then the server's bytes are compared.
 big_head() {
     local v st=()
-    start_fault_server --mode noread --stall 6
+    start_fault_server --mode noread --stall 30
     for v in base shim; do
         rm -f "$FS_RELEASE"
         echo "$v" >"$FS_LOG/phase"
@@ -221,7 +222,7 @@ big_head() {
 # the precondition); under the library that is a failure.
 fill() {
     local v
-    start_fault_server --mode noread --stall 6
+    start_fault_server --mode noread --stall 30
     for v in base shim; do
         rm -f "$FS_RELEASE"
         echo "$v" >"$FS_LOG/phase"
@@ -405,13 +406,15 @@ curl_both() {
 }
 
 @test "reads: the head stops half-way: a blocking read() after poll() returns the bytes that are there" {
-    start_fault_server --stall 10
+    start_fault_server --stall 30
     # the server sends the rest only after the client's PING, which it sends
     # once its first read has returned: a read that waits for the rest of
-    # the head never returns (bounded: 3 s, exit 3)
+    # the head never returns (bounded: 10 s, exit 3; a busy machine delays
+    # a read that returns by far less, and the server's stall, 30 s, must
+    # stay above it or the rest would come anyway)
     local rs bad=0
     for rs in 1 4096; do
-        if fetch "st$rs" /stall-head/30 --first-guard 3 --ping --read-size "$rs"; then
+        if fetch "st$rs" /stall-head/30 --first-guard 10 --ping --read-size "$rs"; then
             run resp_check "$T/st$rs.base.bytes" "$T/st$rs.shim.bytes" --stream
             echo "$output"; [ "$status" -eq 0 ] || bad=$((bad + 1))
         else
@@ -495,22 +498,27 @@ fds_pair() {
 }
 
 @test "descriptors: another thread closes the socket during a blocked 1-byte read(), a socketpair gets the number: the read gets the old socket's byte, the socketpair keeps its own" {
-    start_fault_server --stall 10
+    # the server holds the response until fault_fds releases it; 30 s is
+    # only the bound if it never does (a busy machine must not end the
+    # stall before the close it is waiting for)
+    start_fault_server --stall 30
     fds_pair rcr1 read-close-reuse 1 "$FS_RELEASE" "$FS_ADDR"
 }
 
 @test "descriptors: the same with a 4 KiB read() (the response completes in it): the socketpair is left working" {
-    start_fault_server --stall 10
+    start_fault_server --stall 30   # see above
     fds_pair rcr4k read-close-reuse 4096 "$FS_RELEASE" "$FS_ADDR"
 }
 
 @test "descriptors: another thread calls shutdown(SHUT_RDWR) during a blocked write(): it returns and ends the write" {
-    start_fault_server --mode noread --stall 8
+    # the server reads nothing until fault_fds releases it: the write stays
+    # blocked until the other thread's shutdown/close (30 s: only if never)
+    start_fault_server --mode noread --stall 30
     fds_pair wsd write-abort shutdown "$FS_RELEASE" "$FS_ADDR"
 }
 
 @test "descriptors: another thread calls close() during a blocked write(): close returns at once" {
-    start_fault_server --mode noread --stall 8
+    start_fault_server --mode noread --stall 30   # see above
     fds_pair wcl write-abort close "$FS_RELEASE" "$FS_ADDR"
 }
 
