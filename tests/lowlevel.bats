@@ -455,3 +455,12 @@ exchange_errno() {
 @test "errno as libc around a whole exchange: left alone by every successful hooked call; failing reads (EAGAIN, EINTR, EINVAL) the same" {
     exchange_errno
 }
+
+# Library bugs found by errno_check --exchange (issue 18), kept as tests:
+@test "errno as libc: recvmsg() with more than IOV_MAX iovecs on a tracked socket fails with EMSGSIZE at once (LIBRARY BUG: it blocks)" {
+    exchange_errno --iovmax
+}
+
+@test "errno as libc: read()/recv() into an invalid pointer on a tracked socket with a response waiting fail with EFAULT (LIBRARY BUG: SIGSEGV)" {
+    exchange_errno --efault
+}
