@@ -41,6 +41,9 @@ enum {
 	CONN_RESP_LOST = 1u << 5,	/* too many requests in flight to pair
 					   responses with: give up on them */
 	CONN_GAVE_UP = 1u << 6,		/* counted as given up (once) */
+	CONN_RESP_GAVE_UP = 1u << 7,	/* the response side gave up: the
+					   request side does too, at its next
+					   call (pass-through for good) */
 };
 
 /* conn.host_rule: which Host filters apply to this connection's requests */

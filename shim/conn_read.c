@@ -68,8 +68,10 @@ static void rout_clear(struct conn *c)
  * when the stream simply ended. */
 static void stop_tracking(struct conn *c, int reason)
 {
-	if (reason >= 0 && c->resp.phase != HTTP_RESP_OPAQUE)
+	if (reason >= 0 && c->resp.phase != HTTP_RESP_OPAQUE) {
 		conn_gave_up(c, reason);
+		atomic_fetch_or(&c->flags, CONN_RESP_GAVE_UP);
+	}
 	http_response_give_up(&c->resp);
 	c->rout_ends_response = false;
 	if (c->rheld_len > 0 && rout_left(c) == 0) {

@@ -408,6 +408,10 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 		errno = EPIPE;	/* as after a peer's close, minus SIGPIPE */
 		return -1;
 	}
+	/* a connection given up on one side is pass-through for good */
+	if ((atomic_load(&c->flags) & CONN_RESP_GAVE_UP) &&
+	    c->req.phase != HTTP_REQ_OPAQUE)
+		stop_rewriting(c, -1);
 	for (;;) {
 		if (c->req.phase == HTTP_REQ_HEAD && pending_left(c) == 0) {
 			start.req = c->req;
