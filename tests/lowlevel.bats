@@ -457,10 +457,10 @@ exchange_errno() {
 }
 
 # Library bugs found by errno_check --exchange (issue 18), kept as tests:
-@test "errno as libc: recvmsg() with more than IOV_MAX iovecs on a tracked socket fails with EMSGSIZE at once (LIBRARY BUG: it blocks)" {
+@test "errno as libc: recvmsg() with more than IOV_MAX iovecs on a tracked socket fails with EMSGSIZE at once" {
     exchange_errno --iovmax
 }
 
-@test "errno as libc: read()/recv() into an invalid pointer on a tracked socket with a response waiting fail with EFAULT (LIBRARY BUG: SIGSEGV)" {
+@test "errno as libc: read()/recv() into an invalid pointer on a tracked socket with a response waiting fail with EFAULT" {
     exchange_errno --efault
 }
