@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# The launcher's system-call engine (forceclose --engine=syscall, chosen by
+# auto for Go and static programs): the Go client this project exists for,
+# against a server that never says close.  Oracles: the recording server's
+# bytes, the program's own exit status and descriptor count, the engine's
+# FORCECLOSE_STATS line (which also proves the engine was there).
+
+load lib/common
+bats_require_minimum_version 1.5.0
+
+FC="$ROOT/shim/forceclose"
+GOBIN="$ROOT/build/go"
+
+# Go builds once per run, into build/ (GOCACHE too): nothing outside the
+# tree is written, nothing downloaded (standard library only).
+setup_file() {
+    command -v go >/dev/null 2>&1 || return 0
+    export GOCACHE="$GOBIN/cache" GOPATH="$GOBIN/path" GO111MODULE=off \
+        GOFLAGS= GOTOOLCHAIN=local
+    mkdir -p "$GOBIN"
+    CGO_ENABLED=0 go build -o "$GOBIN/story" "$ROOT/tests/engine/story.go"
+}
+
+setup() {
+    skip_unless_cmd go
+    [ -x "$FC" ] || {
+        echo "missing $FC: run make at the repo root" >&2
+        return 1
+    }
+    unset LD_PRELOAD ${!FORCECLOSE_@}
+    T="$BATS_TEST_TMPDIR"
+}
+
+# story_run ARGS...: the story program under `ulimit -n 256` (soft and
+# hard: Go raises its soft limit to the hard one at start).
+story_run() {
+    run timeout 120 bash -c 'ulimit -n 256 && exec "$@"' story "$@"
+    echo "status $status: $output"
+}
+
+# stat_of NAME: a counter from the engine's stats line.
+stat_of() {
+    python3 -c 'import json,sys
+d = json.loads(open(sys.argv[1]).readlines()[-1])
+print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2]])' \
+        "$T/stats.json" "$1"
+}
+
+@test "engine: the original story - shared Transport, chunked POSTs: every request says close, bodies as without, sockets bounded" {
+    start_server keepalive
+    set_phase base
+    story_run "$GOBIN/story" "$SERVER_URL/submit" 400
+    [ "$status" -eq 0 ]
+    [[ "$output" == "done 400 errors 0 sockets "* ]]
+    set_phase shim
+    story_run "$FC" --stats "$T/stats.json" -- "$GOBIN/story" \
+        "$SERVER_URL/submit" 400
+    [ "$status" -eq 0 ]
+    # one connection per request, each closed by the program once the
+    # response said close: none left open
+    [ "$output" = "done 400 errors 0 sockets 0" ]
+    run check_requests "$SERVER_LOG/shim" --expect-close --count 400
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run check_requests "$SERVER_LOG/shim" --same-as "$SERVER_LOG/base" \
+        --ignore-conn-split --count 400
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # the engine was there (auto chose it for a static Go binary)
+    [ "$(stat_of connections_tracked)" -eq 400 ]
+    [ "$(stat_of responses_rewritten)" -eq 400 ]
+    [ "$(stat_of teardowns)" -eq 400 ]
+}
+
+@test "engine: a Transport per request - too many open files without forceclose, 600 POSTs with it" {
+    start_server keepalive
+    set_phase base
+    story_run "$GOBIN/story" "$SERVER_URL/submit" 600 new
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"too many open files"* ]]
+    set_phase shim
+    story_run "$FC" --engine=syscall --stats "$T/stats.json" -- \
+        "$GOBIN/story" "$SERVER_URL/submit" 600 new
+    [ "$status" -eq 0 ]
+    [ "$output" = "done 600 errors 0 sockets 0" ]
+    run check_requests "$SERVER_LOG/shim" --expect-close --count 600
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(stat_of teardowns)" -eq 600 ]
+}
+
+@test "engine: --engine=preload leaves a static Go program unreached (the story still leaks)" {
+    start_server keepalive
+    story_run "$FC" --engine=preload -- "$GOBIN/story" \
+        "$SERVER_URL/submit" 600 new
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"too many open files"* ]]
+}
+
+@test "engine: --check says a static Go program is reached by the engine" {
+    run "$FC" --check "$GOBIN/story"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"yes - a Go program: the system-call engine reaches it"* ]]
+    [[ "$output" == *"Go's HTTPS"* ]]
+    run "$FC" --engine=bogus -- true
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"bad --engine"* ]]
+}
