@@ -19,6 +19,8 @@ setup_file() {
         GOFLAGS= GOTOOLCHAIN=local
     mkdir -p "$GOBIN"
     CGO_ENABLED=0 go build -o "$GOBIN/story" "$ROOT/tests/engine/story.go"
+    gcc -O2 -static -o "$GOBIN/static_client" \
+        "$ROOT/tests/engine/static_client.c" 2>/dev/null || true
 }
 
 setup() {
@@ -106,4 +108,27 @@ print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2
     run "$FC" --engine=bogus -- true
     [ "$status" -eq 2 ]
     [[ "$output" == *"bad --engine"* ]]
+}
+
+@test "engine: a gcc -static C client, blocking sockets, every call family, SIGALRM every millisecond: each request once, torn down" {
+    [ -x "$GOBIN/static_client" ] || skip "cannot link statically (libc.a)"
+    start_server keepalive
+    local m
+    for m in write writev sendto sendmsg; do
+        set_phase "$m"
+        # the client reads once more after each response: only a teardown
+        # answers that read (the server never closes)
+        run timeout 60 "$FC" --stats "$T/stats.json" -- \
+            "$GOBIN/static_client" "$SERVER_PORT" "$m" 40 signals
+        echo "$m: status $status: $output"
+        [ "$status" -eq 0 ]
+        [ "$output" = "ok 40 eof 40" ]
+        # framing checked by the server's own parser: a write done twice
+        # or lost would break it or the count
+        run check_requests "$SERVER_LOG/$m" --expect-close --count 40
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *" 0 problems"* ]]
+        [ "$(stat_of teardowns)" -eq 40 ]
+    done
 }
