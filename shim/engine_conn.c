@@ -142,7 +142,7 @@ void econn_closed(struct econn *c, int fd)
  * connection as FORCECLOSE_ACTION says.  The engine cannot close the
  * program's descriptor for it, so "close" shuts down like "shutdown"
  * (the program then sees end of file and closes). */
-void econn_teardown(struct econn *c, int fd)
+void econn_maybe_teardown(struct econn *c, int fd)
 {
 	static const char *const done[] = {
 		"response complete, connection shut down",
@@ -150,6 +150,11 @@ void econn_teardown(struct econn *c, int fd)
 		"response complete, connection left open (action none)",
 	};
 
+	unsigned out = atomic_load(&c->awaiting_out);
+
+	if (out != atomic_load(&c->awaiting_in) || !atomic_load(&c->req_idle) ||
+	    atomic_exchange(&c->torn_for, out + 1) == out + 1)
+		return;
 	stats_add(&stats.teardowns[config.action], 1);
 	log_event(LOG_TEARDOWNS, c->dest, done[config.action], NULL, 0);
 	if (config.action == ACTION_NONE)

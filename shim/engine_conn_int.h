@@ -40,6 +40,7 @@ struct econn {
 	uint8_t awaiting[EC_AWAITING_MAX];	/* 1: the request was HEAD */
 	atomic_uint awaiting_in, awaiting_out;
 	atomic_bool req_idle;	/* no request half written */
+	atomic_uint torn_for;	/* awaiting_out at the last teardown, + 1 */
 
 	/* response side, under rlock */
 	pthread_mutex_t rlock;
@@ -54,7 +55,9 @@ struct econn {
 };
 
 void econn_gave_up(struct econn *c, int reason);
-void econn_teardown(struct econn *c, int fd);
+/* The response to the last request sent is complete and no request is
+ * half written: end the connection (once, whichever side sees it). */
+void econn_maybe_teardown(struct econn *c, int fd);
 
 /* Sends the held head bytes as they are (best effort), under wlock. */
 void econn_req_flush(struct econn *c, int fd);

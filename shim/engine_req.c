@@ -185,6 +185,10 @@ static long send_head(struct econn *c, int fd)
 		c->awaiting[in % EC_AWAITING_MAX] = info.method_head;
 		atomic_store(&c->awaiting_in, in + 1);
 	}
+	/* idle before the head leaves when no body follows: the answer may
+	 * be read (and the connection torn down) before this call returns */
+	if (c->req.phase == HTTP_REQ_HEAD)
+		atomic_store(&c->req_idle, true);
 	r = econn_send_all(fd, out, n);
 	free(out);
 	c->held_len = 0;
@@ -255,19 +259,27 @@ static long write_locked(struct econn *c, int fd, const uint8_t *buf,
 				return off ? (long)off : e;
 			off += m;
 			if (c->req.phase == HTTP_REQ_HEAD)
-				atomic_store(&c->req_idle, true);
+				econn_maybe_teardown(c, fd);
 			continue;
 		} else {
 			struct http_request_stream look = c->req;
 			m = http_request_pass(&look, buf + off, n - off);
+			/* the body's end: idle before it leaves (see
+			 * send_head), busy again if it does not all go */
+			if (look.phase == HTTP_REQ_HEAD)
+				atomic_store(&c->req_idle, true);
 		}
 		r = send(fd, buf + off, m, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r < (ssize_t)m && !(atomic_load(&c->flags) & EC_REQ_OPAQUE))
+			atomic_store(&c->req_idle, false);
 		if (r <= 0)
 			return off ? (long)off : r < 0 ? -errno : 0;
 		if (!(atomic_load(&c->flags) & EC_REQ_OPAQUE)) {
 			http_request_pass(&c->req, buf + off, (size_t)r);
+			/* a response that came in before the request was all
+			 * out: the teardown is due now */
 			if (c->req.phase == HTTP_REQ_HEAD)
-				atomic_store(&c->req_idle, true);
+				econn_maybe_teardown(c, fd);
 		}
 		off += (size_t)r;
 		if ((size_t)r < m)

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "config.h"
@@ -33,11 +34,8 @@ static void stop_tracking(struct econn *c, int reason)
  * no other request is being written. */
 static void response_done(struct econn *c, int fd)
 {
-	unsigned out = atomic_load(&c->awaiting_out) + 1;
-
-	atomic_store(&c->awaiting_out, out);
-	if (out == atomic_load(&c->awaiting_in) && atomic_load(&c->req_idle))
-		econn_teardown(c, fd);
+	atomic_fetch_add(&c->awaiting_out, 1);
+	econn_maybe_teardown(c, fd);
 }
 
 static bool rheld_add(struct econn *c, const uint8_t *p, size_t n)
@@ -250,12 +248,26 @@ static long read_locked(struct econn *c, int fd, uint8_t *out, size_t n,
 long econn_read(struct econn *c, int fd, uint8_t *out, size_t n, int flags)
 {
 	static __thread uint8_t *pk;
-	long r;
+	long r, more;
+	int queued;
 
 	if (pk == NULL && (pk = malloc(PEEK_MAX)) == NULL)
 		return -ENOMEM;
 	pthread_mutex_lock(&c->rlock);
 	r = read_locked(c, fd, out, n, flags, pk);
+	/* a head, and its body already queued behind it: both in this read,
+	 * as the kernel would give them (a trapped call saved); only bytes
+	 * the kernel has, so no error or end of file is swallowed */
+	if (r > 0 && (size_t)r < n && c->rout == NULL &&
+	    !(flags & (MSG_PEEK | MSG_OOB)) &&
+	    (c->resp.phase == HTTP_RESP_BODY_LENGTH ||
+	     c->resp.phase == HTTP_RESP_BODY_CHUNKED) &&
+	    !(atomic_load(&c->flags) & (EC_RESP_OPAQUE | EC_TORN_DOWN)) &&
+	    ioctl(fd, FIONREAD, &queued) == 0 && queued > 0) {
+		more = read_locked(c, fd, out + r, n - (size_t)r, flags, pk);
+		if (more > 0)
+			r += more;
+	}
 	pthread_mutex_unlock(&c->rlock);
 	return r;
 }

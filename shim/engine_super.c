@@ -31,6 +31,12 @@
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
 #define WORKERS_MAX 512		/* workers waiting on blocking sockets */
 #define PIDFD_CACHE 64
 
@@ -198,6 +204,10 @@ static void supervise(int sock, const char *program)
 	if (fd < 0)
 		_exit(0);	/* the launcher gave up before its exec */
 	engine_listener = fd;
+	/* 6.6+: the trapped thread and the worker hand over on one CPU, which
+	 * halves a round trip (best effort: older kernels refuse it) */
+	ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+	      (__u64)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	program_invocation_short_name = (char *)program;
 	prctl(PR_SET_NAME, "forceclose-sup", 0, 0, 0);
 	engine_conf_load();
