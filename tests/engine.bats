@@ -22,6 +22,8 @@ setup_file() {
     CGO_ENABLED=0 go build -o "$GOBIN/goget" "$ROOT/tests/engine/goget.go"
     CGO_ENABLED=1 go build -o "$GOBIN/goget-cgo" \
         "$ROOT/tests/engine/goget.go" 2>/dev/null || true
+    gcc -O2 -static -o "$GOBIN/static_cat" \
+        "$ROOT/tests/engine/static_cat.c" 2>/dev/null || true
     gcc -O2 -static -o "$GOBIN/static_client" \
         "$ROOT/tests/engine/static_client.c" 2>/dev/null || true
 }
@@ -34,6 +36,27 @@ setup() {
     }
     unset LD_PRELOAD ${!FORCECLOSE_@}
     T="$BATS_TEST_TMPDIR"
+    # marks the supervisors this test starts (they inherit the
+    # environment), so they can be found and stopped by PID
+    export FC_TEST_MARK="$T"
+}
+
+# sup_pids: the supervisors (comm forceclose-sup) started by this test.
+sup_pids() {
+    local p
+    for p in /proc/[0-9]*; do
+        [ "$(cat "$p/comm" 2>/dev/null)" = forceclose-sup ] || continue
+        tr '\0' '\n' <"$p/environ" 2>/dev/null |
+            grep -qx "FC_TEST_MARK=$T" && echo "${p#/proc/}"
+    done
+    return 0
+}
+
+teardown() {
+    stop_pids "$T/client.pids"
+    sup_pids >"$T/sup.pids"
+    stop_pids "$T/sup.pids"
+    stop_servers
 }
 
 # story_run ARGS...: the story program under `ulimit -n 256` (soft and
@@ -78,6 +101,8 @@ print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2
     [ "$(stat_of connections_tracked)" -eq 400 ]
     [ "$(stat_of responses_rewritten)" -eq 400 ]
     [ "$(stat_of teardowns)" -eq 400 ]
+    # and the supervisor went with the program
+    [ -z "$(sup_pids)" ]
 }
 
 @test "engine: a Transport per request - too many open files without forceclose, 600 POSTs with it" {
@@ -209,4 +234,48 @@ print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2
     echo "$output"
     [ "$status" -eq 0 ]
     [ "$(stat_of teardowns)" -eq 1 ]
+}
+
+@test "engine: file and pipe I/O of a static program unchanged (checksums), the engine present" {
+    [ -x "$GOBIN/static_cat" ] || skip "cannot link statically (libc.a)"
+    head -c $((32 << 20)) /dev/urandom >"$T/in"
+    run bash -c '"$1" "$2/native.f" <"$2/in" | sha256sum' x "$GOBIN/static_cat" "$T"
+    [ "$status" -eq 0 ]
+    local native="$output"
+    run bash -c '"$1" --stats "$2/stats.json" -- "$3" "$2/engine.f" <"$2/in" | sha256sum' \
+        x "$FC" "$T" "$GOBIN/static_cat"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$native" ]
+    [ "$output" = "$(sha256sum <"$T/in")" ]
+    cmp "$T/in" "$T/engine.f"
+    # the engine ran it (the library cannot load into a static program)
+    [ "$(stat_of connections_tracked)" -eq 0 ]
+}
+
+@test "engine: the program killed in the middle of a request - the supervisor ends, the server sees the connection close" {
+    [ -x "$GOBIN/static_client" ] || skip "cannot link statically (libc.a)"
+    start_server sink
+    "$FC" -- "$GOBIN/static_client" "$SERVER_PORT" write 1 \
+        >"$T/client.out" 2>&1 3>&- &
+    local pid=$! i sup
+    echo "$pid" >"$T/client.pids"
+    # the request is at the server: the client now waits in read(), a
+    # supervisor worker waits for the socket on its behalf (bounded: 10 s)
+    for (( i = 0; i < 200; i++ )); do
+        [ -s "$(ls "$SERVER_LOG"/conn-*.raw 2>/dev/null | head -1)" ] && break
+        sleep 0.05
+    done
+    [ -s "$(ls "$SERVER_LOG"/conn-*.raw | head -1)" ]
+    sup=$(sup_pids)
+    [ -n "$sup" ]
+    kill -KILL "$pid"
+    wait "$pid" || true
+    # the supervisor sees no process left under its filter and exits
+    # (bounded: 10 s; it is woken at once)
+    for (( i = 0; i < 200; i++ )); do
+        [ -z "$(sup_pids)" ] && break
+        sleep 0.05
+    done
+    [ -z "$(sup_pids)" ]
+    wait_closed 1
 }
