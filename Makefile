@@ -77,7 +77,7 @@ test:
 	@$(MAKE) --no-print-directory test-programs
 	@tests/run.sh
 
-demo: $(LIB)
+demo: $(LIB) $(LAUNCHER)
 	@tests/demo.sh
 
 # figures are ratios measured in one run; QUICK=1 for a short run

@@ -45,9 +45,13 @@ func submitData(client *http.Client, url string, i int) error {
 	return err
 }
 
-// openSockets: the program's sockets still open (idle connections).
+// openSockets: the program's sockets still open (idle connections); -1
+// when not even /proc/self/fd can be opened (no descriptor left).
 func openSockets() int {
-	entries, _ := os.ReadDir("/proc/self/fd")
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
 	n := 0
 	for _, e := range entries {
 		target, err := os.Readlink("/proc/self/fd/" + e.Name())
@@ -84,7 +88,7 @@ func main() {
 	// Go closes a connection from its read-loop goroutine after the
 	// body was handed over: give the last one up to 2 s to go
 	sockets := openSockets()
-	for i := 0; i < 100 && sockets > 0; i++ {
+	for i := 0; i < 100 && sockets != 0; i++ {
 		time.Sleep(20 * time.Millisecond)
 		sockets = openSockets()
 	}
