@@ -46,7 +46,7 @@ sup_pids() {
     local p
     for p in /proc/[0-9]*; do
         [ "$(cat "$p/comm" 2>/dev/null)" = forceclose-sup ] || continue
-        tr '\0' '\n' <"$p/environ" 2>/dev/null |
+        { tr '\0' '\n' <"$p/environ"; } 2>/dev/null |
             grep -qx "FC_TEST_MARK=$T" && echo "${p#/proc/}"
     done
     return 0
@@ -278,4 +278,24 @@ print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2
     done
     [ -z "$(sup_pids)" ]
     wait_closed 1
+}
+
+@test "engine: FORCECLOSE_EXCEPT and -v apply as in the library (same settings, same log lines)" {
+    start_server keepalive
+    run timeout 60 "$FC" --except 127.0.0.1 -vvv --stats "$T/stats.json" -- \
+        "$GOBIN/goget" "$SERVER_URL/x" 5 get
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"127.0.0.1:$SERVER_PORT: excluded by filter"* ]]
+    [ "$(stat_of connections_excluded)" -ge 1 ]
+    [ "$(stat_of requests_rewritten)" -eq 0 ]
+    # untouched: the requests carry no Connection field, the connection
+    # is reused as without the engine
+    run grep -ail '^Connection:' "$SERVER_LOG"/conn-*.raw
+    [ "$status" -eq 1 ]
+    run timeout 60 "$FC" --only 127.0.0.1 -vv -- "$GOBIN/goget" "$SERVER_URL/y" 2 get
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"libforceclose: goget["*"]: 127.0.0.1:$SERVER_PORT: GET request rewritten (Connection: close added)"* ]]
+    [[ "$output" == *"response complete, connection shut down"* ]]
 }
