@@ -387,7 +387,10 @@ bool check_wants_engine(const char *program)
 	    head[EI_CLASS] == ELFCLASS64 && head[EI_DATA] == ELFDATA2LSB) {
 		memcpy(&eh, head, sizeof eh);
 		go = go_sections(fd, &eh, st.st_size);
+		/* never set-ID ones: no_new_privs would run them without
+		 * their privileges */
 		wants = eh.e_machine == EM_X86_64 &&
+			secure_exec(fd, &st) == NULL &&
 			(go == 1 || (go < 0 && go_magic_in_file(fd)) ||
 			 elf_interp(fd, &eh, interp, sizeof interp) == 0);
 	}

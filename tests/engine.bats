@@ -299,3 +299,20 @@ print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2
     [[ "$output" == *"libforceclose: goget["*"]: 127.0.0.1:$SERVER_PORT: GET request rewritten (Connection: close added)"* ]]
     [[ "$output" == *"response complete, connection shut down"* ]]
 }
+
+@test "engine: auto never runs a set-user-ID program under the engine (no_new_privs would drop its privileges)" {
+    [ -x "$GOBIN/static_cat" ] || skip "cannot link statically (libc.a)"
+    cp "$GOBIN/static_cat" "$T/suid"
+    chmod u+s "$T/suid"
+    run bash -c 'echo hello | "$1" --stats "$2/stats.json" -- "$2/suid"' x "$FC" "$T"
+    [ "$status" -eq 0 ]
+    [ "$output" = hello ]
+    # no supervisor wrote a stats line: the engine did not run
+    [ ! -e "$T/stats.json" ]
+    # the same copy without the set-ID bit does go to the engine
+    chmod u-s "$T/suid"
+    run bash -c 'echo hello | "$1" --stats "$2/stats.json" -- "$2/suid"' x "$FC" "$T"
+    [ "$status" -eq 0 ]
+    [ "$output" = hello ]
+    [ "$(stat_of connections_tracked)" -eq 0 ]
+}
