@@ -263,6 +263,10 @@ static void do_read(const struct seccomp_notif *n, struct call *k,
 	int block = -1;
 	uint32_t zero = 0;
 
+	if (want == 0) {
+		engine_reply(n, 0, 0);	/* as the kernel: 0, nothing taken */
+		return;
+	}
 	if (want > CHUNK)
 		want = CHUNK;
 	for (;;) {
