@@ -316,3 +316,23 @@ print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2
     [ "$output" = hello ]
     [ "$(stat_of connections_tracked)" -eq 0 ]
 }
+
+@test "engine: a server that resets - the program sees the same error as without the engine" {
+    python3 "$ROOT/tests/engine/reset_server.py" "$T/rport" 3>&- &
+    echo $! >>"$BATS_TEST_TMPDIR/server.pids"
+    local i
+    # bounded: 10 s for python to start and listen
+    for (( i = 0; i < 100; i++ )); do [ -s "$T/rport" ] && break; sleep 0.1; done
+    local url="http://127.0.0.1:$(cat "$T/rport")/x"
+    run timeout 60 "$GOBIN/goget" "$url" 2 get
+    echo "native: $status $output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"read: connection reset by peer"* ]]
+    run timeout 60 "$FC" --engine=syscall --stats "$T/stats.json" -- \
+        "$GOBIN/goget" "$url" 2 get
+    echo "engine: $status $output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"done 0 errors 2 sockets 0"* ]]
+    [[ "$output" == *"read: connection reset by peer"* ]]
+    [ "$(stat_of connections_tracked)" -eq 2 ]
+}
