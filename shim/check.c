@@ -1,7 +1,13 @@
 /* check.c - forceclose --check.  Reads the program's ELF headers (or its
  * #! line, then the interpreter's) and tells whether the dynamic loader
  * will load libforceclose.so into it and whether the library will see its
- * socket calls.  Nothing is run. */
+ * socket calls.  Nothing is run.
+ *
+ * The file may be hostile (it is checked before it is trusted): only
+ * regular files are opened, and never so that opening could block or
+ * change anything; every read is bounded; and every byte printed is
+ * printable ASCII, so that no byte from the file (PT_INTERP, the #! line)
+ * can forge a verdict line or drive the terminal. */
 #define _GNU_SOURCE
 #include "check.h"
 #include "engine.h"
@@ -22,20 +28,40 @@
 #define HEAD_SIZE 256		/* the kernel reads this much of a #! line */
 #define PROXY "use a proxy such as HAProxy with option httpclose"
 #define GLIBC_LOADER "ld-linux-x86-64.so.2"
+/* The Go magic is looked for at the start of each loaded segment: Go's
+ * linker puts its build info first in the data segment, and Go's own
+ * reader (debug/buildinfo) looks there too.  Bounded whatever the file
+ * claims: a file may be huge or sparse. */
+#define GO_SCAN_SEGMENT (1 << 20)	/* bytes of each segment */
+#define GO_SCAN_SEGMENTS 16		/* segments looked at */
 
 static const char go_magic[] = "\xff Go buildinf:";
+
+/* Text that may hold bytes from the file (or from the command line):
+ * non-printable bytes shown as '?', as the settings messages do. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++)
+		putc(*s >= 0x20 && *s < 0x7f ? *s : '?', f);
+}
 
 /* One line on stderr; the status for "cannot tell".  label is the
  * "PROGRAM: [script run by INTERP: ]..." chain that led here. */
 static int cannot(const char *label, const char *why)
 {
-	fprintf(stderr, "forceclose: --check: %s%s\n", label, why);
+	fputs("forceclose: --check: ", stderr);
+	put_escaped(stderr, label);
+	put_escaped(stderr, why);
+	putc('\n', stderr);
 	return 2;
 }
 
 static int verdict(const char *label, bool yes, const char *why)
 {
-	printf("%s%s - %s\n", label, yes ? "yes" : "no", why);
+	put_escaped(stdout, label);
+	fputs(yes ? "yes - " : "no - ", stdout);
+	put_escaped(stdout, why);
+	putc('\n', stdout);
 	return yes ? 0 : 1;
 }
 
@@ -128,23 +154,49 @@ static int go_sections(int fd, const Elf64_Ehdr *eh, off_t size)
 	return found;
 }
 
-/* Go's build-info header, 16-byte aligned, for binaries stripped of
- * their section table. */
-static bool go_magic_in_file(int fd)
+/* Go's build-info header, 16-byte aligned, at the start of a loaded
+ * segment, for binaries stripped of their section table. */
+static bool go_magic_at(int fd, off_t from, uint64_t len)
 {
 	enum { CHUNK = 1 << 16 };
-	static char buf[CHUNK + 16];
-	off_t off;
+	static char buf[CHUNK];
+	uint64_t done = 0;
 	ssize_t n;
 	size_t i;
 
-	for (off = 0; (n = pread(fd, buf, sizeof buf, off)) > 0; off += CHUNK) {
-		for (i = 0; i < CHUNK && i + sizeof go_magic - 1 <= (size_t)n;
-		     i += 16)
+	if (len > GO_SCAN_SEGMENT)
+		len = GO_SCAN_SEGMENT;
+	from -= from % 16;	/* p_offset and p_vaddr agree modulo 16 */
+	while (done < len &&
+	       (n = pread(fd, buf, sizeof buf, from + (off_t)done)) > 0) {
+		for (i = 0; i + sizeof go_magic - 1 <= (size_t)n; i += 16)
 			if (memcmp(buf + i, go_magic, sizeof go_magic - 1) == 0)
 				return true;
 		if ((size_t)n < sizeof buf)
 			break;
+		/* the next read starts where a magic cut here would too */
+		done += CHUNK - 16;
+	}
+	return false;
+}
+
+static bool go_magic_in_file(int fd, const Elf64_Ehdr *eh, off_t size)
+{
+	Elf64_Phdr ph;
+	unsigned i, seen = 0;
+
+	if (eh->e_phentsize != sizeof ph)
+		return false;
+	for (i = 0; i < eh->e_phnum && seen < GO_SCAN_SEGMENTS; i++) {
+		if (pread(fd, &ph, sizeof ph,
+			  (off_t)(eh->e_phoff + i * sizeof ph)) != sizeof ph)
+			return false;
+		if (ph.p_type != PT_LOAD || ph.p_filesz == 0 ||
+		    ph.p_offset >= (uint64_t)size)
+			continue;
+		seen++;
+		if (go_magic_at(fd, (off_t)ph.p_offset, ph.p_filesz))
+			return true;
 	}
 	return false;
 }
@@ -245,7 +297,7 @@ static int check_elf(int fd, const struct stat *st,
 	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
 		return cannot(label, "an ELF file that is not a program");
 	go = go_sections(fd, &eh, st->st_size);
-	go = go == 1 || (go < 0 && go_magic_in_file(fd));
+	go = go == 1 || (go < 0 && go_magic_in_file(fd, &eh, st->st_size));
 	r = elf_interp(fd, &eh, interp, sizeof interp);
 	if (r < 0)
 		return cannot(label, "malformed ELF program headers");
@@ -279,10 +331,12 @@ static char *env_target(char *arg)
 	     w = strtok_r(NULL, " \t", &save)) {
 		if (strncmp(w, "-S", 2) == 0 && w[2] != '\0')
 			return w + 2;	/* -SNAME */
-		if (strcmp(w, "-u") == 0 || strcmp(w, "--unset") == 0)
-			w = strtok_r(NULL, " \t", &save);
-		if (w == NULL)
-			break;
+		/* -u NAME: NAME is the option's, not the program */
+		if (strcmp(w, "-u") == 0 || strcmp(w, "--unset") == 0) {
+			if (strtok_r(NULL, " \t", &save) == NULL)
+				break;
+			continue;
+		}
 		if (w[0] != '-' && strchr(w, '=') == NULL)
 			return w;
 	}
@@ -316,9 +370,13 @@ static int check_script(char *line, int depth,
 			return cannot(label, "cannot tell what its #! env runs");
 		found = strchr(name, '/') ? strdup(name) : find_in_path(name);
 		if (found == NULL) {
-			fprintf(stderr, "forceclose: --check: %s#! %s: %s is "
-				"not in PATH\n", label, interp, name);
-			return 2;
+			char *why;
+			if (asprintf(&why, "#! %s: %s is not in PATH", interp,
+				     name) < 0)
+				return cannot(label, "out of memory");
+			status = cannot(label, why);
+			free(why);
+			return status;
 		}
 		if (asprintf(&sub, "%sscript run by %s (via %s): ", label,
 			     found, interp) < 0)
@@ -343,14 +401,22 @@ static int check_script(char *line, int depth,
 static int check_file(const char *path, int depth, const char *label)
 {
 	unsigned char head[HEAD_SIZE + 1];
-	struct stat st;
+	struct stat st, opened;
 	ssize_t n;
 	int fd, status;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Look before opening: opening a FIFO waits for a writer, opening a
+	 * device can act on it (a watchdog arms itself). */
+	if (stat(path, &st) != 0)
+		return cannot(label, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return cannot(label, "not a regular file");
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return cannot(label, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	/* and what was opened is what was looked at */
+	if (fstat(fd, &opened) != 0 || !S_ISREG(opened.st_mode) ||
+	    opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
 		close(fd);
 		return cannot(label, "not a regular file");
 	}
@@ -378,11 +444,16 @@ bool check_wants_engine(const char *program)
 	int fd, go;
 
 	path = strchr(program, '/') ? strdup(program) : find_in_path(program);
-	fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	/* only a regular file is opened, and never so that opening could
+	 * block or change anything (as check_file) */
+	fd = path && stat(path, &st) == 0 && S_ISREG(st.st_mode) ?
+		     open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) :
+		     -1;
 	free(path);
 	if (fd < 0)
 		return false;	/* exec says why */
-	if (fstat(fd, &st) == 0 && read_at(fd, head, sizeof head, 0) &&
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    read_at(fd, head, sizeof head, 0) &&
 	    memcmp(head, ELFMAG, SELFMAG) == 0 &&
 	    head[EI_CLASS] == ELFCLASS64 && head[EI_DATA] == ELFDATA2LSB) {
 		memcpy(&eh, head, sizeof eh);
@@ -391,7 +462,8 @@ bool check_wants_engine(const char *program)
 		 * their privileges */
 		wants = eh.e_machine == EM_X86_64 &&
 			secure_exec(fd, &st) == NULL &&
-			(go == 1 || (go < 0 && go_magic_in_file(fd)) ||
+			(go == 1 ||
+			 (go < 0 && go_magic_in_file(fd, &eh, st.st_size)) ||
 			 elf_interp(fd, &eh, interp, sizeof interp) == 0);
 	}
 	close(fd);
@@ -407,9 +479,11 @@ int check(const char *program)
 		return cannot("", "empty PROGRAM name");
 	path = strchr(program, '/') ? strdup(program) : find_in_path(program);
 	if (path == NULL) {
-		fprintf(stderr, "forceclose: --check: %s: not found in PATH\n",
-			program);
-		return 2;
+		if (asprintf(&label, "%s: ", program) < 0)
+			return cannot("", "out of memory");
+		status = cannot(label, "not found in PATH");
+		free(label);
+		return status;
 	}
 	if (asprintf(&label, "%s: ", path) < 0) {
 		free(path);

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include "conn.h"
+#include "log.h"
 
 struct config config;
 struct settings settings;
@@ -21,10 +22,44 @@ static const char *get(const char *name)
 	return getenv(name);
 }
 
+/* Removes every FORCECLOSE_* entry from environ, in place, as unsetenv()
+ * does: main()'s envp is the same array, so neither it nor any child
+ * the program starts with environ sees them. */
+static void drop_our_variables(void)
+{
+	static const char prefix[] = "FORCECLOSE_";
+	char **ep = environ, **dp;
+
+	if (ep == NULL)
+		return;
+	while (*ep != NULL) {
+		if (strncmp(*ep, prefix, sizeof prefix - 1) != 0) {
+			ep++;
+			continue;
+		}
+		dp = ep;
+		do
+			dp[0] = dp[1];
+		while (*dp++ != NULL);
+	}
+}
+
 static void load(void)
 {
 	struct settings_error err;
 
+	/* Secure execution (setuid, setgid, file capabilities): the
+	 * environment comes from a less privileged caller, and none of it
+	 * may steer a privileged process or, through the environment it
+	 * passes on, the children it runs after switching users.  Only a
+	 * system-wide preload (/etc/ld.so.preload) or a library in a system
+	 * directory gets this far; it stays out of the way entirely. */
+	if (getauxval(AT_SECURE) != 0) {
+		config.disabled = true;
+		drop_our_variables();
+		return;
+	}
+	log_stderr_init();
 	if (!settings_parse(&settings, get, &err)) {
 		char line[768];
 		size_t n = settings_error_line(&err, "libforceclose: ",
@@ -32,19 +67,13 @@ static void load(void)
 					       line, sizeof line);
 		/* stderr without stdio (it may be a socket we track) and
 		 * without hooks */
-		syscall(SYS_write, 2, line, n);
+		log_stderr_write(line, n);
 		config.disabled = true;
 		return;
 	}
 	if (settings.disabled) {
 		config.disabled = true;
 		return;
-	}
-	/* secure execution: no knob may make us write a file */
-	if (getauxval(AT_SECURE) != 0) {
-		settings.stats_path[0] = '\0';
-		if (settings.log == LOG_TO_FILE)
-			settings.log = LOG_TO_STDERR;
 	}
 	config.action = settings.action;
 	config.filtered = settings.has_only || settings.has_except;

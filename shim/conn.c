@@ -25,15 +25,16 @@
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *pool_free;
 static struct conn *pool_slabs[4096];	/* for the fork sweep */
-static unsigned pool_nslabs;
+static _Atomic unsigned pool_nslabs;
+static struct conn *_Atomic pool_retired;	/* released, not yet reset */
 static pid_t our_pid;
 
 /* Never released: its count starts at 1 and stays above 0. */
 struct conn conn_closed = {
 	.refs = 1,
 	.flags = CONN_TORN_DOWN | CONN_CLOSED,
-	.wlock = { PTHREAD_MUTEX_INITIALIZER, false },
-	.rlock = { PTHREAD_MUTEX_INITIALIZER, false },
+	.wlock = { PTHREAD_MUTEX_INITIALIZER, 0 },
+	.rlock = { PTHREAD_MUTEX_INITIALIZER, 0 },
 };
 
 /* Torn-down descriptors the shim will close (FORCECLOSE_ACTION=close),
@@ -60,44 +61,56 @@ static uint64_t now_ns(void)
 static void lock_init(struct conn_lock *l)
 {
 	pthread_mutex_init(&l->mutex, NULL);
-	atomic_store(&l->held, false);
+	atomic_store(&l->owner, 0);
 }
 
 void conn_lock(struct conn_lock *l)
 {
 	pthread_mutex_lock(&l->mutex);
-	atomic_store_explicit(&l->held, true, memory_order_relaxed);
+	atomic_store_explicit(&l->owner, (unsigned long)pthread_self(),
+			      memory_order_relaxed);
 }
 
 bool conn_trylock(struct conn_lock *l)
 {
 	if (pthread_mutex_trylock(&l->mutex) != 0)
 		return false;
-	atomic_store_explicit(&l->held, true, memory_order_relaxed);
+	atomic_store_explicit(&l->owner, (unsigned long)pthread_self(),
+			      memory_order_relaxed);
 	return true;
 }
 
 void conn_unlock(struct conn_lock *l)
 {
-	atomic_store_explicit(&l->held, false, memory_order_relaxed);
+	atomic_store_explicit(&l->owner, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&l->mutex);
 }
 
 static void reset(struct conn *c);
 
-/* A connection from the pool, ready for use: conn_put() resets each one
- * on its way back, and a new slab's are reset here. */
+/* A connection from the pool, ready for use.  Connections released since
+ * the last call are reset here first (conn_put only retires them), and a
+ * new slab's are reset as it is carved. */
 static struct conn *conn_alloc(void)
 {
-	struct conn *c;
+	struct conn *c, *r = atomic_exchange(&pool_retired, NULL);
+	unsigned n;
 
 	pthread_mutex_lock(&pool_lock);
-	if (pool_free == NULL && pool_nslabs < sizeof pool_slabs /
-						  sizeof pool_slabs[0]) {
+	while (r != NULL) {
+		c = r;
+		r = r->next;
+		reset(c);
+		c->next = pool_free;
+		pool_free = c;
+	}
+	n = atomic_load(&pool_nslabs);
+	if (pool_free == NULL && n < sizeof pool_slabs / sizeof pool_slabs[0]) {
 		struct conn *slab = calloc(SLAB_CONNS, sizeof *slab);
 		int i;
 		if (slab != NULL) {
-			pool_slabs[pool_nslabs++] = slab;
+			pool_slabs[n] = slab;
+			atomic_store(&pool_nslabs, n + 1);
 			for (i = SLAB_CONNS - 1; i >= 0; i--) {
 				lock_init(&slab[i].wlock);
 				lock_init(&slab[i].rlock);
@@ -132,7 +145,7 @@ static void reset(struct conn *c)
 	free(c->rout);
 	c->held = c->pending = c->rheld = c->rout = NULL;
 	c->held_len = c->held_cap = 0;
-	c->pending_len = c->pending_off = c->head_sent = 0;
+	c->pending_len = c->pending_off = c->pending_cap = c->head_sent = 0;
 	c->rheld_len = c->rheld_cap = c->rheld_given = 0;
 	c->rerr = 0;
 	c->rout_len = c->rout_off = 0;
@@ -146,15 +159,18 @@ static void reset(struct conn *c)
 	http_response_init(&c->resp);
 }
 
+/* The last reference retires c onto a lock-free stack: no free(), no
+ * lock, so that close() stays async-signal-safe. */
 void conn_put(struct conn *c)
 {
+	struct conn *top;
+
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
-	reset(c);
-	pthread_mutex_lock(&pool_lock);
-	c->next = pool_free;
-	pool_free = c;
-	pthread_mutex_unlock(&pool_lock);
+	top = atomic_load(&pool_retired);
+	do
+		c->next = top;
+	while (!atomic_compare_exchange_weak(&pool_retired, &top, c));
 }
 
 bool conn_table_mutable(void)
@@ -303,13 +319,20 @@ struct conn *conn_acquire_active(int fd)
 	return c;
 }
 
-struct conn *conn_write_enter(int fd)
+struct conn *conn_write_enter(int fd, int flags)
 {
 	struct conn *c = conn_acquire_active(fd);
 
 	if (c == NULL)
 		return NULL;
-	conn_lock(&c->wlock);
+	if (!(flags & MSG_DONTWAIT)) {
+		conn_lock(&c->wlock);
+	} else if (!conn_trylock(&c->wlock)) {
+		/* another thread is writing (maybe blocked in the kernel):
+		 * a call that must not wait fails as on a full socket */
+		conn_put(c);
+		return CONN_BUSY;
+	}
 	/* Before each write of a request head: is fd still the socket that
 	 * was connected?  Its number may have been reused behind our back
 	 * (a close we could not see); head bytes held so far stay with the
@@ -341,20 +364,41 @@ void conn_side_opaque(struct conn *c, unsigned side_flag)
 		atomic_fetch_or(&c->flags, CONN_OPAQUE);
 }
 
-/* Closes fd if it still refers to c: the program has not closed it. */
+/* Closes fd if it still refers to c: the program has not closed it.  The
+ * slot is claimed first (c -> the sentinel, atomically): a program's
+ * close() that comes after the claim sees the sentinel and leaves the
+ * number alone (conn_claim_close), one that came before made the claim
+ * fail.  Exactly one party closes the number. */
 static void close_if_unchanged(int fd, struct conn *c)
 {
 	struct conn *now = fdtable_acquire(fd);
+	bool ours = now == c && conn_same_socket(c, fd) && conn_table_mutable();
 
-	if (now == c && conn_same_socket(c, fd) && conn_table_mutable()) {
-		/* the sentinel first: the number must not be handed out
-		 * while the table still says it is c */
-		conn_tryget(&conn_closed);
-		fdtable_install(fd, &conn_closed);
-		REAL(close)(fd);
-	}
 	if (now != NULL)
 		conn_put(now);
+	if (!ours || (unsigned)fd >= FDTABLE_SIZE)
+		return;
+	conn_tryget(&conn_closed);
+	if (!atomic_compare_exchange_strong(&fdtable_slots[fd], &now,
+					    &conn_closed)) {
+		conn_put(&conn_closed);
+		return;
+	}
+	conn_put(c);	/* the slot's reference */
+	REAL(close)(fd);
+}
+
+bool conn_claim_close(int fd)
+{
+	struct conn *old;
+
+	if ((unsigned)fd >= FDTABLE_SIZE)
+		return false;
+	old = atomic_exchange(&fdtable_slots[fd], NULL);
+	if (old == NULL)
+		return false;
+	conn_put(old);
+	return old == &conn_closed;
 }
 
 void conn_close_later(struct conn *c, int fd)
@@ -386,46 +430,141 @@ void conn_close_later(struct conn *c, int fd)
 	}
 }
 
+/* ---- fork ----
+ *
+ * No owed byte crosses a fork, and the child finds every lock free and
+ * every connection in a state some thread finished writing.  The prepare
+ * handler takes both locks of every connection (a lock is never held
+ * across a blocking call, so this waits for nothing but a few non-blocking
+ * system calls), then the window and pool locks, and sends what is owed
+ * without waiting.  Bytes the socket would not take stay the parent's
+ * alone: the child drops its copy and leaves that connection's writes
+ * alone, so it never sends them a second time.  A lock the forking thread
+ * itself holds (a signal handler forked inside a hook), or one not taken
+ * within FORK_LOCK_WAIT_S in all, is not waited for: the child gives that
+ * connection up, as it cannot know its state. */
+#define FORK_LOCK_WAIT_S 1
+
+static struct timespec fork_deadline;
+
+static bool lock_for_fork(struct conn_lock *l)
+{
+	if (atomic_load(&l->owner) == (unsigned long)pthread_self())
+		return false;
+	return pthread_mutex_timedlock(&l->mutex, &fork_deadline) == 0;
+}
+
+static void unlock_after_fork(struct conn_lock *l)
+{
+	pthread_mutex_unlock(&l->mutex);
+}
+
+/* Sends what c owes the wire without waiting; held head bytes that go
+ * out are marked sent (head_sent), as after a short write. */
+static void flush_for_fork(struct conn *c, int fd)
+{
+	ssize_t s;
+
+	while (c->pending_off < c->pending_len) {
+		s = REAL(send)(fd, c->pending + c->pending_off,
+			       c->pending_len - c->pending_off,
+			       MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (s <= 0)
+			return;
+		c->pending_off += (size_t)s;
+	}
+	while (c->head_sent < c->held_len) {
+		s = REAL(send)(fd, c->held + c->head_sent,
+			       c->held_len - c->head_sent,
+			       MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (s <= 0)
+			return;
+		c->head_sent += (size_t)s;
+	}
+}
+
+static bool owes_wire(const struct conn *c)
+{
+	return c->pending_off < c->pending_len || c->head_sent < c->held_len;
+}
+
+#define EACH_CONN(c)                                                        \
+	for (unsigned s_ = 0, n_ = atomic_load(&pool_nslabs); s_ < n_; s_++) \
+		for (struct conn *c = pool_slabs[s_];                         \
+		     c < pool_slabs[s_] + SLAB_CONNS; c++)
+
 void conn_atfork_prepare(void)
 {
+	unsigned fd, high = fdtable_high();
+
+	clock_gettime(CLOCK_REALTIME, &fork_deadline);
+	fork_deadline.tv_sec += FORK_LOCK_WAIT_S;
+	EACH_CONN(c) {
+		if (!lock_for_fork(&c->wlock))
+			continue;
+		if (!lock_for_fork(&c->rlock)) {
+			unlock_after_fork(&c->wlock);
+			continue;
+		}
+		c->fork_locked = true;
+	}
 	pthread_mutex_lock(&close_window.lock);
 	pthread_mutex_lock(&pool_lock);
+	if (!conn_table_mutable())
+		return;	/* a vfork child's fork: its sockets are not ours */
+	for (fd = 0; fd <= high; fd++) {
+		struct conn *c = fdtable_peek((int)fd);
+		if (c != NULL && c != &conn_closed &&
+		    c->fork_locked &&
+		    owes_wire(c) && !conn_torn_down(c) &&
+		    conn_same_socket(c, (int)fd))
+			flush_for_fork(c, (int)fd);
+	}
 }
 
 void conn_atfork_parent(void)
 {
 	pthread_mutex_unlock(&pool_lock);
 	pthread_mutex_unlock(&close_window.lock);
+	EACH_CONN(c) {
+		if (!c->fork_locked)
+			continue;
+		c->fork_locked = false;
+		unlock_after_fork(&c->rlock);
+		unlock_after_fork(&c->wlock);
+	}
 }
 
-/* The child has one thread.  A lock held at fork time belonged to another
- * thread, mid-update: re-create it and leave that connection alone. */
+/* The child has one thread: every lock is re-created free.  A connection
+ * whose locks the prepare handler could not take was mid-update: it is
+ * given up.  One that still owes the wire leaves those bytes to the
+ * parent and its writes alone. */
 void conn_atfork_child(void)
 {
-	unsigned s, i;
-
 	our_pid = getpid();
 	stats_reset();
 	pthread_mutex_init(&pool_lock, NULL);
 	pthread_mutex_init(&close_window.lock, NULL);
 	lock_init(&conn_closed.wlock);
 	lock_init(&conn_closed.rlock);
-	for (s = 0; s < pool_nslabs; s++) {
-		for (i = 0; i < SLAB_CONNS; i++) {
-			struct conn *c = &pool_slabs[s][i];
-			if (!atomic_load(&c->wlock.held) &&
-			    !atomic_load(&c->rlock.held))
-				continue;
-			lock_init(&c->wlock);
-			lock_init(&c->rlock);
-			c->pending_len = c->pending_off = 0;
-			c->held_len = c->head_sent = 0;
-			c->rerr = 0;
-			c->rout_len = c->rout_off = c->rheld_len = 0;
-			c->rheld_given = 0;
-			http_request_give_up(&c->req);
-			http_response_give_up(&c->resp);
-			atomic_fetch_or(&c->flags, CONN_OPAQUE);
-		}
+	EACH_CONN(c) {
+		bool locked = c->fork_locked;
+
+		c->fork_locked = false;
+		lock_init(&c->wlock);
+		lock_init(&c->rlock);
+		if (locked && !owes_wire(c))
+			continue;
+		c->pending_len = c->pending_off = 0;
+		c->held_len = c->head_sent = 0;
+		http_request_give_up(&c->req);
+		atomic_fetch_or(&c->flags, CONN_REQ_OPAQUE);
+		if (locked)
+			continue;
+		c->rerr = 0;
+		c->rout_len = c->rout_off = c->rheld_len = 0;
+		c->rheld_given = 0;
+		http_response_give_up(&c->resp);
+		atomic_fetch_or(&c->flags, CONN_OPAQUE);
 	}
 }

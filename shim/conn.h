@@ -16,11 +16,12 @@
 #include "http_request.h"
 #include "http_response.h"
 
-/* A mutex that remembers whether it is held, so a forked child can tell
- * which locks were held by threads that no longer exist. */
+/* A mutex that remembers which thread holds it: the fork handler must
+ * not wait for a lock the forking thread itself holds (a handler that
+ * forked while a hook was running). */
 struct conn_lock {
 	pthread_mutex_t mutex;
-	atomic_bool held;
+	_Atomic unsigned long owner;	/* pthread_self() of the holder, or 0 */
 };
 
 void conn_lock(struct conn_lock *l);
@@ -59,6 +60,8 @@ struct conn {
 	dev_t dev;		/* identity of the connected socket */
 	ino_t ino;
 	bool identity_fresh;	/* checked by connect(), not used since */
+	bool fork_locked;	/* the fork handler holds both locks (not
+				   in flags: reset() clears those) */
 	uint8_t host_rule;
 	char dest[CONN_DEST_MAX];	/* empty unless logging */
 	struct conn *next;	/* pool chain (all / free) */
@@ -69,8 +72,10 @@ struct conn {
 	uint8_t *held;		/* an unfinished request head */
 	size_t held_len, held_cap;
 	uint8_t *pending;	/* bytes owed to the wire before any further
-				   program byte (a rewritten head) */
-	size_t pending_len, pending_off;
+				   program byte (a rewritten head); the
+				   buffer is kept (pending_cap) so that a
+				   flush from close() never frees */
+	size_t pending_len, pending_off, pending_cap;
 	struct {		/* what the head in pending added to stats */
 		size_t len;
 		bool close_added, changed;
@@ -106,7 +111,10 @@ enum conn_action { CONN_ACTION_SHUTDOWN, CONN_ACTION_CLOSE, CONN_ACTION_NONE };
 /* The connection goes pass-through: counted once, logged at level 3. */
 void conn_gave_up(struct conn *c, int reason);
 
-/* Reference counting (see fdtable.h for the discipline). */
+/* Reference counting (see fdtable.h for the discipline).  conn_put never
+ * frees and takes no lock (close() may run in a signal handler): the last
+ * reference retires the connection, and its memory is reclaimed by the
+ * next conn_alloc, in ordinary context. */
 bool conn_tryget(struct conn *c);
 void conn_put(struct conn *c);
 
@@ -125,8 +133,11 @@ bool conn_table_mutable(void);
 struct conn *conn_acquire_active(int fd);
 
 /* The write side of fd, locked, or NULL when the call should go straight
- * to libc (untracked, opaque, or fd is no longer the connected socket). */
-struct conn *conn_write_enter(int fd);
+ * to libc (untracked, opaque, or fd is no longer the connected socket).
+ * With MSG_DONTWAIT in flags it never waits for another writer: CONN_BUSY
+ * then, and the call fails with EAGAIN. */
+#define CONN_BUSY ((struct conn *)1)
+struct conn *conn_write_enter(int fd, int flags);
 void conn_write_leave(struct conn *c);
 
 /* Sends the program's bytes through the rewriter.  Called between enter
@@ -173,19 +184,32 @@ static inline bool conn_torn_down(const struct conn *c)
 struct conn *conn_read_enter(int fd);
 void conn_read_leave(struct conn *c);
 
+/* conn_read's answer when the program's own call should go to libc as it
+ * is, once the lock is left (nothing owed, nothing to follow). */
+#define CONN_READ_PASS ((ssize_t)-2)
+
 /* Reads into msg's iovecs (msg_name and msg_control are cleared when the
- * bytes come from the shim).  Returns what recvmsg() would.  plain: the
- * program called read, recv or readv, so msg is the shim's and only the
- * bytes and the count reach the program (not msg_flags). */
+ * bytes come from the shim).  Returns what recvmsg() would, or
+ * CONN_READ_PASS.  plain: the program called read, recv or readv, so msg
+ * is the shim's and only the bytes and the count reach the program (not
+ * msg_flags).  Every kernel call under the lock is non-blocking; a
+ * blocking caller waits for bytes with the lock left (conn_read drops and
+ * re-takes c->rlock), so another thread's MSG_DONTWAIT call never waits
+ * for it. */
 ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 		  bool plain);
 
 /* Bytes are about to leave fd where the shim cannot see them (splice,
  * recvmmsg, stdio): stop tracking its responses.  Returns 1 when the caller
  * may go ahead with the real call, 0 when the call should report end of
- * file (torn down), -1 with errno when bytes the shim owes must be read
- * first. */
+ * file (torn down), 2 when bytes the shim owes the program must be
+ * delivered first (conn_read delivers them), -1 with errno. */
 int conn_read_elsewhere(int fd);
+
+/* stdio (fdopen) takes fd over: what is owed goes out, both sides stop,
+ * and fd leaves the table unless response bytes are still owed to the
+ * program (then its identity is checked before any further socket call). */
+void conn_release(int fd);
 
 /* Stands in the table for a descriptor the shim has closed itself. */
 extern struct conn conn_closed;
@@ -201,6 +225,12 @@ extern struct conn conn_closed;
 #define CONN_CLOSE_AGE_NS 1000000000ull
 #define CONN_CLOSE_QUEUE 64
 void conn_close_later(struct conn *c, int fd);
+
+/* The program closes fd (close, or dup2/dup3 onto it): claims the slot.
+ * True when the shim has closed (or is closing) the number itself, so
+ * the program's close must not reach the kernel: exactly one party
+ * closes a number. */
+bool conn_claim_close(int fd);
 
 /* Fork handlers (registered by the constructor). */
 void conn_atfork_prepare(void);

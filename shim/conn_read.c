@@ -8,7 +8,13 @@
  * head may be taken, as more of it must still arrive), and when the
  * rewritten head does not fit the program's buffer, its last byte stays in
  * the kernel until the rest has been delivered, keeping the socket
- * readable.  Body bytes go straight from the kernel to the program. */
+ * readable.  Body bytes go straight from the kernel to the program.
+ *
+ * No lock across a blocking call: every kernel call under c->rlock is
+ * non-blocking.  When the program's call would block, conn_read leaves
+ * the lock, waits with a peek made as the program's call would be made
+ * (blocking or not, with its timeouts and signal behaviour), and looks
+ * again. */
 #define _GNU_SOURCE
 #include "conn.h"
 
@@ -23,6 +29,26 @@
 #include "real.h"
 
 #define PEEK_MAX 8192		/* head bytes looked at per system call */
+#define WAIT_PEEK 4096		/* bytes a wait looks at (see wait_bytes) */
+
+/* A kernel call under the lock found nothing, and the program's call
+ * blocks: conn_read waits with the lock left. */
+#define NEED_WAIT ((ssize_t)-3)
+#define NEED_AGAIN ((ssize_t)-4)	/* state changed: look again */
+
+/* Would the program's call have waited where ours got EAGAIN? */
+static bool must_wait(ssize_t r, int flags)
+{
+	return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+	       !(flags & MSG_DONTWAIT);
+}
+
+/* No request is left unanswered: a teardown now discards nothing the
+ * server has been asked for (pipelining). */
+static bool answered_all(const struct conn *c)
+{
+	return atomic_load(&c->awaiting_out) == atomic_load(&c->awaiting_in);
+}
 
 static size_t rout_left(const struct conn *c)
 {
@@ -160,6 +186,8 @@ static void teardown(struct conn *c, int fd)
 	};
 	int saved = errno;
 
+	if (!answered_all(c))
+		return;	/* pipelined requests still await their responses */
 	stats_add(&stats.teardowns[config.action], 1);
 	log_event(LOG_TEARDOWNS, c->dest, done[config.action], NULL, 0);
 	errno = saved;
@@ -186,10 +214,10 @@ static void count_bad_chunks(struct conn *c, unsigned before)
 
 /* A response head was rewritten (or copied as is). */
 static void count_response(struct conn *c, const struct http_response_info *info,
-			   size_t head_len)
+			   size_t head_len, bool kept)
 {
 	stats_add(&stats.bytes_inspected, head_len);
-	if (info->verdict == HTTP_RESP_FINAL)
+	if (info->verdict == HTTP_RESP_FINAL && !kept)
 		stats_add(&stats.responses_rewritten, 1);
 	else if (info->verdict == HTTP_RESP_INVALID)
 		conn_gave_up(c, GAVE_UP_BAD_RESPONSE);
@@ -215,7 +243,7 @@ static ssize_t deliver(struct conn *c, int fd, struct msghdr *msg, int flags,
 			c->rout_len--;
 			if (--n == 0) {
 				rout_clear(c);
-				return REAL(recvmsg)(fd, msg, flags);
+				return CONN_READ_PASS;
 			}
 		}
 	}
@@ -264,11 +292,38 @@ static ssize_t give_stable(struct conn *c, struct msghdr *msg, int flags,
 	return (ssize_t)n;
 }
 
-enum fill { FILL_AGAIN, FILL_EOF, FILL_ERROR, FILL_GIVE };
+enum fill { FILL_AGAIN, FILL_EOF, FILL_ERROR, FILL_GIVE, FILL_WAIT,
+	    FILL_PEEKED };
+
+/* fd was closed by another thread while the shim looked at it (the number
+ * may be another file's by now): the n bytes seen are what a read blocked
+ * there would have returned; nothing more is taken from the number. */
+static void take_from_closed(struct conn *c, const uint8_t *p, size_t n)
+{
+	uint8_t *b;
+
+	stop_tracking(c, GAVE_UP_MOVED);
+	if (n > 0 && (b = realloc(c->rout, c->rout_len + n)) != NULL) {
+		memcpy(b + c->rout_len, p, n);
+		c->rout = b;
+		c->rout_len += n;
+	}
+}
+
+/* A response head the program must read as the server sent it: one that
+ * answers an earlier of several pipelined requests (the connection goes
+ * on), keeping what the tracker learnt of its framing. */
+static bool keep_head(struct conn *c, unsigned out_index,
+		      const struct http_response_info *info)
+{
+	return info->verdict == HTTP_RESP_FINAL &&
+	       out_index + 1 != atomic_load(&c->awaiting_in);
+}
 
 /* The head phase: looks at the kernel's queue and takes a head from it
  * once complete, rewritten into rout. */
-static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
+static enum fill fill_head(struct conn *c, int fd, struct msghdr *msg,
+			   int flags, size_t want, size_t *peeked)
 {
 	uint8_t tmp[PEEK_MAX];
 	struct http_response_stream probe = c->resp, next;
@@ -290,10 +345,11 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	}
 	/* with bytes for the program in hand, look without waiting */
 	stable = rheld_stable(c) > 0;
-	r = REAL(recv)(fd, tmp, sizeof tmp, MSG_PEEK |
-		       (stable ? MSG_DONTWAIT : (flags & MSG_DONTWAIT)));
+	r = REAL(recv)(fd, tmp, sizeof tmp, MSG_PEEK | MSG_DONTWAIT);
 	if (r < 0 && stable && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return FILL_GIVE;
+	if (must_wait(r, flags))
+		return FILL_WAIT;
 	if (r < 0 && c->rheld_len > 0 && errno != EAGAIN &&
 	    errno != EWOULDBLOCK && errno != EINTR) {
 		/* the kernel reports an error once, and the held bytes came
@@ -305,18 +361,7 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	if (r < 0)
 		return FILL_ERROR;
 	if (fdtable_peek(fd) != c) {
-		/* another thread closed fd while the peek waited (the number
-		 * may be another file's by now): what the peek saw is what a
-		 * read blocked there would have returned; nothing more is
-		 * taken from the number */
-		size_t n = (size_t)r < want ? (size_t)r : want;
-		uint8_t *b;
-		stop_tracking(c, GAVE_UP_MOVED);
-		if (n > 0 && (b = realloc(c->rout, c->rout_len + n)) != NULL) {
-			memcpy(b + c->rout_len, tmp, n);
-			c->rout = b;
-			c->rout_len += n;
-		}
+		take_from_closed(c, tmp, (size_t)r < want ? (size_t)r : want);
 		return FILL_AGAIN;
 	}
 	if (r == 0) {
@@ -337,6 +382,20 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	if (st == HTTP_HEAD_INVALID) {
 		stop_tracking(c, GAVE_UP_BAD_RESPONSE);
 		return FILL_AGAIN;
+	}
+	if (st == HTTP_HEAD_MORE && (flags & MSG_PEEK) && c->rheld_len == 0) {
+		/* the program peeks: it sees the part the rewrite cannot
+		 * change, and the kernel keeps every byte, for whatever call
+		 * comes next (splice, recvmmsg: calls the shim cannot follow) */
+		size_t n = http_response_stable(tmp, (size_t)r);
+		if (n > 0) {
+			*peeked = n < want ? n : want;
+			scatter(msg, tmp, *peeked);
+			msg->msg_namelen = 0;
+			msg->msg_controllen = 0;
+			msg->msg_flags = 0;
+			return FILL_PEEKED;
+		}
 	}
 	if (st == HTTP_HEAD_MORE) {
 		/* an unfinished head is no use to the program yet: take it,
@@ -377,6 +436,10 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	out_len = http_response_finish_head(
 		&next, head, len, c->awaiting[out_index % CONN_AWAITING_MAX],
 		out, &info);
+	if (keep_head(c, out_index, &info)) {
+		memcpy(out, head, len);
+		out_len = len;
+	}
 	if (given > 0 && (out_len < given || memcmp(out, head, given) != 0)) {
 		/* the rewrite would change bytes the program has had (never,
 		 * by http_response_stable): the head goes as it came */
@@ -400,7 +463,8 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 		return FILL_AGAIN;
 	}
 	c->resp = next;
-	count_response(c, &info, len);
+	count_response(c, &info, len, out_len == len && keep_head(c, out_index,
+								   &info));
 	if (info.verdict != HTTP_RESP_INTERIM)
 		atomic_store(&c->awaiting_out, out_index + 1);
 	rout_clear(c);
@@ -410,7 +474,7 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 	c->rheld_given = 0;
 	c->rout_tail_queued = tail_queued;
 	c->rout_ends_response = info.verdict == HTTP_RESP_FINAL &&
-				info.complete;
+				info.complete && answered_all(c);
 	c->rheld_len = 0;
 	return FILL_AGAIN;
 }
@@ -428,10 +492,13 @@ static enum fill fill_head(struct conn *c, int fd, int flags, size_t want)
 static bool direct_ok(const struct conn *c, const struct msghdr *msg,
 		      int flags)
 {
+	/* one request awaits its response: bytes after it are none of the
+	 * program's (a pipelined response would be) */
 	return config.action != CONN_ACTION_NONE && c->rheld_len == 0 &&
 	       !(flags & MSG_PEEK) && msg->msg_iovlen == 1 &&
 	       msg->msg_iov[0].iov_len >= DIRECT_MIN &&
-	       atomic_load(&c->awaiting_out) != atomic_load(&c->awaiting_in) &&
+	       atomic_load(&c->awaiting_in) - atomic_load(&c->awaiting_out) ==
+		       1 &&
 	       !(atomic_load(&c->flags) & CONN_RESP_LOST);
 }
 
@@ -442,9 +509,12 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 	uint8_t small[1024];	/* most heads: no malloc */
 	size_t n, pos = 0, room;
 	ssize_t r = recv_limited(fd, msg, msg->msg_iov[0].iov_len -
-					  HTTP_CLOSE_GROWTH_MAX, flags, plain);
+					  HTTP_CLOSE_GROWTH_MAX,
+				 flags | MSG_DONTWAIT, plain);
 
 	*again = false;
+	if (must_wait(r, flags))
+		return NEED_WAIT;
 	if (r <= 0)
 		return r;
 	n = (size_t)r;
@@ -481,7 +551,7 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 		out_len = http_response_finish_head(
 			&c->resp, buf + pos, k,
 			c->awaiting[out_index % CONN_AWAITING_MAX], out, &info);
-		count_response(c, &info, k);
+		count_response(c, &info, k, false);
 		if (info.verdict != HTTP_RESP_INTERIM)
 			atomic_store(&c->awaiting_out, out_index + 1);
 		memmove(buf + pos + out_len, buf + pos + k, n - pos - k);
@@ -521,12 +591,14 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 	size_t used;
 	ssize_t r;
 
-	if (config.action == CONN_ACTION_NONE && !peek) {
-		r = REAL(recvmsg)(fd, msg, flags | MSG_PEEK);
+	if ((config.action == CONN_ACTION_NONE || !answered_all(c)) && !peek) {
+		r = REAL(recvmsg)(fd, msg, flags | MSG_PEEK | MSG_DONTWAIT);
+		if (must_wait(r, flags))
+			return NEED_WAIT;
 		if (r <= 0)
 			goto eof_or_error;
 		used = track_body(&probe, msg, (size_t)r, &complete);
-		r = recv_limited(fd, msg, used, flags, false);
+		r = recv_limited(fd, msg, used, flags | MSG_DONTWAIT, false);
 		if (r > 0) {
 			track_body(&c->resp, msg, (size_t)r, &complete);
 			count_bad_chunks(c, HTTP_RESP_BODY_CHUNKED);
@@ -534,7 +606,9 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 		}
 		return r;
 	}
-	r = REAL(recvmsg)(fd, msg, flags);
+	r = REAL(recvmsg)(fd, msg, flags | MSG_DONTWAIT);
+	if (must_wait(r, flags))
+		return NEED_WAIT;
 	if (r <= 0)
 		goto eof_or_error;
 	used = track_body(peek ? &probe : &c->resp, msg, (size_t)r, &complete);
@@ -555,8 +629,10 @@ static ssize_t read_length(struct conn *c, int fd, struct msghdr *msg,
 {
 	size_t lim = want < c->resp.body_left ? want : (size_t)c->resp.body_left;
 	bool complete;
-	ssize_t r = recv_limited(fd, msg, lim, flags, plain);
+	ssize_t r = recv_limited(fd, msg, lim, flags | MSG_DONTWAIT, plain);
 
+	if (must_wait(r, flags))
+		return NEED_WAIT;
 	if (r == 0)
 		stop_tracking(c, -1);
 	if (r > 0 && !(flags & MSG_PEEK)) {
@@ -568,61 +644,114 @@ static ssize_t read_length(struct conn *c, int fd, struct msghdr *msg,
 	return r;
 }
 
+/* The program's call would block: wait for bytes with the lock left, with
+ * a peek made as the program's call is made (blocking or not, with its
+ * timeout and its signals).  True: look again; false: the call returns
+ * -1 with errno. */
+static bool wait_bytes(struct conn *c, int fd, int flags, size_t want)
+{
+	uint8_t buf[WAIT_PEEK];
+	size_t n = want == 0 ? 1 : want < sizeof buf ? want : sizeof buf;
+	ssize_t r;
+	int err;
+
+	conn_unlock(&c->rlock);
+	r = REAL(recv)(fd, buf, n, MSG_PEEK | (flags & MSG_DONTWAIT));
+	err = errno;
+	conn_lock(&c->rlock);
+	if (r > 0 && fdtable_peek(fd) != c) {
+		take_from_closed(c, buf, (size_t)r < want ? (size_t)r : want);
+		return true;
+	}
+	if (r >= 0)
+		return true;	/* bytes, or the end of the stream */
+	if (c->rheld_len > 0 && err != EAGAIN && err != EWOULDBLOCK &&
+	    err != EINTR) {
+		/* the kernel reports an error once, and the held bytes came
+		 * before it: they go first, the error after them */
+		c->rerr = err;
+		stop_tracking(c, -1);
+		return true;
+	}
+	errno = err;
+	return false;
+}
+
+/* One step of a read; NEED_WAIT when the kernel had nothing yet. */
+static ssize_t read_step(struct conn *c, int fd, struct msghdr *msg,
+			 int flags, bool plain, size_t want)
+{
+	size_t peeked = 0;
+
+	if (rout_left(c) > 0)
+		return deliver(c, fd, msg, flags, want);
+	switch (c->resp.phase) {
+	case HTTP_RESP_HEAD:
+		if (direct_ok(c, msg, flags)) {
+			bool again;
+			ssize_t r = read_direct(c, fd, msg, flags, plain,
+						&again);
+			return again ? NEED_AGAIN : r;
+		}
+		switch (fill_head(c, fd, msg, flags, want, &peeked)) {
+		case FILL_AGAIN:
+			return NEED_AGAIN;
+		case FILL_EOF:
+			return 0;
+		case FILL_ERROR:
+			return -1;
+		case FILL_WAIT:
+			return NEED_WAIT;
+		case FILL_PEEKED:
+			return (ssize_t)peeked;
+		case FILL_GIVE:
+			break;
+		}
+		return give_stable(c, msg, flags, want);
+	case HTTP_RESP_BODY_LENGTH:
+		return read_length(c, fd, msg, flags, plain, want);
+	case HTTP_RESP_BODY_CHUNKED:
+		return read_chunked(c, fd, msg, flags);
+	default:
+		if (c->rerr != 0) {
+			errno = c->rerr;
+			c->rerr = 0;
+			return -1;
+		}
+		if (c->rheld_len == 0)
+			conn_side_opaque(c, CONN_RESP_OPAQUE);
+		return CONN_READ_PASS;
+	}
+}
+
 ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 		  bool plain)
 {
 	size_t want = iov_total(msg);
+	ssize_t r;
 
-	if (conn_torn_down(c))
-		return 0;	/* as after the peer's close */
 	if (flags & (MSG_OOB | MSG_ERRQUEUE))
-		return REAL(recvmsg)(fd, msg, flags);	/* not the stream */
-	if (flags & (MSG_TRUNC | MSG_WAITALL))
+		return conn_torn_down(c) ? 0 : CONN_READ_PASS;	/* not the
+								   stream */
+	if ((flags & (MSG_TRUNC | MSG_WAITALL)) && !conn_torn_down(c))
 		/* semantics we cannot follow */
 		stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
-	if (want == 0 && rout_left(c) == 0)
-		return REAL(recvmsg)(fd, msg, flags);
 	for (;;) {
-		if (rout_left(c) > 0)
-			return deliver(c, fd, msg, flags, want);
-		switch (c->resp.phase) {
-		case HTTP_RESP_HEAD:
-			if (direct_ok(c, msg, flags)) {
-				bool again;
-				ssize_t r = read_direct(c, fd, msg, flags,
-							plain, &again);
-				if (!again)
-					return r;
-				continue;
-			}
-			switch (fill_head(c, fd, flags, want)) {
-			case FILL_AGAIN:
-				continue;
-			case FILL_EOF:
-				return 0;
-			case FILL_ERROR:
-				return -1;
-			case FILL_GIVE:
-				return give_stable(c, msg, flags, want);
-			}
-			break;
-		case HTTP_RESP_BODY_LENGTH:
-			return read_length(c, fd, msg, flags, plain, want);
-		case HTTP_RESP_BODY_CHUNKED:
-			return read_chunked(c, fd, msg, flags);
-		default:
-			if (c->rerr != 0) {
-				errno = c->rerr;
-				c->rerr = 0;
-				return -1;
-			}
-			if (c->rheld_len == 0)
-				conn_side_opaque(c, CONN_RESP_OPAQUE);
-			return REAL(recvmsg)(fd, msg, flags);
-		}
+		if (conn_torn_down(c))
+			return 0;	/* as after the peer's close */
+		if (want == 0 && rout_left(c) == 0)
+			return CONN_READ_PASS;
+		r = read_step(c, fd, msg, flags, plain, want);
+		if (r == NEED_AGAIN)
+			continue;
+		if (r != NEED_WAIT)
+			return r;
+		if (!wait_bytes(c, fd, flags, want))
+			return -1;
+		if (fdtable_peek(fd) != c && rout_left(c) == 0)
+			return 0;	/* closed meanwhile: the old socket's end */
 	}
 }
-
 struct conn *conn_read_enter(int fd)
 {
 	struct conn *c = conn_acquire_active(fd);
@@ -649,13 +778,33 @@ int conn_read_elsewhere(int fd)
 		r = 0;
 	} else {
 		stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
-		if (rout_left(c) > 0) {
-			/* owed head bytes must come first; a plain read
-			 * will deliver them */
-			errno = EAGAIN;
-			r = -1;
-		}
+		if (rout_left(c) > 0)
+			r = 2;	/* owed head bytes come first */
 	}
 	conn_read_leave(c);
 	return r;
+}
+
+void conn_release(int fd)
+{
+	int saved = errno;
+	struct conn *c;
+
+	conn_stop_tracking_writes(fd);
+	c = fdtable_acquire(fd);
+	if (c == NULL || c == &conn_closed)
+		goto out;
+	conn_lock(&c->rlock);
+	if (!conn_torn_down(c))
+		stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
+	conn_unlock(&c->rlock);
+	/* stdio reads and writes through glibc's own calls: nothing the
+	 * shim could still deliver reaches it, and the number may be
+	 * reused once fclose() closes it where the shim cannot see */
+	if (conn_table_mutable())
+		fdtable_forget_if(fd, c);
+out:
+	if (c != NULL)
+		conn_put(c);
+	errno = saved;
 }

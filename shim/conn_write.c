@@ -62,10 +62,10 @@ static size_t pending_left(const struct conn *c)
 	return c->pending_len - c->pending_off;
 }
 
+/* The buffer stays for the next head: a flush from close() (which may run
+ * in a signal handler) never frees. */
 static void pending_clear(struct conn *c)
 {
-	free(c->pending);
-	c->pending = NULL;
 	c->pending_len = c->pending_off = 0;
 }
 
@@ -77,12 +77,16 @@ static void stop_rewriting(struct conn *c, int reason)
 		conn_gave_up(c, reason);
 	http_request_give_up(&c->req);
 	if (c->held_len > 0 && pending_left(c) == 0) {
-		pending_clear(c);
+		/* the buffers swap: nothing is freed (see pending_clear) */
+		uint8_t *b = c->pending;
+		size_t cap = c->pending_cap;
 		c->pending = c->held;
+		c->pending_cap = c->held_cap;
 		c->pending_len = c->held_len;
 		c->pending_off = c->head_sent;	/* already on the wire */
-		c->held = NULL;
-		c->held_len = c->held_cap = 0;
+		c->held = b;
+		c->held_cap = cap;
+		c->held_len = 0;
 		if (pending_left(c) == 0)
 			pending_clear(c);
 	}
@@ -188,14 +192,20 @@ static void count_request(struct conn *c, const uint8_t *head,
 static bool finish_head(struct conn *c, const uint8_t *head, size_t len)
 {
 	struct http_request_info info;
-	uint8_t *out = malloc(http_request_out_room(len));
+	size_t room = http_request_out_room(len);
+	uint8_t *out = c->pending;
 
-	if (out == NULL) {
-		stop_rewriting(c, GAVE_UP_NO_MEMORY);
-		return false;
+	if (room > c->pending_cap) {
+		out = malloc(room);
+		if (out == NULL) {
+			stop_rewriting(c, GAVE_UP_NO_MEMORY);
+			return false;
+		}
+		free(c->pending);
+		c->pending = out;
+		c->pending_cap = room;
 	}
 	pending_clear(c);
-	c->pending = out;
 	c->pending_len = http_request_finish_head(&c->req, head, len, out,
 						  &info);
 	c->held_len = 0;
@@ -378,8 +388,11 @@ static bool wait_writable(int fd)
 	return r > 0;
 }
 
-ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
-		   int iovcnt, int flags)
+/* may_wait: the program's own call, which may wait (bounded) to finish
+ * owed bytes, so that none is stranded while it waits for the response;
+ * the shim's flushes at close, exit and fork never wait. */
+static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
+			 int iovcnt, int flags, bool may_wait)
 {
 	struct cursor k = { iov, iovcnt, 0, 0 };
 	struct iovec out[PIECES_MAX + 1];
@@ -445,12 +458,30 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 			}
 			if (owed && err == EINTR)
 				continue;
-			if (owed && (err == EAGAIN || err == EWOULDBLOCK)) {
-				if (wait_writable(fd))
+			if (owed && (err == EAGAIN || err == EWOULDBLOCK) &&
+			    may_wait) {
+				/* the lock is left while waiting: another
+				 * thread's call, or a fork, never waits for
+				 * this one; what it finds owed goes first */
+				bool room;
+				conn_unlock(&c->wlock);
+				room = wait_writable(fd);
+				conn_lock(&c->wlock);
+				fresh = false;
+				if (fdtable_peek(fd) != c) {
+					confirmed = done;
+					break;	/* closed meanwhile */
+				}
+				if (room)
 					continue;
 				/* Still owed, and sent before any later byte:
 				 * the program's bytes in it count as written. */
 				stop_rewriting(c, GAVE_UP_SEND_FAILED);
+				confirmed = done;
+			} else if (owed && (err == EAGAIN ||
+					    err == EWOULDBLOCK)) {
+				/* a flush at close or exit never waits: what
+				 * the socket would not take stays owed */
 				confirmed = done;
 			} else if (owed) {
 				/* The connection is broken; what it owed is
@@ -498,6 +529,12 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 	return result < 0 ? -1 : (ssize_t)confirmed;
 }
 
+ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
+		   int iovcnt, int flags)
+{
+	return write_out(c, fd, iov, iovcnt, flags, true);
+}
+
 int conn_give_up(struct conn *c, int fd, int flags, int reason)
 {
 	struct iovec none = { NULL, 0 };
@@ -507,14 +544,19 @@ int conn_give_up(struct conn *c, int fd, int flags, int reason)
 		return -1;
 	}
 	stop_rewriting(c, reason);
-	/* An empty write flushes what is owed. */
-	if (conn_write(c, fd, &none, 1, flags) < 0)
+	/* An empty write flushes what is owed; at close or exit (reason -1)
+	 * without waiting for room. */
+	if (write_out(c, fd, &none, 1, flags, reason >= 0) < 0)
 		return -1;
 	return pending_left(c) == 0 ? 0 : (errno = EAGAIN, -1);
 }
 
 int conn_write_unseen(struct conn *c, int fd, size_t count)
 {
+	if (conn_torn_down(c)) {
+		errno = EPIPE;	/* as after a peer's close, minus SIGPIPE */
+		return -1;
+	}
 	if (c->req.phase == HTTP_REQ_BODY_LENGTH && pending_left(c) == 0 &&
 	    count <= c->req.body_left)
 		return 0;
@@ -569,7 +611,7 @@ void conn_flush_all(void)
 void conn_stop_tracking_writes(int fd)
 {
 	int saved = errno;
-	struct conn *c = conn_write_enter(fd);
+	struct conn *c = conn_write_enter(fd, 0);
 
 	if (c != NULL) {
 		conn_give_up(c, fd, MSG_NOSIGNAL, GAVE_UP_UNSEEN_BYTES);

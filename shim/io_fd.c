@@ -32,48 +32,55 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	return r;
 }
 
+/* A new descriptor's number held a stale entry (a close the shim did not
+ * see).  Not in a vfork child: it shares the parent's table, not its
+ * descriptors. */
+static void forget_stale(int fd)
+{
+	int saved = errno;
+
+	if (fdtable_peek(fd) != NULL && conn_table_mutable())
+		fdtable_forget(fd);
+	errno = saved;
+}
+
 static int created(int fd)
 {
 	if (fd >= 0)
-		fdtable_forget_stale(fd);
+		forget_stale(fd);
 	return fd;
 }
 
 static int created_pair(int r, const int fds[2])
 {
 	if (r == 0) {
-		fdtable_forget_stale(fds[0]);
-		fdtable_forget_stale(fds[1]);
+		forget_stale(fds[0]);
+		forget_stale(fds[1]);
 	}
 	return r;
 }
 
 /* fd is about to be closed by the program: what the rewriter still owes
- * goes out first, then the entry goes. */
-static void closing(int fd)
+ * goes out first, then the entry goes.  True when the shim has closed the
+ * number itself (FORCECLOSE_ACTION=close): the program's close must not
+ * reach the kernel, where the number may be another file's by now. */
+static bool closing(int fd)
 {
 	int saved = errno;
+	bool closed = false;
 
-	if (conn_table_mutable() && fdtable_peek(fd) != &conn_closed) {
+	if (conn_table_mutable()) {
 		conn_flush_on_close(fd);
-		fdtable_forget(fd);
+		closed = conn_claim_close(fd);
 	}
 	errno = saved;
+	return closed;
 }
 
 EXPORT int close(int fd)
 {
-	struct conn *c = fdtable_peek(fd);
-
-	if (__builtin_expect(c != NULL, 0)) {
-		if (c == &conn_closed && conn_table_mutable()) {
-			/* the shim closed it already: as on a socket whose
-			 * peer has gone, close succeeds */
-			fdtable_forget(fd);
-			return 0;
-		}
-		closing(fd);
-	}
+	if (__builtin_expect(fdtable_peek(fd) != NULL, 0) && closing(fd))
+		return 0;	/* as on a socket whose peer has gone */
 	return REAL(close)(fd);
 }
 
@@ -128,7 +135,7 @@ static int duplicated(int oldfd, int newfd)
 
 	if (newfd < 0)
 		return newfd;
-	fdtable_forget_stale(newfd);
+	forget_stale(newfd);
 	if (fdtable_peek(oldfd) != NULL && conn_table_mutable() &&
 	    (c = fdtable_acquire(oldfd)) != NULL)
 		fdtable_install(newfd, c);
@@ -195,12 +202,8 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 /* stdio reads and writes through glibc internals the shim cannot see. */
 EXPORT FILE *fdopen(int fd, const char *mode)
 {
-	if (__builtin_expect(fdtable_peek(fd) != NULL, 0)) {
-		int saved = errno;
-		conn_stop_tracking_writes(fd);
-		conn_read_elsewhere(fd);
-		errno = saved;
-	}
+	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
+		conn_release(fd);
 	return REAL(fdopen)(fd, mode);
 }
 
@@ -351,7 +354,7 @@ EXPORT int inotify_init1(int flags)
 static FILE *created_file(FILE *f)
 {
 	if (f != NULL)
-		fdtable_forget_stale(fileno(f));
+		forget_stale(fileno(f));
 	return f;
 }
 

@@ -1,6 +1,8 @@
 /* io_read.c - the read family, including the entry points that
  * -D_FORTIFY_SOURCE builds call.  An untracked descriptor goes straight to
- * libc after one atomic load; a tracked one through conn_read. */
+ * libc after one atomic load; a tracked one through conn_read.  What
+ * conn_read passes through goes to libc as the program's own call (a
+ * read() stays a read(), whatever the number has become). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 
 #include "conn.h"
 #include "fdtable.h"
+#include "io_args.h"
 #include "real.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -26,30 +29,38 @@ static ssize_t through(struct conn *c, int fd, struct msghdr *m, int flags,
 	return r;
 }
 
+/* is_read: the program called read() (no flags, any kind of file) */
 static SLOW ssize_t recv_tracked(int fd, void *buf, size_t n, int flags,
-				 struct sockaddr *addr, socklen_t *alen)
+				 struct sockaddr *addr, socklen_t *alen,
+				 bool is_read)
 {
-	struct conn *c = conn_read_enter(fd);
+	struct conn *c = n > 0 && bad_ptr(buf) ? NULL : conn_read_enter(fd);
 	struct iovec v = { buf, n };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	ssize_t r;
 
 	if (c == NULL)
-		return REAL(recvfrom)(fd, buf, n, flags, addr, alen);
-	if (addr != NULL && alen != NULL) {
+		goto pass;
+	if (addr != NULL && alen != NULL && !bad_ptr(alen)) {
 		m.msg_name = addr;
 		m.msg_namelen = *alen;
 	}
 	r = through(c, fd, &m, flags, true);
-	if (r >= 0 && addr != NULL && alen != NULL)
+	if (r == CONN_READ_PASS)
+		goto pass;
+	if (r >= 0 && m.msg_name != NULL)
 		*alen = m.msg_namelen;
 	return r;
+pass:
+	if (is_read)
+		return REAL(read)(fd, buf, n);
+	return REAL(recvfrom)(fd, buf, n, flags, addr, alen);
 }
 
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
-		return recv_tracked(fd, buf, n, 0, NULL, NULL);
+		return recv_tracked(fd, buf, n, 0, NULL, NULL, true);
 	return REAL(read)(fd, buf, n);
 }
 
@@ -58,7 +69,7 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 	if (__builtin_expect(fdtable_peek(fd) != NULL, 0)) {
 		if (n > buflen)
 			__chk_fail();
-		return recv_tracked(fd, buf, n, 0, NULL, NULL);
+		return recv_tracked(fd, buf, n, 0, NULL, NULL, true);
 	}
 	return REAL(__read_chk)(fd, buf, n, buflen);
 }
@@ -66,7 +77,7 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
-		return recv_tracked(fd, buf, n, flags, NULL, NULL);
+		return recv_tracked(fd, buf, n, flags, NULL, NULL, false);
 	return REAL(recv)(fd, buf, n, flags);
 }
 
@@ -76,7 +87,7 @@ EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen,
 	if (__builtin_expect(fdtable_peek(fd) != NULL, 0)) {
 		if (n > buflen)
 			__chk_fail();
-		return recv_tracked(fd, buf, n, flags, NULL, NULL);
+		return recv_tracked(fd, buf, n, flags, NULL, NULL, false);
 	}
 	return REAL(__recv_chk)(fd, buf, n, buflen, flags);
 }
@@ -85,7 +96,7 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 			struct sockaddr *addr, socklen_t *alen)
 {
 	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
-		return recv_tracked(fd, buf, n, flags, addr, alen);
+		return recv_tracked(fd, buf, n, flags, addr, alen, false);
 	return REAL(recvfrom)(fd, buf, n, flags, addr, alen);
 }
 
@@ -96,23 +107,23 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 	if (__builtin_expect(fdtable_peek(fd) != NULL, 0)) {
 		if (n > buflen)
 			__chk_fail();
-		return recv_tracked(fd, buf, n, flags, addr, alen);
+		return recv_tracked(fd, buf, n, flags, addr, alen, false);
 	}
 	return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
 }
 
 static SLOW ssize_t readv_tracked(int fd, const struct iovec *iov, int cnt)
 {
-	struct conn *c = conn_read_enter(fd);
+	struct conn *c = NULL;
 	struct msghdr m = { .msg_iov = (struct iovec *)iov,
 			    .msg_iovlen = cnt < 0 ? 0 : (size_t)cnt };
+	ssize_t r;
 
-	if (c == NULL || cnt < 0 || cnt > IOV_MAX) {
-		if (c != NULL)
-			conn_read_leave(c);
-		return REAL(readv)(fd, iov, cnt);
-	}
-	return through(c, fd, &m, 0, true);
+	if (cnt >= 0 && cnt <= IOV_MAX && !bad_iov(iov, (size_t)cnt))
+		c = conn_read_enter(fd);
+	if (c != NULL && (r = through(c, fd, &m, 0, true)) != CONN_READ_PASS)
+		return r;
+	return REAL(readv)(fd, iov, cnt);
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
@@ -124,11 +135,13 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 
 static SLOW ssize_t recvmsg_tracked(int fd, struct msghdr *msg, int flags)
 {
-	struct conn *c = conn_read_enter(fd);
+	struct conn *c = bad_msg(msg) ? NULL : conn_read_enter(fd);
+	ssize_t r;
 
-	if (c == NULL)
-		return REAL(recvmsg)(fd, msg, flags);
-	return through(c, fd, msg, flags, false);
+	if (c != NULL &&
+	    (r = through(c, fd, msg, flags, false)) != CONN_READ_PASS)
+		return r;
+	return REAL(recvmsg)(fd, msg, flags);
 }
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -138,13 +151,35 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	return REAL(recvmsg)(fd, msg, flags);
 }
 
+/* The shim cannot follow recvmmsg: the connection's responses are given
+ * up.  Head bytes the shim still owes come first, as the first message. */
+static SLOW int recvmmsg_tracked(int fd, struct mmsghdr *vec, unsigned int n,
+				 int flags, struct timespec *timeout)
+{
+	int r = conn_read_elsewhere(fd);
+	struct conn *c;
+	ssize_t got;
+
+	if (r == 2 && n > 0 && !bad_ptr(vec) && !bad_msg(&vec[0].msg_hdr) &&
+	    (c = conn_read_enter(fd)) != NULL) {
+		got = through(c, fd, &vec[0].msg_hdr,
+			      flags & ~MSG_WAITFORONE, false);
+		if (got >= 0) {
+			vec[0].msg_len = (unsigned int)got;
+			return 1;
+		}
+		if (got != CONN_READ_PASS)
+			return -1;
+	}
+	if (r == 0 || r < 0)
+		return r;
+	return REAL(recvmmsg)(fd, vec, n, flags, timeout);
+}
+
 EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
 		    struct timespec *timeout)
 {
-	if (__builtin_expect(fdtable_peek(fd) != NULL, 0)) {
-		int r = conn_read_elsewhere(fd);
-		if (r <= 0)
-			return r;
-	}
+	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
+		return recvmmsg_tracked(fd, vec, n, flags, timeout);
 	return REAL(recvmmsg)(fd, vec, n, flags, timeout);
 }

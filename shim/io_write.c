@@ -10,20 +10,32 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 
 #include "conn.h"
 #include "fdtable.h"
+#include "io_args.h"
 #include "real.h"
 #include "stats.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* The write side of a tracked, still-rewritten fd, locked; else NULL. */
-static inline struct conn *tracked(int fd)
+/* The write side of a tracked, still-rewritten fd, locked; else NULL;
+ * CONN_BUSY for a MSG_DONTWAIT call while another thread writes. */
+static inline struct conn *tracked(int fd, int flags)
 {
 	if (__builtin_expect(fdtable_peek(fd) == NULL, 1))
 		return NULL;
-	return conn_write_enter(fd);
+	return conn_write_enter(fd, flags);
+}
+
+/* A MSG_DONTWAIT call found another writer at work: as a full socket. */
+static int busy(void)
+{
+	errno = EAGAIN;
+	return -1;
 }
 
 static ssize_t through(struct conn *c, int fd, const struct iovec *iov,
@@ -48,31 +60,12 @@ static int give_up(struct conn *c, int fd)
 
 static SLOW ssize_t write_tracked(int fd, const void *buf, size_t n)
 {
-	struct conn *c = conn_write_enter(fd);
+	struct conn *c = conn_write_enter(fd, 0);
 	struct iovec v = { (void *)buf, n };
 
 	if (c == NULL)
 		return REAL(write)(fd, buf, n);
 	return through(c, fd, &v, 1, 0);
-}
-
-/* Pointers into the first page can only fault: such calls go to libc as
- * they are, for its EFAULT, without the shim touching the memory. */
-static inline bool bad_ptr(const void *p)
-{
-	return (uintptr_t)p < 4096;
-}
-
-static bool bad_iov(const struct iovec *iov, size_t cnt)
-{
-	size_t i;
-
-	if (cnt > 0 && bad_ptr(iov))
-		return true;
-	for (i = 0; i < cnt; i++)
-		if (iov[i].iov_len > 0 && bad_ptr(iov[i].iov_base))
-			return true;
-	return false;
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
@@ -85,7 +78,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 static SLOW ssize_t writev_tracked(int fd, const struct iovec *iov,
 				   int iovcnt)
 {
-	struct conn *c = conn_write_enter(fd);
+	struct conn *c = conn_write_enter(fd, 0);
 
 	if (c == NULL)
 		return REAL(writev)(fd, iov, iovcnt);
@@ -106,11 +99,13 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 static SLOW ssize_t send_tracked(int fd, const void *buf, size_t n,
 				 int flags)
 {
-	struct conn *c = conn_write_enter(fd);
+	struct conn *c = conn_write_enter(fd, flags);
 	struct iovec v = { (void *)buf, n };
 
 	if (c == NULL)
 		return REAL(send)(fd, buf, n, flags);
+	if (c == CONN_BUSY)
+		return busy();
 	if (flags & MSG_OOB) {
 		if (give_up(c, fd) < 0)
 			return -1;
@@ -129,11 +124,13 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 		      const struct sockaddr *addr, socklen_t alen)
 {
-	struct conn *c = bad_ptr(buf) ? NULL : tracked(fd);
+	struct conn *c = bad_ptr(buf) ? NULL : tracked(fd, flags);
 	struct iovec v = { (void *)buf, n };
 
 	if (c == NULL)
 		return REAL(sendto)(fd, buf, n, flags, addr, alen);
+	if (c == CONN_BUSY)
+		return busy();
 	if ((flags & MSG_OOB) || addr != NULL) {
 		if (give_up(c, fd) < 0)
 			return -1;
@@ -150,20 +147,15 @@ static bool plain_msg(const struct msghdr *m, int flags)
 	       !(flags & MSG_OOB);
 }
 
-/* Calls the kernel refuses before sending anything go to libc as they
- * are, for their errors (EFAULT, EMSGSIZE), without giving anything up. */
-static bool refused(const struct msghdr *m)
-{
-	return bad_ptr(m) || m->msg_iovlen > IOV_MAX ||
-	       bad_iov(m->msg_iov, m->msg_iovlen);
-}
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct conn *c = refused(msg) ? NULL : tracked(fd);
+	struct conn *c = bad_msg(msg) ? NULL : tracked(fd, flags);
 
 	if (c == NULL)
 		return REAL(sendmsg)(fd, msg, flags);
+	if (c == CONN_BUSY)
+		return busy();
 	if (!plain_msg(msg, flags)) {
 		if (give_up(c, fd) < 0)
 			return -1;
@@ -174,13 +166,15 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
-	struct conn *c = !bad_ptr(vec) && vlen > 0 ? tracked(fd) : NULL;
+	struct conn *c = !bad_ptr(vec) && vlen > 0 ? tracked(fd, flags) : NULL;
 	unsigned int i;
 
 	if (c == NULL)
 		return REAL(sendmmsg)(fd, vec, vlen, flags);
+	if (c == CONN_BUSY)
+		return busy();
 	for (i = 0; i < vlen; i++)
-		if (refused(&vec[i].msg_hdr)) {
+		if (bad_msg(&vec[i].msg_hdr)) {
 			conn_write_leave(c);
 			return REAL(sendmmsg)(fd, vec, vlen, flags);
 		}
@@ -210,6 +204,43 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 	return i > 0 ? (int)i : -1;
 }
 
+/* sendfile and splice have no MSG_NOSIGNAL.  Another thread's teardown
+ * may shut the socket down under them, which is no reason for SIGPIPE:
+ * it is held back for the call, and let through only when the
+ * connection was not torn down (the peer's close, as without the shim). */
+struct sigpipe_hold {
+	sigset_t old;
+	bool was_pending;
+};
+
+static void hold_sigpipe(struct sigpipe_hold *h)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &h->old);
+	h->was_pending = sigpending(&pending) == 0 &&
+			 sigismember(&pending, SIGPIPE) == 1;
+}
+
+static ssize_t release_sigpipe(struct sigpipe_hold *h, struct conn *c,
+			       ssize_t r)
+{
+	int saved = errno;
+
+	if (r < 0 && saved == EPIPE && conn_torn_down(c) && !h->was_pending) {
+		static const struct timespec now = { 0, 0 };
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGPIPE);
+		sigtimedwait(&set, NULL, &now);
+	}
+	pthread_sigmask(SIG_SETMASK, &h->old, NULL);
+	errno = saved;
+	return r;
+}
+
 /* sendfile and splice with nothing to send, or from a bad descriptor,
  * fail or return 0 without sending: no reason to give anything up. */
 static bool fails_early(int in, size_t count)
@@ -223,7 +254,8 @@ static bool fails_early(int in, size_t count)
 
 EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
-	struct conn *c = tracked(out);
+	struct conn *c = tracked(out, 0);
+	struct sigpipe_hold hold;
 	ssize_t r;
 
 	if (c == NULL)
@@ -236,7 +268,8 @@ EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		conn_write_leave(c);
 		return -1;
 	}
-	r = REAL(sendfile)(out, in, off, count);
+	hold_sigpipe(&hold);
+	r = release_sigpipe(&hold, c, REAL(sendfile)(out, in, off, count));
 	conn_write_unseen_done(c, r);
 	conn_write_leave(c);
 	return r;
@@ -244,7 +277,8 @@ EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 
 EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 {
-	struct conn *c = tracked(out);
+	struct conn *c = tracked(out, 0);
+	struct sigpipe_hold hold;
 	ssize_t r;
 
 	if (c == NULL)
@@ -257,24 +291,57 @@ EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 		conn_write_leave(c);
 		return -1;
 	}
-	r = REAL(sendfile64)(out, in, off, count);
+	hold_sigpipe(&hold);
+	r = release_sigpipe(&hold, c, REAL(sendfile64)(out, in, off, count));
 	conn_write_unseen_done(c, r);
 	conn_write_leave(c);
 	return r;
 }
 
+/* splice from a socket whose response head the shim holds in part: those
+ * bytes go into the pipe first, as the kernel would have spliced them. */
+static ssize_t splice_owed(int in, off64_t *off_in, int out,
+			   off64_t *off_out, size_t len, unsigned int flags)
+{
+	uint8_t buf[4096];
+	struct iovec v = { buf, len < sizeof buf ? len : sizeof buf };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	struct conn *c = conn_read_enter(in);
+	ssize_t got, w;
+
+	if (c == NULL)
+		return REAL(splice)(in, off_in, out, off_out, len, flags);
+	got = conn_read(c, in, &m, MSG_PEEK | MSG_DONTWAIT, false);
+	conn_read_leave(c);
+	if (got == CONN_READ_PASS)
+		return REAL(splice)(in, off_in, out, off_out, len, flags);
+	if (got <= 0)
+		return got;
+	w = REAL(write)(out, buf, (size_t)got);
+	if (w > 0 && (c = conn_read_enter(in)) != NULL) {
+		v.iov_len = (size_t)w;	/* now taken, as written */
+		conn_read(c, in, &m, MSG_DONTWAIT, false);
+		conn_read_leave(c);
+	}
+	return w;
+}
+
 EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out,
 		      size_t len, unsigned int flags)
 {
+	struct sigpipe_hold hold;
 	struct conn *c;
 	ssize_t r;
 
 	if (__builtin_expect(fdtable_peek(in) != NULL, 0)) {
 		int ok = conn_read_elsewhere(in);
+		if (ok == 2)
+			return splice_owed(in, off_in, out, off_out,
+					   len, flags);
 		if (ok <= 0)
 			return ok;
 	}
-	c = tracked(out);
+	c = tracked(out, 0);
 	if (c == NULL)
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
 	if (fails_early(in, len)) {
@@ -285,7 +352,9 @@ EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out,
 		conn_write_leave(c);
 		return -1;
 	}
-	r = REAL(splice)(in, off_in, out, off_out, len, flags);
+	hold_sigpipe(&hold);
+	r = release_sigpipe(&hold, c, REAL(splice)(in, off_in, out, off_out,
+						   len, flags));
 	conn_write_unseen_done(c, r);
 	conn_write_leave(c);
 	return r;
@@ -294,7 +363,7 @@ EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out,
 /* dprintf writes through glibc internals we cannot see. */
 EXPORT int vdprintf(int fd, const char *fmt, va_list ap)
 {
-	struct conn *c = tracked(fd);
+	struct conn *c = tracked(fd, 0);
 
 	if (c != NULL && give_up(c, fd) < 0)
 		return -1;

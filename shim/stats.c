@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 
 #include "config.h"
+#include "log.h"
 
 struct stats stats;
 
@@ -24,9 +25,17 @@ const char *stats_reason_name(enum stats_reason r)
 	return r < GAVE_UP_REASONS ? reason_names[r] : "unknown";
 }
 
+/* A record is one line of at most 2,048 bytes.  The program name, the
+ * one field of any length, is cut at PROGRAM_MAX bytes of JSON, which
+ * leaves room for every other field at its largest (about 900 bytes with
+ * every counter at 20 digits); should a record still not fit, `full` is
+ * set and no record is written rather than a broken one. */
+#define PROGRAM_MAX 512
+
 struct json {
 	char buf[2048];
 	size_t n;
+	bool full;
 };
 
 static void put(struct json *j, const char *s)
@@ -36,6 +45,8 @@ static void put(struct json *j, const char *s)
 	if (j->n + k < sizeof j->buf) {
 		memcpy(j->buf + j->n, s, k);
 		j->n += k;
+	} else {
+		j->full = true;
 	}
 }
 
@@ -66,16 +77,23 @@ static size_t utf8_length(const unsigned char *s)
 	return n;
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped; bytes
- * that are not UTF-8 (a program name may hold any) become '?', as in log
- * lines, so that the line stays valid JSON. */
-static void put_string(struct json *j, const char *s)
+/* A JSON string of at most max bytes (quotes included): quotes,
+ * backslashes and control bytes escaped; bytes that are not UTF-8 (a
+ * program name may hold any) become '?', as in log lines, so that the
+ * line stays valid JSON.  A string cut short ends in "...". */
+static void put_string(struct json *j, const char *s, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
+	size_t end = j->n + max - 4;	/* room for ..." */
 
+	if (max < 16 || j->n + max >= sizeof j->buf) {
+		j->full = true;
+		return;
+	}
 	put(j, "\"");
-	while (*p != '\0' && j->n + 8 < sizeof j->buf) {
+	/* each step adds at most 6 bytes (\u00XX) */
+	while (*p != '\0' && j->n + 6 <= end) {
 		unsigned char ch = *p;
 		size_t k;
 		if (ch == '"' || ch == '\\') {
@@ -88,7 +106,7 @@ static void put_string(struct json *j, const char *s)
 		} else if (ch < 0x80) {
 			j->buf[j->n++] = (char)ch;
 		} else if ((k = utf8_length(p)) != 0) {
-			memcpy(j->buf + j->n, p, k);	/* room: 8 > 4 */
+			memcpy(j->buf + j->n, p, k);	/* room: 6 > 4 */
 			j->n += k;
 			p += k;
 			continue;
@@ -97,6 +115,8 @@ static void put_string(struct json *j, const char *s)
 		}
 		p++;
 	}
+	if (*p != '\0')
+		put(j, "...");
 	put(j, "\"");
 }
 
@@ -116,7 +136,7 @@ static void field(struct json *j, const char *name, atomic_ulong *counter)
 {
 	if (j->buf[j->n - 1] != '{')
 		put(j, ",");
-	put_string(j, name);
+	put_string(j, name, 64);
 	put(j, ":");
 	put_number(j, atomic_load_explicit(counter, memory_order_relaxed));
 }
@@ -124,18 +144,18 @@ static void field(struct json *j, const char *name, atomic_ulong *counter)
 void stats_write(const char *event)
 {
 	static const char *const actions[3] = { "shutdown", "close", "none" };
-	int saved = errno, i;
+	static atomic_bool refused;
+	int saved = errno, i, fd;
 	struct json j = { .n = 0 };
-	long fd;
 
 	if (!config.stats || config.disabled)
 		return;
 	put(&j, "{\"pid\":");
 	put_number(&j, (unsigned long)syscall(SYS_getpid));
 	put(&j, ",\"program\":");
-	put_string(&j, program_invocation_short_name);
+	put_string(&j, program_invocation_short_name, PROGRAM_MAX);
 	put(&j, ",\"event\":");
-	put_string(&j, event);
+	put_string(&j, event, 16);
 	field(&j, "connections_tracked", &stats.connections_tracked);
 	field(&j, "connections_excluded", &stats.connections_excluded);
 	field(&j, "requests_rewritten", &stats.requests_rewritten);
@@ -153,16 +173,16 @@ void stats_write(const char *event)
 	field(&j, "bytes_inspected", &stats.bytes_inspected);
 	put(&j, "}\n");
 
-	fd = syscall(SYS_openat, AT_FDCWD, settings.stats_path,
-		     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
-			     O_NONBLOCK,
-		     0644);
+	if (j.full)
+		goto out;	/* never a broken line */
+	fd = log_open_append(settings.stats_path, "FORCECLOSE_STATS", &refused);
 	if (fd >= 0) {
 		/* one write with O_APPEND: lines of processes sharing the
 		 * file do not interleave */
 		syscall(SYS_write, (int)fd, j.buf, j.n);
 		syscall(SYS_close, (int)fd);
 	}
+out:
 	errno = saved;
 }
 

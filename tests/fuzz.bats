@@ -24,6 +24,25 @@ events() {
 	[ "$(cat "$BATS_FILE_TMPDIR/regress.rc")" -eq 0 ]
 	grep -Eq '^fuzz_request: [0-9]+ inputs, ok$' "$BATS_FILE_TMPDIR/regress.out"
 	grep -Eq '^fuzz_response: [0-9]+ inputs, ok$' "$BATS_FILE_TMPDIR/regress.out"
+	grep -Eq '^fuzz_check: [0-9]+ inputs, ok$' "$BATS_FILE_TMPDIR/regress.out"
+	grep -Eq '^fuzz_settings: [0-9]+ inputs, ok$' "$BATS_FILE_TMPDIR/regress.out"
+}
+
+# the verdict one --check seed reaches: its first output line
+verdict() {
+	FUZZ_DEBUG=1 "$ROOT/build/fuzz/regress/fuzz_check" \
+		"$ROOT/tests/fuzz/corpus/check/$1" 2>&1 | sed -n '3p'
+}
+
+@test "fuzz: the --check seeds reach the verdicts they are named for" {
+	[[ "$(verdict elf-glibc)" == "/f0: yes - dynamically linked"* ]]
+	[[ "$(verdict elf-static)" == "/f0: no - statically linked"* ]]
+	[[ "$(verdict elf-go-magic)" == "/f0: no - a Go program"* ]]
+	[[ "$(verdict elf-go-section)" == "/f0: no - a Go program"* ]]
+	[[ "$(verdict elf-hostile-interp)" == *"(loader /lib/ld-musl?/f0: yes - forged?]0;t???[2K), not glibc"* ]]
+	# env's -u takes an argument: the program is the word after it
+	[[ "$(verdict script-env-S)" == "/f0: script run by //f1 (via /usr/bin/env): yes - "* ]]
+	[ "$(verdict script-fifo)" = "forceclose: --check: /f0: script run by /f3: not a regular file" ]
 }
 
 @test "fuzz: the limit seeds reach 64 KiB from both sides" {

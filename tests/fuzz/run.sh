@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh [SECONDS] - builds the libFuzzer targets into build/fuzz/
 # and runs each for SECONDS (default: $FUZZ_SECONDS, else 60), one after the
-# other, each on one core.  Prints one line per target:
+# other, each on one core: request, response (the HTTP rewriter and
+# tracker), check (forceclose --check's file parsers) and settings (the
+# FORCECLOSE_* parser).  Prints one line per target:
 #   fuzz_request: N executions, 0 findings
 # A crash (an oracle's abort, a sanitizer report, a timeout, running out of
 # memory) is copied to tests/fuzz/crashers/TARGET/ and the script exits 1.
@@ -10,7 +12,8 @@
 # copied into it on each run and what libFuzzer adds there stays for the
 # next run; tests/fuzz/corpus/ itself is never written.  libFuzzer's output
 # is in build/fuzz/fuzz_TARGET.log.  FUZZ_CC picks the compiler (clang),
-# FUZZ_TARGETS the targets ("request response"), FUZZ_OUT the directory
+# FUZZ_TARGETS the targets ("request response check settings"), FUZZ_OUT
+# the directory
 # instead of build/fuzz: `make clean` removes build/, so a long run whose
 # corpus should outlive it (or that runs while someone builds) belongs
 # elsewhere.
@@ -22,13 +25,18 @@ case "$secs" in
 esac
 cc="${FUZZ_CC:-clang}"
 out="${FUZZ_OUT:-build/fuzz}"
-pure="shim/http_fields.c shim/http_head.c shim/http_request.c
+http="shim/http_fields.c shim/http_head.c shim/http_request.c
       shim/http_response.c shim/chunked.c"
 mkdir -p "$out"
 status=0 passed=0 failed=0
-for t in ${FUZZ_TARGETS:-request response}; do
+for t in ${FUZZ_TARGETS:-request response check settings}; do
+    # the code each target links, its dictionary, and the longest input:
+    # room for a head just over the 64 KiB limits; for settings, for a
+    # value just over the 4096-byte limit in each variable
     case "$t" in
-        request|response) ;;
+        request|response) pure=$http dict=http.dict max_len=70000 ;;
+        check) pure="" dict=check.dict max_len=70000 ;;   # includes check.c
+        settings) pure="shim/settings.c shim/filter.c" dict=settings.dict max_len=40000 ;;
         *) echo "unknown target $t" >&2; exit 2 ;;
     esac
     bin="$out/fuzz_$t"
@@ -44,9 +52,8 @@ for t in ${FUZZ_TARGETS:-request response}; do
     mkdir -p "$corpus" "$art"
     rm -f "$art"/*
     cp tests/fuzz/corpus/"$t"/* "$corpus"/
-    # -max_len: room for a head just over the 64 KiB limits
-    "$bin" -max_len=70000 -max_total_time="$secs" -timeout=20 \
-        -rss_limit_mb=2048 -dict=tests/fuzz/http.dict \
+    "$bin" -max_len="$max_len" -max_total_time="$secs" -timeout=20 \
+        -rss_limit_mb=2048 -dict="tests/fuzz/$dict" \
         -artifact_prefix="$art/" -print_final_stats=1 \
         "$corpus" >"$out/fuzz_$t.log" 2>&1
     rc=$?
