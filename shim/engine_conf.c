@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "fdtable.h"
+#include "log.h"
 #include "settings.h"
 
 struct config config;
@@ -26,6 +27,7 @@ void engine_conf_load(void)
 {
 	struct settings_error err;
 
+	log_stderr_init();	/* log lines go only to this stderr */
 	/* the launcher has validated every value already */
 	if (!settings_parse(&settings, get, &err) || settings.disabled) {
 		config.disabled = true;
