@@ -70,14 +70,19 @@ clean_phase() {
     counts "scenario a: threads 8 requests ([0-9]+) verified ([0-9]+)"
     [ "${N[1]}" -eq "$(scaled 1600)" ]
     [ "${N[2]}" -eq "${N[1]}" ]
-    # each pipelined connection ends after its first response; a write
-    # after that fails with EPIPE
-    counts "scenario b: connections ([0-9]+) requests ([0-9]+) responses ([0-9]+) verified ([0-9]+) late-writes-EPIPE ([0-9]+)"
+    # each pipelined connection ends after the response to the last
+    # request written so far, never with a request the server received
+    # unanswered: every response read is whole; a write after the end
+    # fails with EPIPE
+    # (or, when a request was written while a single read took the answer
+    # before it and the start of its own, passes through: counted, every
+    # byte still checked)
+    counts "scenario b: connections ([0-9]+) requests ([0-9]+) responses ([0-9]+) verified ([0-9]+) late-writes-EPIPE ([0-9]+) passed-through ([0-9]+)"
     [ "${N[1]}" -eq "$(scaled 60)" ]
-    [ "${N[3]}" -eq "${N[1]}" ]
-    [ "${N[4]}" -eq "${N[1]}" ]
-    [ "${N[5]}" -eq "${N[1]}" ]
-    [ "${N[2]}" -ge "${N[1]}" ]
+    [ "${N[3]}" -ge "${N[1]}" ]
+    [ "${N[4]}" -eq "${N[3]}" ]
+    [ "$(( N[5] + N[6] ))" -eq "${N[1]}" ]
+    [ "${N[2]}" -ge "${N[3]}" ]
     [[ "$output" != *"after a teardown "[1-9]* ]]
     # a write racing the reader's teardown gets EPIPE, never SIGPIPE
     [[ "$output" != *"scenario b: SIGPIPE"* ]]
@@ -99,7 +104,8 @@ clean_phase() {
 @test "stress (FORCECLOSE_ACTION=none): long pipelined connections, descriptor churn" {
     stress none:bc
     clean_phase none
-    # no teardown: every pipelined response arrives, rewritten, in order
+    # no teardown: every pipelined response arrives in order (the answer
+    # to the last request written so far rewritten to say close)
     counts "scenario b: connections ([0-9]+) requests ([0-9]+) responses ([0-9]+) verified ([0-9]+)"
     [ "${N[2]}" -eq $(( 40 * N[1] )) ]
     [ "${N[3]}" -eq "${N[2]}" ]
