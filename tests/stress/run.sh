@@ -2,7 +2,7 @@
 # tests/stress/run.sh - thread-sanitizer stress test of libforceclose.
 #
 # Builds from the current sources, into build/stress/ (STRESS_BUILD):
-#   libforceclose-tsan.so  shim/*.c but the launcher (forceclose.c, check.c),
+#   libforceclose-tsan.so  shim/*.c but the launcher (forceclose.c, check.c, engine*.c),
 #                          -fsanitize=thread, the library's version script
 #   stress                 tests/stress/{stress,client,chaos}.c, TSan
 #   server                 tests/stress/server.c, plain: the witness
@@ -77,7 +77,7 @@ build() {
     mkdir -p "$BUILD"
     # the launcher is a program of its own, not part of the library
     for f in "$ROOT"/shim/*.c; do
-        case "${f##*/}" in forceclose.c|check.c) ;; *) src+=("$f") ;; esac
+        case "${f##*/}" in forceclose.c|check.c|engine*.c) ;; *) src+=("$f") ;; esac
     done
     # -O1 -g for readable stacks; each artefact built aside, then moved,
     # so a concurrent run never loads a half-written file
