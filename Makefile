@@ -26,8 +26,14 @@ PURE_SRC = shim/http_fields.c shim/http_head.c shim/http_request.c \
 LIB_OBJ  = $(patsubst shim/%.c,build/shim/%.o,$(LIB_SRC) $(PURE_SRC))
 HEADERS  = $(wildcard shim/*.h)
 LAUNCHER = shim/forceclose
+# the system-call engine runs the same pure core, log.c and stats.c
+ENGINE_SRC = shim/engine_super.c shim/engine_filter.c shim/engine_sock.c \
+           shim/engine_io.c shim/engine_conn.c shim/engine_req.c \
+           shim/engine_resp.c shim/engine_conf.c shim/log.c shim/stats.c \
+           shim/http_fields.c shim/http_head.c shim/http_request.c \
+           shim/http_response.c shim/chunked.c
 LAUNCHER_SRC = shim/forceclose.c $(wildcard shim/check.c) shim/settings.c \
-           shim/filter.c
+           shim/filter.c $(ENGINE_SRC)
 MANPAGES = docs/forceclose.1 docs/libforceclose.7
 
 UNIT_SRC = $(wildcard tests/unit/*.c)
@@ -53,7 +59,7 @@ build/libdir.txt: FORCE
 	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' >$@
 
 $(LAUNCHER): $(LAUNCHER_SRC) $(HEADERS) build/libdir.txt
-	$(CC) $(BASE) $(CFLAGS) -Ishim -DFORCECLOSE_LIBDIR='"$(LIBDIR)"' \
+	$(CC) $(BASE) $(CFLAGS) -pthread -Ishim -DFORCECLOSE_LIBDIR='"$(LIBDIR)"' \
 	    -DFORCECLOSE_VERSION='"$(VERSION)"' -o $@ $(LAUNCHER_SRC)
 
 # unit tests link the pure code directly
@@ -72,7 +78,7 @@ test:
 	@$(MAKE) --no-print-directory test-programs
 	@tests/run.sh
 
-demo: $(LIB)
+demo: $(LIB) $(LAUNCHER)
 	@tests/demo.sh
 
 # figures are ratios measured in one run; QUICK=1 for a short run

@@ -10,6 +10,7 @@
  * can forge a verdict line or drive the terminal. */
 #define _GNU_SOURCE
 #include "check.h"
+#include "engine.h"
 
 #include <elf.h>
 #include <limits.h>
@@ -264,6 +265,37 @@ static void https_note(const char *label)
 			       "reached\n", own_tls[i][1]);
 }
 
+/* Go programs (static or cgo-linked: Go's own calls are raw either way)
+ * and static ones: the launcher's system-call engine, if it can run. */
+static int engine_verdict(int fd, const struct stat *st, const char *label,
+			  bool go, bool is_static)
+{
+	const char *sec = secure_exec(fd, st), *why;
+	char text[512];
+
+	if (sec != NULL) {
+		snprintf(text, sizeof text, "%s: the system-call engine cannot "
+			 "run it (no_new_privs would drop its privileges); "
+			 PROXY, sec);
+		return verdict(label, false, text);
+	}
+	if (!engine_available(&why)) {
+		snprintf(text, sizeof text, "%s: no preloaded library sees "
+			 "its calls, and %s; " PROXY, go ? "a Go program"
+			 : "statically linked", why);
+		return verdict(label, false, text);
+	}
+	snprintf(text, sizeof text, "%s%s: the system-call engine reaches it "
+		 "(forceclose --engine=syscall, chosen by auto; no preloaded "
+		 "library sees its raw system calls); plain HTTP only%s; not "
+		 "if it installs its own seccomp listener",
+		 go ? "a Go program" : "statically linked",
+		 go && !is_static ? " (cgo-linked)" : "",
+		 go ? " - Go's HTTPS is inside the binary: use DisableKeepAlives"
+		      " or " PROXY : "");
+	return verdict(label, true, text);
+}
+
 static int check_elf(int fd, const struct stat *st,
 		     const unsigned char *head, size_t n, const char *label)
 {
@@ -291,15 +323,12 @@ static int check_elf(int fd, const struct stat *st,
 	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
 		return cannot(label, "an ELF file that is not a program");
 	go = go_sections(fd, &eh, st->st_size);
-	if (go == 1 || (go < 0 && go_magic_in_file(fd, &eh, st->st_size)))
-		return verdict(label, false, "a Go program: Go makes raw system "
-			       "calls that no preloaded library sees; " PROXY);
+	go = go == 1 || (go < 0 && go_magic_in_file(fd, &eh, st->st_size));
 	r = elf_interp(fd, &eh, interp, sizeof interp);
 	if (r < 0)
 		return cannot(label, "malformed ELF program headers");
-	if (r == 0)
-		return verdict(label, false, "statically linked: the loader "
-			       "never loads LD_PRELOAD libraries; " PROXY);
+	if (go || r == 0)
+		return engine_verdict(fd, st, label, go, r == 0);
 	if (strcmp(base_name(interp), GLIBC_LOADER) != 0) {
 		snprintf(why, sizeof why, "%s (loader %s), not glibc: "
 			 "libforceclose.so is built against glibc; " PROXY,
@@ -431,6 +460,42 @@ static int check_file(const char *path, int depth, const char *label)
 		status = cannot(label, "not a program (neither ELF nor #!)");
 	close(fd);
 	return status;
+}
+
+bool check_wants_engine(const char *program)
+{
+	unsigned char head[sizeof(Elf64_Ehdr)];
+	char *path, interp[PATH_MAX];
+	Elf64_Ehdr eh;
+	struct stat st;
+	bool wants = false;
+	int fd, go;
+
+	path = strchr(program, '/') ? strdup(program) : find_in_path(program);
+	/* only a regular file is opened, and never so that opening could
+	 * block or change anything (as check_file) */
+	fd = path && stat(path, &st) == 0 && S_ISREG(st.st_mode) ?
+		     open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) :
+		     -1;
+	free(path);
+	if (fd < 0)
+		return false;	/* exec says why */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    read_at(fd, head, sizeof head, 0) &&
+	    memcmp(head, ELFMAG, SELFMAG) == 0 &&
+	    head[EI_CLASS] == ELFCLASS64 && head[EI_DATA] == ELFDATA2LSB) {
+		memcpy(&eh, head, sizeof eh);
+		go = go_sections(fd, &eh, st.st_size);
+		/* never set-ID ones: no_new_privs would run them without
+		 * their privileges */
+		wants = eh.e_machine == EM_X86_64 &&
+			secure_exec(fd, &st) == NULL &&
+			(go == 1 ||
+			 (go < 0 && go_magic_in_file(fd, &eh, st.st_size)) ||
+			 elf_interp(fd, &eh, interp, sizeof interp) == 0);
+	}
+	close(fd);
+	return wants;
 }
 
 int check(const char *program)

@@ -35,6 +35,7 @@ struct conn conn_closed = {
 	.flags = CONN_TORN_DOWN | CONN_CLOSED,
 	.wlock = { PTHREAD_MUTEX_INITIALIZER, 0 },
 	.rlock = { PTHREAD_MUTEX_INITIALIZER, 0 },
+	.wturn = PTHREAD_COND_INITIALIZER,
 };
 
 /* Torn-down descriptors the shim will close (FORCECLOSE_ACTION=close),
@@ -113,6 +114,7 @@ static struct conn *conn_alloc(void)
 			atomic_store(&pool_nslabs, n + 1);
 			for (i = SLAB_CONNS - 1; i >= 0; i--) {
 				lock_init(&slab[i].wlock);
+				pthread_cond_init(&slab[i].wturn, NULL);
 				lock_init(&slab[i].rlock);
 				reset(&slab[i]);
 				slab[i].next = pool_free;
@@ -328,10 +330,18 @@ struct conn *conn_write_enter(int fd, int flags)
 	if (!(flags & MSG_DONTWAIT)) {
 		conn_lock(&c->wlock);
 	} else if (!conn_trylock(&c->wlock)) {
-		/* another thread is writing (maybe blocked in the kernel):
-		 * a call that must not wait fails as on a full socket */
 		conn_put(c);
 		return CONN_BUSY;
+	}
+	while (c->sending) {
+		/* another thread is writing (maybe blocked in the kernel):
+		 * a call that must not wait fails as on a full socket */
+		if (flags & MSG_DONTWAIT) {
+			conn_unlock(&c->wlock);
+			conn_put(c);
+			return CONN_BUSY;
+		}
+		conn_wait_turn(c);
 	}
 	/* Before each write of a request head: is fd still the socket that
 	 * was connected?  Its number may have been reused behind our back
@@ -348,6 +358,13 @@ struct conn *conn_write_enter(int fd, int flags)
 	}
 	c->identity_fresh = false;
 	return c;
+}
+
+void conn_wait_turn(struct conn *c)
+{
+	atomic_store(&c->wlock.owner, 0);
+	pthread_cond_wait(&c->wturn, &c->wlock.mutex);
+	atomic_store(&c->wlock.owner, (unsigned long)pthread_self());
 }
 
 void conn_write_leave(struct conn *c)
@@ -432,31 +449,26 @@ void conn_close_later(struct conn *c, int fd)
 
 /* ---- fork ----
  *
- * No owed byte crosses a fork, and the child finds every lock free and
- * every connection in a state some thread finished writing.  The prepare
- * handler takes both locks of every connection (a lock is never held
- * across a blocking call, so this waits for nothing but a few non-blocking
- * system calls), then the window and pool locks, and sends what is owed
- * without waiting.  Bytes the socket would not take stay the parent's
- * alone: the child drops its copy and leaves that connection's writes
- * alone, so it never sends them a second time.  A lock the forking thread
- * itself holds (a signal handler forked inside a hook), or one not taken
- * within FORK_LOCK_WAIT_S in all, is not waited for: the child gives that
- * connection up, as it cannot know its state. */
+ * No owed byte crosses a fork, and the child's one thread finds every lock
+ * free.  The prepare handler sends what each tracked descriptor owes the
+ * wire, without waiting, under that connection's writer lock (taken one
+ * at a time: a lock is never held across a blocking call, so this waits
+ * for nothing but a few non-blocking system calls).  Bytes owed at the
+ * fork all the same (the socket would not take them, another thread is
+ * sending them, or owed again since) are the parent's alone: the child
+ * drops its copy and leaves that connection's writes alone, so it never
+ * sends them a second time.  A connection whose lock some thread held at
+ * the fork was mid-update: the child gives it up.  A lock the forking
+ * thread itself holds (a signal handler forked inside a hook), or one not
+ * taken within FORK_LOCK_WAIT_S in all, is not waited for. */
 #define FORK_LOCK_WAIT_S 1
 
-static struct timespec fork_deadline;
-
-static bool lock_for_fork(struct conn_lock *l)
+/* A writer in the kernel with the lock left (sending) owns the bytes it
+ * sends: they count as owed, for the parent alone. */
+static bool owes_wire(const struct conn *c)
 {
-	if (atomic_load(&l->owner) == (unsigned long)pthread_self())
-		return false;
-	return pthread_mutex_timedlock(&l->mutex, &fork_deadline) == 0;
-}
-
-static void unlock_after_fork(struct conn_lock *l)
-{
-	pthread_mutex_unlock(&l->mutex);
+	return c->sending || c->pending_off < c->pending_len ||
+	       c->head_sent < c->held_len;
 }
 
 /* Sends what c owes the wire without waiting; held head bytes that go
@@ -483,9 +495,50 @@ static void flush_for_fork(struct conn *c, int fd)
 	}
 }
 
-static bool owes_wire(const struct conn *c)
+static void flush_fd_for_fork(int fd, const struct timespec *deadline)
 {
-	return c->pending_off < c->pending_len || c->head_sent < c->held_len;
+	struct conn *c = fdtable_acquire(fd);
+
+	if (c == NULL)
+		return;
+	if (c != &conn_closed &&
+	    atomic_load(&c->wlock.owner) != (unsigned long)pthread_self() &&
+	    pthread_mutex_timedlock(&c->wlock.mutex, deadline) == 0) {
+		if (!c->sending && owes_wire(c) && !conn_torn_down(c) &&
+		    conn_same_socket(c, fd))
+			flush_for_fork(c, fd);
+		pthread_mutex_unlock(&c->wlock.mutex);
+	}
+	conn_put(c);
+}
+
+void conn_atfork_prepare(void)
+{
+	unsigned fd, high = fdtable_high();
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += FORK_LOCK_WAIT_S;
+	/* not in a vfork child: its sockets are not ours */
+	for (fd = 0; fd <= high && conn_table_mutable(); fd++)
+		if (fdtable_peek((int)fd) != NULL)
+			flush_fd_for_fork((int)fd, &deadline);
+	pthread_mutex_lock(&close_window.lock);
+	pthread_mutex_lock(&pool_lock);
+}
+
+void conn_atfork_parent(void)
+{
+	pthread_mutex_unlock(&pool_lock);
+	pthread_mutex_unlock(&close_window.lock);
+}
+
+/* Was l held by some thread at the fork?  (Its flag may lag behind the
+ * mutex by an instruction or two: either one says so.) */
+static bool held_at_fork(struct conn_lock *l)
+{
+	return atomic_load(&l->owner) != 0 ||
+	       pthread_mutex_trylock(&l->mutex) != 0;
 }
 
 #define EACH_CONN(c)                                                        \
@@ -493,52 +546,7 @@ static bool owes_wire(const struct conn *c)
 		for (struct conn *c = pool_slabs[s_];                         \
 		     c < pool_slabs[s_] + SLAB_CONNS; c++)
 
-void conn_atfork_prepare(void)
-{
-	unsigned fd, high = fdtable_high();
-
-	clock_gettime(CLOCK_REALTIME, &fork_deadline);
-	fork_deadline.tv_sec += FORK_LOCK_WAIT_S;
-	EACH_CONN(c) {
-		if (!lock_for_fork(&c->wlock))
-			continue;
-		if (!lock_for_fork(&c->rlock)) {
-			unlock_after_fork(&c->wlock);
-			continue;
-		}
-		c->fork_locked = true;
-	}
-	pthread_mutex_lock(&close_window.lock);
-	pthread_mutex_lock(&pool_lock);
-	if (!conn_table_mutable())
-		return;	/* a vfork child's fork: its sockets are not ours */
-	for (fd = 0; fd <= high; fd++) {
-		struct conn *c = fdtable_peek((int)fd);
-		if (c != NULL && c != &conn_closed &&
-		    c->fork_locked &&
-		    owes_wire(c) && !conn_torn_down(c) &&
-		    conn_same_socket(c, (int)fd))
-			flush_for_fork(c, (int)fd);
-	}
-}
-
-void conn_atfork_parent(void)
-{
-	pthread_mutex_unlock(&pool_lock);
-	pthread_mutex_unlock(&close_window.lock);
-	EACH_CONN(c) {
-		if (!c->fork_locked)
-			continue;
-		c->fork_locked = false;
-		unlock_after_fork(&c->rlock);
-		unlock_after_fork(&c->wlock);
-	}
-}
-
-/* The child has one thread: every lock is re-created free.  A connection
- * whose locks the prepare handler could not take was mid-update: it is
- * given up.  One that still owes the wire leaves those bytes to the
- * parent and its writes alone. */
+/* The child has one thread: every lock is re-created free. */
 void conn_atfork_child(void)
 {
 	our_pid = getpid();
@@ -547,19 +555,23 @@ void conn_atfork_child(void)
 	pthread_mutex_init(&close_window.lock, NULL);
 	lock_init(&conn_closed.wlock);
 	lock_init(&conn_closed.rlock);
+	pthread_cond_init(&conn_closed.wturn, NULL);
 	EACH_CONN(c) {
-		bool locked = c->fork_locked;
+		bool wheld = held_at_fork(&c->wlock);
+		bool rheld = held_at_fork(&c->rlock);
 
-		c->fork_locked = false;
 		lock_init(&c->wlock);
 		lock_init(&c->rlock);
-		if (locked && !owes_wire(c))
+		pthread_cond_init(&c->wturn, NULL);
+		if (!wheld && !rheld && !owes_wire(c))
 			continue;
+		/* the parent's bytes, or a state some thread was changing */
+		c->sending = false;
 		c->pending_len = c->pending_off = 0;
 		c->held_len = c->head_sent = 0;
 		http_request_give_up(&c->req);
 		atomic_fetch_or(&c->flags, CONN_REQ_OPAQUE);
-		if (locked)
+		if (!wheld && !rheld)
 			continue;
 		c->rerr = 0;
 		c->rout_len = c->rout_off = c->rheld_len = 0;

@@ -41,7 +41,10 @@ enum {
 	CONN_RESP_LOST = 1u << 5,	/* too many requests in flight to pair
 					   responses with: give up on them */
 	CONN_GAVE_UP = 1u << 6,		/* counted as given up (once) */
-	CONN_TLS = 1u << 7,		/* began with a TLS handshake: both
+	CONN_RESP_GAVE_UP = 1u << 7,	/* the response side gave up: the
+					   request side does too, at its next
+					   call (pass-through for good) */
+	CONN_TLS = 1u << 8,		/* began with a TLS handshake: both
 					   sides pass, not counted as a
 					   give-up (tls_*.c sees the HTTP) */
 };
@@ -63,14 +66,15 @@ struct conn {
 	dev_t dev;		/* identity of the connected socket */
 	ino_t ino;
 	bool identity_fresh;	/* checked by connect(), not used since */
-	bool fork_locked;	/* the fork handler holds both locks (not
-				   in flags: reset() clears those) */
 	uint8_t host_rule;
 	char dest[CONN_DEST_MAX];	/* empty unless logging */
 	struct conn *next;	/* pool chain (all / free) */
 
 	/* request side, under wlock */
 	struct conn_lock wlock;
+	bool sending;		/* a writer is in the kernel with the lock
+				   left; others wait for their turn */
+	pthread_cond_t wturn;	/* signalled when sending ends */
 	struct http_request_stream req;
 	uint8_t *held;		/* an unfinished request head */
 	size_t held_len, held_cap;
@@ -142,6 +146,9 @@ struct conn *conn_acquire_active(int fd);
 #define CONN_BUSY ((struct conn *)1)
 struct conn *conn_write_enter(int fd, int flags);
 void conn_write_leave(struct conn *c);
+
+/* Waits, with c->wlock left, until no writer is in the kernel. */
+void conn_wait_turn(struct conn *c);
 
 /* Sends the program's bytes through the rewriter.  Called between enter
  * and leave.  Returns what write()/sendmsg() would: program bytes. */

@@ -68,8 +68,10 @@ static void rout_clear(struct conn *c)
  * when the stream simply ended. */
 static void stop_tracking(struct conn *c, int reason)
 {
-	if (reason >= 0 && c->resp.phase != HTTP_RESP_OPAQUE)
+	if (reason >= 0 && c->resp.phase != HTTP_RESP_OPAQUE) {
 		conn_gave_up(c, reason);
+		atomic_fetch_or(&c->flags, CONN_RESP_GAVE_UP);
+	}
 	http_response_give_up(&c->resp);
 	c->rout_ends_response = false;
 	if (c->rheld_len > 0 && rout_left(c) == 0) {
@@ -481,6 +483,21 @@ static enum fill fill_head(struct conn *c, int fd, struct msghdr *msg,
 	return FILL_AGAIN;
 }
 
+/* A response ended at `end` of the n bytes a read took past it (on the
+ * understanding that the teardown discards the rest).  If the program
+ * wrote another request meanwhile, the rest is the start of its answer:
+ * it reaches the program as it came, and the connection goes
+ * pass-through (its answers can no longer be followed). */
+static ssize_t end_of_response(struct conn *c, int fd, size_t end, size_t n)
+{
+	if (end < n && !answered_all(c)) {
+		stop_tracking(c, GAVE_UP_UNPAIRED);
+		return (ssize_t)n;
+	}
+	teardown(c, fd);
+	return (ssize_t)end;
+}
+
 /* The common case in one system call: a program reading into one buffer
  * with room for a head, on a connection torn down after the response.  The
  * kernel's bytes go straight into the program's buffer, leaving room for
@@ -566,16 +583,14 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 			continue;
 		if (info.verdict != HTTP_RESP_FINAL)
 			return (ssize_t)n;	/* tunnel or invalid: opaque */
-		if (info.complete) {
-			teardown(c, fd);
-			return (ssize_t)pos;
-		}
+		if (info.complete)
+			return end_of_response(c, fd, pos, n);
 		before = c->resp.phase;
 		used = http_response_pass(&c->resp, buf + pos, n - pos, &complete);
 		count_bad_chunks(c, before);
 		stats_add(&stats.bytes_inspected, used);
 		if (complete)
-			teardown(c, fd);
+			return end_of_response(c, fd, pos + used, n);
 		return (ssize_t)(pos + used);
 	}
 	return (ssize_t)n;
@@ -618,7 +633,7 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 	if (!peek)
 		stats_add(&stats.bytes_inspected, used);
 	if (complete && !peek)
-		teardown(c, fd);
+		return end_of_response(c, fd, used, (size_t)r);
 	return (ssize_t)used;
 eof_or_error:
 	if (r == 0)

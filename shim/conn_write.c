@@ -385,6 +385,29 @@ static ssize_t send_pieces(int fd, const struct msghdr *m, int flags)
 	return REAL(sendmsg)(fd, m, flags);
 }
 
+/* The send is made as the program's call is made (blocking or not, with
+ * its timeout and its signals), so it may block: the lock is left for it.
+ * Other writers wait for their turn (conn_write_enter), the close, exit
+ * and fork flushes leave this connection to this writer, and nothing
+ * else touches the request side, so the state is as it was when the lock
+ * is taken again. */
+static ssize_t send_unlocked(struct conn *c, int fd, const struct msghdr *m,
+			     int flags)
+{
+	ssize_t s;
+	int err;
+
+	c->sending = true;
+	conn_unlock(&c->wlock);
+	s = send_pieces(fd, m, flags);
+	err = errno;
+	conn_lock(&c->wlock);
+	c->sending = false;
+	pthread_cond_broadcast(&c->wturn);
+	errno = err;
+	return s;
+}
+
 static bool wait_writable(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
@@ -416,6 +439,10 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 		errno = EPIPE;	/* as after a peer's close, minus SIGPIPE */
 		return -1;
 	}
+	/* a connection given up on one side is pass-through for good */
+	if ((atomic_load(&c->flags) & CONN_RESP_GAVE_UP) &&
+	    c->req.phase != HTTP_REQ_OPAQUE)
+		stop_rewriting(c, -1);
 	for (;;) {
 		if (c->req.phase == HTTP_REQ_HEAD && pending_left(c) == 0) {
 			start.req = c->req;
@@ -445,7 +472,7 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 		/* MSG_NOSIGNAL: a reader's teardown may shut the socket down
 		 * under this send, which is no reason for SIGPIPE; the peer's
 		 * close still raises it, as the kernel would have. */
-		s = send_pieces(fd, &msg, flags | MSG_NOSIGNAL);
+		s = send_unlocked(c, fd, &msg, flags | MSG_NOSIGNAL);
 		if (s < 0) {
 			int err = errno;
 			if (conn_torn_down(c) && (err == EPIPE || err == ECONNRESET))
@@ -585,14 +612,15 @@ void conn_flush_on_close(int fd)
 
 	if (c == NULL)
 		return;
-	/* a thread blocked in a write holds the lock and owns what is owed;
-	 * waiting for it could wait forever (this close or shutdown may be
-	 * what is meant to end its write) */
+	/* a writer at work (holding the lock, or in the kernel with it
+	 * left: sending) owns what is owed; waiting for it could wait forever
+	 * (this close or shutdown may be what is meant to end its write) */
 	if (!conn_trylock(&c->wlock)) {
 		conn_put(c);
 		return;
 	}
-	if ((c->held_len > 0 || pending_left(c) > 0) && conn_same_socket(c, fd))
+	if (!c->sending && (c->held_len > 0 || pending_left(c) > 0) &&
+	    conn_same_socket(c, fd))
 		conn_give_up(c, fd, MSG_NOSIGNAL | MSG_DONTWAIT, -1);
 	conn_write_leave(c);
 }
@@ -606,7 +634,8 @@ void conn_flush_all(void)
 		if (c == NULL)
 			continue;
 		if (conn_trylock(&c->wlock)) {
-			if ((c->held_len > 0 || pending_left(c) > 0) &&
+			if (!c->sending &&
+			    (c->held_len > 0 || pending_left(c) > 0) &&
 			    !conn_torn_down(c) && conn_same_socket(c, (int)fd))
 				conn_give_up(c, (int)fd,
 					     MSG_NOSIGNAL | MSG_DONTWAIT, -1);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "engine.h"
 #include "settings.h"
 
 #ifndef FORCECLOSE_LIBDIR
@@ -48,6 +49,7 @@ static const struct {
 static char *values[V_COUNT];	/* NULL: not given, inherited as it is */
 static int verbose_count;
 static const char *check_program;
+static enum { ENGINE_AUTO, ENGINE_PRELOAD, ENGINE_SYSCALL } engine_opt;
 
 static void oom(void)
 {
@@ -297,6 +299,8 @@ static void print_help(void)
 	       "exit and exec\n"
 	       "      --no-inherit     programs COMMAND starts run without "
 	       "the library\n"
+	       "      --engine WHICH   auto (default), preload or syscall "
+	       "(see below)\n"
 	       "      --check PROGRAM  can the library reach PROGRAM? "
 	       "(runs nothing)\n"
 	       "  -h, --help           this help\n"
@@ -334,7 +338,21 @@ static void missing_value(int opt, char *const argv[])
 		    opt > 0 && opt < 256 ? text : argv[optind - 1]);
 }
 
-enum { O_ONLY = 256, O_EXCEPT, O_LOG, O_STATS, O_NO_INHERIT, O_CHECK };
+enum { O_ONLY = 256, O_EXCEPT, O_LOG, O_STATS, O_NO_INHERIT, O_CHECK,
+       O_ENGINE };
+
+static void opt_engine(const char *arg)
+{
+	if (strcmp(arg, "auto") == 0)
+		engine_opt = ENGINE_AUTO;
+	else if (strcmp(arg, "preload") == 0)
+		engine_opt = ENGINE_PRELOAD;
+	else if (strcmp(arg, "syscall") == 0)
+		engine_opt = ENGINE_SYSCALL;
+	else
+		usage_error("bad --engine \"%s\" (accepted: auto, preload, "
+			    "syscall)", arg);
+}
 
 static void parse_options(int argc, char *argv[])
 {
@@ -347,6 +365,7 @@ static void parse_options(int argc, char *argv[])
 		{ "stats", required_argument, NULL, O_STATS },
 		{ "no-inherit", no_argument, NULL, O_NO_INHERIT },
 		{ "check", required_argument, NULL, O_CHECK },
+		{ "engine", required_argument, NULL, O_ENGINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -364,6 +383,7 @@ static void parse_options(int argc, char *argv[])
 		case O_STATS: opt_stats(optarg); break;
 		case O_NO_INHERIT: opt_no_inherit(); break;
 		case O_CHECK: check_program = optarg; break;
+		case O_ENGINE: opt_engine(optarg); break;
 		case 'h': print_help(); exit(0);
 		case 'V': printf("forceclose %s\n", FORCECLOSE_VERSION);
 			exit(0);
@@ -396,6 +416,9 @@ int main(int argc, char *argv[])
 		      "(see forceclose --help)\n", stderr);
 		return EXIT_USAGE;
 	}
+	if (engine_opt == ENGINE_SYSCALL ||
+	    (engine_opt == ENGINE_AUTO && check_wants_engine(argv[optind])))
+		return engine_exec(argv + optind);
 	set_preload();
 	run(argv + optind);
 	return EXIT_CANNOT_RUN;

@@ -384,3 +384,24 @@ EXPORT int dprintf(int fd, const char *fmt, ...)
 	va_end(ap);
 	return r;
 }
+
+/* what -D_FORTIFY_SOURCE builds call instead */
+EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+{
+	struct conn *c = tracked(fd, 0);
+
+	if (c != NULL && give_up(c, fd) < 0)
+		return -1;
+	return REAL(__vdprintf_chk)(fd, flag, fmt, ap);
+}
+
+EXPORT int __dprintf_chk(int fd, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = __vdprintf_chk(fd, flag, fmt, ap);
+	va_end(ap);
+	return r;
+}

@@ -31,6 +31,8 @@
 	X(ssize_t, splice, (int a, off64_t *b, int c, off64_t *d, size_t e, \
 			    unsigned int f), (a, b, c, d, e, f))            \
 	X(int, vdprintf, (int a, const char *b, va_list c), (a, b, c))       \
+	X(int, __vdprintf_chk, (int a, int b, const char *c, va_list d),    \
+	  (a, b, c, d))                                                      \
 	X(ssize_t, read, (int a, void *b, size_t c), (a, b, c))              \
 	X(ssize_t, readv, (int a, const struct iovec *b, int c), (a, b, c))  \
 	X(ssize_t, recv, (int a, void *b, size_t c, int d), (a, b, c, d))    \

@@ -79,14 +79,6 @@ quiet() {
     [ ! -s "$T/$1.err" ]
 }
 
-# refute CMD...: CMD fails (a bare "! CMD" never fails a bats test)
-refute() {
-    if "$@"; then
-        echo "unexpectedly true: $*"
-        return 1
-    fi
-}
-
 conns() {
     find "$1" -maxdepth 1 -name 'conn-*.raw' | wc -l
 }

@@ -199,9 +199,16 @@ EOF
 }
 
 @test "every FORCECLOSE_* name in the other docs is one libforceclose.7 documents" {
-    local v bad=()
-    for v in $(grep -ohE 'FORCECLOSE_[A-Z][A-Z_]*' "$DOCS/forceclose.1" \
-            "$DOCS/operating.md" "$DOCS"/systemd/* | sort -u); do
+    local v bad=() names
+    # the files are named here, and grep runs outside the for's $(...), so
+    # a missing file (grep exit 2) fails the test instead of vanishing
+    run grep -ohE 'FORCECLOSE_[A-Z][A-Z_]*' "$DOCS/forceclose.1" "$ROOT/README.md" \
+        "$DOCS/internals.md" "$DOCS/fault-matrix.md" "$DOCS"/systemd/*
+    [ "$status" -eq 0 ]
+    names=$(sort -u <<<"$output")
+    echo "names: $names"
+    [ "$(wc -w <<<"$names")" -ge 5 ]
+    for v in $names; do
         documented_vars | grep -qx "$v" || bad+=("$v")
     done
     echo "unknown: ${bad[*]}"

@@ -6,6 +6,7 @@ set -eu
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have bats    || need+=(bats)
+have parallel || need+=(parallel)
 have curl    || need+=(curl)
 have wget    || need+=(wget)
 have python3 || need+=(python3)

@@ -319,42 +319,42 @@ build_hello() {
     [[ "$output" == "$T/hello: yes - "* ]]
 }
 
-@test "--check: a statically linked C program: no" {
+@test "--check: a statically linked C program: yes, by the system-call engine" {
     gcc -O1 -static -o "$T/static" "$FIX/hello.c" 2>"$T/gcc.err" ||
         skip "cannot link statically (is libc.a installed?): $(head -1 "$T/gcc.err")"
     run_fc --check "$T/static"
-    [ "$status" -eq 1 ]
-    [[ "$output" == "$T/static: no - statically linked"* ]]
-    [[ "$output" == *HAProxy* ]]
+    [ "$status" -eq 0 ]
+    [[ "$output" == "$T/static: yes - statically linked: the system-call engine reaches it"* ]]
     if gcc -O1 -static-pie -o "$T/spie" "$FIX/hello.c" 2>/dev/null; then
         run_fc --check "$T/spie"
-        [ "$status" -eq 1 ]
-        [[ "$output" == *"no - statically linked"* ]]
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"yes - statically linked: the system-call engine"* ]]
     fi
 }
 
-@test "--check: Go binaries, static and cgo-linked: no" {
+@test "--check: Go binaries, static and cgo-linked: yes, by the system-call engine, HTTPS excepted" {
     skip_unless_cmd go
     export GOCACHE="$ROOT/build/launcher/gocache" GOPATH="$T/gopath"
     export GO111MODULE=off GOTOOLCHAIN=local
     CGO_ENABLED=0 go build -o "$T/gostatic" "$FIX/hello.go"
     run_fc --check "$T/gostatic"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"no - a Go program"* ]]
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"yes - a Go program: the system-call engine reaches it"* ]]
+    [[ "$output" == *"Go's HTTPS is inside the binary"* ]]
     CGO_ENABLED=1 go build -o "$T/gocgo" "$FIX/hello.go" ||
         skip "no cgo build"
     run readelf -l "$T/gocgo"
     [[ "$output" == *"ld-linux-x86-64.so.2"* ]] || skip "cgo build is not dynamic"
     run_fc --check "$T/gocgo"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"no - a Go program"* ]]
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"yes - a Go program (cgo-linked): the system-call engine"* ]]
 }
 
 @test "--check: Go detected by section name, and by magic without sections" {
     gcc -O1 -o "$T/fakego" "$FIX/fake_go.c"
     run_fc --check "$T/fakego"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"no - a Go program: Go makes raw system calls"* ]]
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"yes - a Go program (cgo-linked): the system-call engine"* ]]
     # zero e_shoff (8 bytes at 40) and e_shnum (2 at 60): no section table
     build_hello
     local f
@@ -364,8 +364,8 @@ build_hello() {
         printf '\0\0' | dd of="$T/$f-nosh" bs=1 seek=60 conv=notrunc status=none
     done
     run_fc --check "$T/fakego-nosh"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"no - a Go program"* ]]
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"yes - a Go program"* ]]
     run_fc --check "$T/hello-nosh"
     [ "$status" -eq 0 ]
 }

@@ -183,7 +183,7 @@ EOF
         [ "$ph" = get ] && n=$N
         grep -Eq "^Complete requests: +$n\$" "$T/$ph.txt"
         grep -Eq '^Failed requests: +0$' "$T/$ph.txt"
-        ! grep -q '^Non-2xx responses' "$T/$ph.txt"
+        refute grep -q '^Non-2xx responses' "$T/$ph.txt"
         # every response said close, so ab never reused a connection
         grep -Eq '^Keep-Alive requests: +0$' "$T/$ph.txt"
     done

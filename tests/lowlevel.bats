@@ -420,3 +420,47 @@ errno_case() {
 @test "errno as libc for invalid buffer pointers (EFAULT) on a tracked socket" {
     errno_case --groups efault
 }
+
+# exchange_errno [errno_check --exchange options]: against a keep-alive
+# server, errno_check --exchange without and with the library: identical
+# lines (failing reads: same return and errno; successful calls of every
+# hooked family: errno left as it was), and the library was active (the
+# request went out rewritten).
+exchange_errno() {
+    start_server keepalive
+    local t="$BATS_TEST_TMPDIR"
+    set_phase base
+    run timeout "$FC_TIMEOUT" "$B/errno_check" --exchange "$@" "127.0.0.1:$SERVER_PORT"
+    echo "baseline: status $status"; echo "$output"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$t/base.out"
+    wait_closed 1   # the server picks the phase when its connection thread starts
+    set_phase shim
+    run with_shim timeout "$FC_TIMEOUT" "$B/errno_check" --exchange "$@" "127.0.0.1:$SERVER_PORT"
+    echo "shim: status $status"; echo "$output"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$t/shim.out"
+    diff -u "$t/base.out" "$t/shim.out"
+    # every family was called, and no successful call changed errno
+    local f
+    for f in connect write send sendto sendmsg writev read recv recvfrom recvmsg readv peek \
+             dup dup2 dup3 fcntl-dupfd close shutdown setsockopt getsockopt getpeername fcntl \
+             ioctl-fionread poll; do
+        grep -qx "$f calls=yes changed=0" "$t/shim.out"
+    done
+    run check_requests "$SERVER_LOG/shim" --expect-close --count 1
+    echo "$output"; [ "$status" -eq 0 ]
+}
+
+@test "errno as libc around a whole exchange: left alone by every successful hooked call; failing reads (EAGAIN, EINTR, EINVAL) the same" {
+    exchange_errno
+}
+
+# Library bugs found by errno_check --exchange (issue 18), kept as tests:
+@test "errno as libc: recvmsg() with more than IOV_MAX iovecs on a tracked socket fails with EMSGSIZE at once" {
+    exchange_errno --iovmax
+}
+
+@test "errno as libc: read()/recv() into an invalid pointer on a tracked socket with a response waiting fail with EFAULT" {
+    exchange_errno --efault
+}

@@ -320,7 +320,7 @@ and all(c['end'] == 'eof' for c in conns.values())"
                 grep -E '^(reuse|summary|ERROR)' <<<"$output" | head -5
                 [ "$status" -eq 0 ]
                 # the program never found a new connection under an old number
-                ! grep -q '^reuse ' <<<"$output"
+                refute grep -q '^reuse ' <<<"$output"
                 expect requests_ok=20 bodies_verified=20 connections=20 eof_after_teardown=20 \
                     after_checks_ok=20 open_sockets=0 errors=0
                 stat_wait "$SERVER_LOG/lag-$m-$lag-$a" "open == 0 and connections == 20"
@@ -512,4 +512,28 @@ dribble_case() {
         grep -q 'the connection was not torn down' <<<"$output"
         expect eof_after_teardown=0
     done
+}
+
+@test "teardown inside the read that delivers the last byte, every reader style: the kernel's TCP state right after that read" {
+    # reader --torn-in-read: getsockopt(TCP_INFO), which the library does
+    # not hook, right after the read that completed each response and
+    # before any other call on the socket, must show the client's shutdown
+    # (FIN_WAIT1 and later), not ESTABLISHED: a teardown left for the
+    # program's next call fails here
+    start_server keepalive
+    local m k bad=()
+    for m in bytewise readv1 peek1 epoll-et recv big readv-sparse recvmsg; do
+        for k in plain chunked hints; do
+            set_phase "torn-$m-$k"
+            run shim_env FORCECLOSE_ACTION=shutdown "$R" "--$m" --kind "$k" --sizes 0,1,4095,70000 \
+                --count 4 --expect-close --torn-in-read "127.0.0.1:$SERVER_PORT"
+            echo "$m $k: status $status"
+            grep -E '^(torn_in_read|summary|ERROR)' <<<"$output" | head -5
+            if [ "$status" -ne 0 ] || ! grep -qx 'torn_in_read=4 of 4' <<<"$output"; then
+                bad+=("$m/$k")
+            fi
+        done
+    done
+    echo "failed: ${bad[*]}"
+    [ "${#bad[@]}" -eq 0 ]
 }

@@ -39,7 +39,7 @@ memcheck() {
     echo "$output" | tail -n 20
     grep -E 'ERROR SUMMARY|definitely lost|Invalid (read|write)' "$log" || true
     [ "$status" -eq 0 ]
-    ! grep -qE 'Invalid (read|write|free)|uninitialised|Mismatched free' "$log"
+    refute grep -qE 'Invalid (read|write|free)|uninitialised|Mismatched free' "$log"
     # every leak record (from "... are definitely lost" to the blank line
     # ending its stack) that mentions the library
     run awk '/are definitely lost in loss record/ { rec = $0; on = 1; next }

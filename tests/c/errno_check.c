@@ -18,10 +18,29 @@
  *   efault  invalid buffer pointers on the tracked socket before any request
  *           byte (the kernel answers EFAULT; a shim reading the buffer itself
  *           must not crash); --efault is --groups efault
+ *
+ * errno_check --exchange ADDR (a keep-alive recording server): errno around
+ * one whole exchange on a tracked socket.  Every call is made with errno set
+ * to a sentinel (4242, no real errno); a call that succeeds must leave it
+ * there, as libc does.  Per family one line "FAMILY calls=yes changed=N"
+ * (N: successful calls that changed errno; the number of calls differs
+ * with the rewritten head, so it is not printed).  Families: connect,
+ * write, send, sendto, sendmsg, writev (the request in pieces), read,
+ * recv, recvfrom, recvmsg, readv, peek (the response in 7-byte pieces, in
+ * turn, until its Content-Length is complete), dup, dup2, dup3, fcntl-dupfd,
+ * close, shutdown, setsockopt, getsockopt, getpeername, fcntl, ioctl-fionread, poll.  And the failing reads on the tracked socket, one line
+ * each "CASE ret=R errno=NAME", made before the request (EAGAIN, EINTR,
+ * EINVAL).  Options after --exchange: --iovmax adds recvmsg() with 1100
+ * iovecs before the request (EMSGSIZE); --efault adds read() and recv()
+ * into an invalid pointer while the response waits in the kernel (EFAULT,
+ * nothing consumed).
  * Bounded by alarm().
  */
 #define _GNU_SOURCE
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include "testlib.h"
@@ -49,6 +68,7 @@ static const char *ename(int e)
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case ESPIPE: return "ESPIPE";
     case ECONNRESET: return "ECONNRESET";
+    case EINTR: return "EINTR";
     default: {
         static char b[32];
         snprintf(b, sizeof b, "errno%d", e);
@@ -73,10 +93,193 @@ static int has(const char *list, const char *g)
     return 0;
 }
 
+#define SENTINEL 4242
+
+struct fam { const char *name; unsigned calls, changed; };
+static struct fam fams[32];
+static unsigned nfams;
+
+/* ok(NAME, r): r is the result of a call made with errno = SENTINEL */
+static long ok(const char *name, long r)
+{
+    int e = errno;
+    unsigned k;
+    for (k = 0; k < nfams && strcmp(fams[k].name, name); k++) {}
+    if (k == nfams) fams[nfams++].name = name;
+    if (r >= 0) {
+        fams[k].calls++;
+        if (e != SENTINEL) fams[k].changed++;
+    }
+    errno = e;
+    return r;
+}
+#define OK(name, call) (errno = SENTINEL, ok(name, (long)(call)))
+#define FAIL(name, call) (errno = 0, report(name, (long)(call)))
+
+static void on_alarm(int sig) { (void)sig; }
+
+static int exchange(const char *addr, int iovmax, int efault)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int s, fl, k;
+    char *volatile badp = (char *)8;
+    volatile int negcnt = -1;
+    static struct iovec big[1100];
+    char b[64];
+
+    if (tl_parse_addr(addr, &ss, &sl, 1) < 0) usage();
+    if ((s = socket(ss.ss_family, SOCK_STREAM, 0)) < 0) { perror("socket"); return 1; }
+    if (OK("connect", connect(s, (struct sockaddr *)&ss, sl)) < 0) { perror("connect"); return 1; }
+
+    /* failing reads before the request: nothing to read yet */
+    FAIL("recv-dontwait", recv(s, b, sizeof b, MSG_DONTWAIT));
+    fl = fcntl(s, F_GETFL);
+    fcntl(s, F_SETFL, fl | O_NONBLOCK);
+    FAIL("read-nonblock", read(s, b, sizeof b));
+    FAIL("read-nonblock-big", read(s, b, 1));
+    struct iovec riov[2] = { { b, 3 }, { b + 3, 600 } };
+    static char bigbuf[4096];
+    FAIL("recv-nonblock-4096", recv(s, bigbuf, sizeof bigbuf, 0));
+    FAIL("readv-nonblock", readv(s, riov, 1));
+    FAIL("recvfrom-nonblock", recvfrom(s, b, sizeof b, 0, NULL, NULL));
+    struct msghdr m = { .msg_iov = riov, .msg_iovlen = 2 };
+    FAIL("recvmsg-nonblock", recvmsg(s, &m, 0));
+    FAIL("peek-nonblock", recv(s, b, sizeof b, MSG_PEEK));
+    fcntl(s, F_SETFL, fl);
+    /* a blocking read interrupted by a signal (no SA_RESTART): EINTR */
+    struct sigaction sa = { .sa_handler = on_alarm };
+    struct sigaction old;
+    sigaction(SIGALRM, &sa, &old);
+    struct itimerval it = { .it_value = { 0, 100000 } };
+    setitimer(ITIMER_REAL, &it, NULL);
+    FAIL("read-eintr", read(s, b, sizeof b));
+    setitimer(ITIMER_REAL, &it, NULL);
+    FAIL("recv-eintr", recv(s, bigbuf, sizeof bigbuf, 0));
+    sigaction(SIGALRM, &old, NULL);
+    tl_alarm("errno_check", 20);
+    for (k = 0; k < 1100; k++) { big[k].iov_base = b; big[k].iov_len = 1; }
+    FAIL("readv-negcnt", readv(s, riov, negcnt));
+    FAIL("readv-1025", readv(s, big, 1025));
+    if (iovmax) {
+        /* more than IOV_MAX iovecs: EMSGSIZE at once, nothing read */
+        memset(&m, 0, sizeof m); m.msg_iov = big; m.msg_iovlen = 1100;
+        FAIL("recvmsg-1100", recvmsg(s, &m, 0));
+    }
+
+    /* the request in pieces, one family each */
+    static const char REQ[] = "GET /size/3000 HTTP/1.1\r\nHost: errno\r\nUser-Agent: errno_check\r\nAccept: */*\r\n\r\n";
+    size_t off = 0, n = sizeof REQ - 1;
+    struct iovec wiov[2];
+    struct msghdr wm;
+    for (k = 0; off < n; k++) {
+        size_t c = n - off < 9 ? n - off : 9;
+        long r;
+        switch (k % 5) {
+        case 0: r = OK("write", write(s, REQ + off, c)); break;
+        case 1: r = OK("send", send(s, REQ + off, c, 0)); break;
+        case 2: r = OK("sendto", sendto(s, REQ + off, c, 0, NULL, 0)); break;
+        case 3:
+            wiov[0].iov_base = (void *)(REQ + off); wiov[0].iov_len = c / 2;
+            wiov[1].iov_base = (void *)(REQ + off + c / 2); wiov[1].iov_len = c - c / 2;
+            memset(&wm, 0, sizeof wm); wm.msg_iov = wiov; wm.msg_iovlen = 2;
+            r = OK("sendmsg", sendmsg(s, &wm, 0));
+            break;
+        default:
+            wiov[0].iov_base = (void *)(REQ + off); wiov[0].iov_len = 1;
+            wiov[1].iov_base = (void *)(REQ + off + 1); wiov[1].iov_len = c - 1;
+            r = OK("writev", writev(s, wiov, 2));
+        }
+        if (r <= 0) { perror("request write"); return 1; }
+        off += (size_t)r;
+    }
+
+    /* other calls on the tracked socket */
+    int one = 1, v = 0, q = 0;
+    socklen_t vl = sizeof v;
+    OK("setsockopt", setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one));
+    OK("getsockopt", getsockopt(s, SOL_SOCKET, SO_ERROR, &v, &vl));
+    sl = sizeof ss;
+    OK("getpeername", getpeername(s, (struct sockaddr *)&ss, &sl));
+    OK("fcntl", fcntl(s, F_GETFL));
+    int d = (int)OK("dup", dup(s));
+    OK("close", close(d));
+    OK("dup2", dup2(s, 200));
+    OK("close", close(200));
+    OK("dup3", dup3(s, 201, O_CLOEXEC));
+    OK("close", close(201));
+    d = (int)OK("fcntl-dupfd", fcntl(s, F_DUPFD_CLOEXEC, 300));
+    OK("close", close(d));
+
+    /* the response: wait until it is there, then a failing read into a bad
+     * pointer (EFAULT; nothing is consumed), then read it in 7-byte pieces */
+    struct pollfd p = { .fd = s, .events = POLLIN };
+    if (OK("poll", poll(&p, 1, 20000)) != 1) { fprintf(stderr, "no response\n"); return 1; }
+    if (efault) {
+        FAIL("read-efault", read(s, badp, 7));
+        FAIL("recv-efault-4096", recv(s, badp, 4096, 0));
+    }
+    OK("ioctl-fionread", ioctl(s, FIONREAD, &q));
+    static char resp[16384];
+    size_t got = 0, head = 0, clen = 0;
+    for (k = 0; !head || got < head + clen; k++) {
+        char *at = resp + got;
+        size_t c = sizeof resp - got < 7 ? sizeof resp - got : 7;
+        long r;
+        struct iovec ri[2] = { { at, 2 }, { at + 2, c - 2 } };
+        struct msghdr rm = { .msg_iov = ri, .msg_iovlen = 2 };
+        switch (k % 6) {
+        case 0: r = OK("read", read(s, at, c)); break;
+        case 1: r = OK("recv", recv(s, at, c, 0)); break;
+        case 2: r = OK("recvfrom", recvfrom(s, at, c, 0, NULL, NULL)); break;
+        case 3: r = OK("recvmsg", recvmsg(s, &rm, 0)); break;
+        case 4: r = OK("readv", readv(s, ri, 2)); break;
+        default:
+            r = OK("peek", recv(s, at, c, MSG_PEEK));
+            if (r > 0) r = OK("recv", recv(s, at, (size_t)r, 0));
+        }
+        if (r <= 0) { fprintf(stderr, "response read: %ld after %zu\n", r, got); return 1; }
+        got += (size_t)r;
+        if (!head) {
+            char *e = memmem(resp, got, "\r\n\r\n", 4);
+            if (e) {
+                head = (size_t)(e - resp) + 4;
+                char *cl = strcasestr(resp, "\r\ncontent-length:");
+                if (!cl || cl > e) { fprintf(stderr, "no Content-Length\n"); return 1; }
+                clen = strtoul(cl + 17, NULL, 10);
+            }
+        }
+    }
+    if (got != head + clen) { fprintf(stderr, "read past the response\n"); return 1; }
+    OK("close", close(s));
+
+    /* a second tracked connection, no traffic: shutdown, then close */
+    int s2 = tl_connect_addr(addr, SOCK_STREAM, 0);
+    if (s2 < 0) return 1;
+    OK("shutdown", shutdown(s2, SHUT_RDWR));
+    OK("close", close(s2));
+
+    for (unsigned f = 0; f < nfams; f++)
+        printf("%s calls=%s changed=%u\n", fams[f].name, fams[f].calls ? "yes" : "no",
+               fams[f].changed);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *groups = "badfd,args,zero,splice";
     int i = 1;
+    if (argc >= 3 && !strcmp(argv[1], "--exchange")) {
+        int iovmax = 0, efault = 0;
+        for (i = 2; i < argc - 1; i++) {
+            if (!strcmp(argv[i], "--iovmax")) iovmax = 1;
+            else if (!strcmp(argv[i], "--efault")) efault = 1;
+            else usage();
+        }
+        tl_alarm("errno_check", 20);
+        signal(SIGPIPE, SIG_IGN);
+        return exchange(argv[argc - 1], iovmax, efault);
+    }
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
         if (!strcmp(argv[i], "--efault")) groups = "efault";
         else if (!strcmp(argv[i], "--groups") && i + 1 < argc) groups = argv[++i];

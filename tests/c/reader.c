@@ -15,6 +15,7 @@
  *   --recv       recv() into 16 KiB
  *   --big        read() into 64 KiB
  *   --readv-sparse  readv() with 64 empty iovecs followed by one of 4 KiB
+ *   --recvmsg    recvmsg() with two iovecs (100 bytes, then 4 KiB)
  *
  * It connects, sends --count requests one after the other ("GET TARGET
  * HTTP/1.1" with "Connection: keep-alive"), parses every response itself
@@ -52,6 +53,13 @@
  *   --fd-gone         after each teardown: /proc/self/fd/N must not be a
  *                     socket any more (FORCECLOSE_ACTION=close closing at
  *                     once, without a deferral window)
+ *   --torn-in-read    every close response must have been torn down inside
+ *                     the read that delivered its last byte: the kernel's
+ *                     TCP state of the socket (getsockopt TCP_INFO, which
+ *                     the library does not hook), taken right after that
+ *                     read returned and before any other call on the
+ *                     socket, is past ESTABLISHED/CLOSE_WAIT (the client
+ *                     has shut down).  Prints "torn_in_read=N of M"
  *   --probe-after     after each teardown print what poll(), fcntl(F_GETFD),
  *                     getsockopt(SO_ERROR) and (epoll-et) epoll_ctl MOD/DEL
  *                     say (information only)
@@ -95,6 +103,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -113,9 +122,10 @@ static const char PATTERN[] = "0123456789abcdefghijklmnopqrstuvwxyz\n";
 #define PLEN (sizeof PATTERN - 1)
 
 enum mode { M_NONE, M_BYTEWISE, M_READV1, M_PEEK1, M_EPOLL_ET, M_RECV, M_BIG,
-            M_READV_SPARSE };
+            M_READV_SPARSE, M_RECVMSG };
 static const char *mode_names[] = { "none", "bytewise", "readv1", "peek1",
-                                    "epoll-et", "recv", "big", "readv-sparse" };
+                                    "epoll-et", "recv", "big", "readv-sparse",
+                                    "recvmsg" };
 
 static enum mode mode;
 static unsigned long count = 5;
@@ -124,6 +134,8 @@ static size_t nsizes;
 static const char *kind = "plain";
 static int never_close, after_checks, fd_alive, fd_gone, probe_after;
 static int no_eof_check, expect_close, expect_reuse, ignore_close;
+static int torn_in_read, state_after_read = -1;
+static unsigned long n_torn, n_torn_checked;
 /* --close-lag: connections done but not closed yet, each closed once
  * `left` more connections have been opened */
 static unsigned close_lag;
@@ -214,10 +226,10 @@ static void fail(const char *fmt, ...)
 static void usage(void)
 {
     fprintf(stderr,
-"usage: reader --bytewise|--readv1|--peek1|--epoll-et|--recv|--big|--readv-sparse\n"
+"usage: reader --bytewise|--readv1|--peek1|--epoll-et|--recv|--big|--readv-sparse|--recvmsg\n"
 "              [--count N] [--sizes A,B,...] [--kind plain|chunked|ka|hints|http11close]\n"
 "              [--never-close] [--after-checks] [--fd-alive|--fd-gone] [--probe-after]\n"
-"              [--no-eof-check] [--ignore-close] [--close-lag K]\n"
+"              [--no-eof-check] [--ignore-close] [--close-lag K] [--torn-in-read]\n"
 "              [--expect-close] [--expect-reuse]\n"
 "              [--max-sockets N] [--min-sockets N] [--heads FILE]\n"
 "              [--read-size K] [--linger S] [--guard S] [--timeout S] 127.0.0.1:PORT\n");
@@ -446,6 +458,13 @@ static ssize_t read_step(unsigned char *dst, size_t room_arg)
             memcpy(dst, scratch, (size_t)r);
         return r;
     }
+    case M_RECVMSG: {
+        size_t n = room < 4196 ? room : 4196, a = n < 100 ? n : 100;
+        struct iovec iov[2] = { { dst, a }, { dst + a, n - a } };
+        struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+        do r = recvmsg(cfd, &m, 0); while (r < 0 && errno == EINTR && !in_guard);
+        return r;
+    }
     case M_BIG: {
         size_t n = room < big_size ? room : big_size;
         do r = read(cfd, scratch, n); while (r < 0 && errno == EINTR && !in_guard);
@@ -474,6 +493,13 @@ static size_t fill(void)
         exit(1);
     }
     ssize_t r = read_step(rbuf + rlen, 65536);
+    if (torn_in_read && r > 0) {
+        /* the kernel's view, before any other call on the socket */
+        struct tcp_info ti;
+        socklen_t tl = sizeof ti;
+        state_after_read = getsockopt(cfd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 ?
+                           ti.tcpi_state : -1;
+    }
     if (r < 0) {
         fail("%s read failed: %s (while: %s)", mode_names[mode], strerror(errno),
              status_line);
@@ -998,6 +1024,18 @@ static void one_request(unsigned long req)
         ok = 0;
     }
 
+    if (torn_in_read && says_close && !ignore_close) {
+        n_torn_checked++;
+        if (state_after_read == TCP_ESTABLISHED || state_after_read == TCP_CLOSE_WAIT ||
+            state_after_read < 0) {
+            fail("response %lu: still connected (TCP state %d) right after the read that "
+                 "delivered its last byte", req, state_after_read);
+            ok = 0;
+        } else {
+            n_torn++;
+        }
+    }
+
     /* what a simple client does next */
     int eof = eof_in_body;
     if (mode == M_EPOLL_ET && !eof)
@@ -1081,6 +1119,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--recv")) mode = M_RECV;
         else if (!strcmp(a, "--big")) mode = M_BIG;
         else if (!strcmp(a, "--readv-sparse")) mode = M_READV_SPARSE;
+        else if (!strcmp(a, "--recvmsg")) mode = M_RECVMSG;
+        else if (!strcmp(a, "--torn-in-read")) torn_in_read = 1;
         else if (!strcmp(a, "--count") && i + 1 < argc) count = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(a, "--sizes") && i + 1 < argc) {
             char *s = argv[++i], *e;
@@ -1177,6 +1217,8 @@ int main(int argc, char **argv)
            "after_checks_ok=%lu open_sockets=%ld max_open_sockets=%ld errors=%lu\n",
            mode_names[mode], count, n_ok, n_verified, n_conns, n_reused, n_close_resp,
            n_eof_after, n_after_ok, open_now, max_open_sockets, n_errors);
+    if (torn_in_read)
+        printf("torn_in_read=%lu of %lu\n", n_torn, n_torn_checked);
     fflush(stdout);
     if (linger_s) {
         set_status("lingering");

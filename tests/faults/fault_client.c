@@ -25,6 +25,9 @@
  *                   stderr and exit 3
  *   --ping          after the first read returns, send "PING\r\n"
  *   --timeout S     alarm() bound on the whole run (default 60), exit 3
+ *   --idle MS       with --nonblock: when poll() sees nothing for MS ms, the
+ *                   stream ends there (end=idle): a run without the library
+ *                   against a keep-alive server, which never closes
  */
 #define _GNU_SOURCE
 #include "../c/testlib.h"
@@ -47,11 +50,13 @@ static unsigned long vm_kb(const char *key)
 
 /* poll() until fd is readable or has an error or hangup (then the read
  * reports it) */
-static void wait_readable(int fd)
+static int wait_readable(int fd, int idle_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	while (poll(&p, 1, -1) < 0)
+	int r;
+	while ((r = poll(&p, 1, idle_ms)) < 0)
 		if (errno != EINTR) { perror("poll"); exit(1); }
+	return r;	/* 0: idle */
 }
 
 static void on_guard(int sig)
@@ -78,6 +83,7 @@ int main(int argc, char **argv)
 	size_t read_size = 4096;
 	int nonblock = 0, rss = 0, ping = 0, i;
 	unsigned guard = 0, timeout = 60;
+	int idle = -1;
 	const char *out_path = NULL;
 
 	for (i = 1; i < argc && !strncmp(argv[i], "--", 2); i++) {
@@ -90,6 +96,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--first-guard") && v) guard = (unsigned)atoi(argv[++i]);
 		else if (!strcmp(a, "--ping")) ping = 1;
 		else if (!strcmp(a, "--timeout") && v) timeout = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(a, "--idle") && v) idle = atoi(argv[++i]);
 		else break;
 	}
 	if (argc - i != 2 || read_size == 0 || read_size > (1u << 20)) {
@@ -125,7 +132,10 @@ int main(int argc, char **argv)
 	for (;;) {
 		if (nonblock || (first && guard)) {
 			/* wait for data, as an event loop does, before reading */
-			wait_readable(fd);
+			if (wait_readable(fd, nonblock ? idle : -1) == 0) {
+				end = "idle";
+				break;
+			}
 		}
 		if (first && guard) {
 			signal(SIGALRM, on_guard);
@@ -159,7 +169,10 @@ int main(int argc, char **argv)
 		}
 	}
 	/* one more read: what (if anything) still comes after the end */
-	ssize_t r;
+	ssize_t r = -1;
+	errno = EAGAIN;
+	if (!strcmp(end, "idle"))
+		goto report;
 	do {
 		if (nonblock) {
 			struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -167,6 +180,7 @@ int main(int argc, char **argv)
 		}
 		r = read(fd, buf, read_size);
 	} while (r < 0 && errno == EINTR);
+report:
 	printf("bytes=%llu end=%s after=%s eagain=%lu\n", total, end, result(r, ab, sizeof ab), n_eagain);
 	if (rss) {
 		unsigned long v = vm_kb("VmRSS");

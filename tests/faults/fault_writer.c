@@ -17,16 +17,16 @@
  *             write must end at the signal ("interrupted": -1 EINTR or a
  *             short count), not carry on
  *   nonblock  O_NONBLOCK socket: the write must return at once ("short" or
- *             "EAGAIN"); if it has not returned after 3 s: "blocked", exit 3
+ *             "EAGAIN"); if it has not returned after 10 s: "blocked", exit 3
  * One line "first_write=..." on stdout; then --release FILE is created (the
  * server starts reading) and the rest of the request is written.
  *
  * --fill signal|nonblock: the same with small heads and a socket that is
  * already full: complete GETs, one write() each, on a non-blocking socket
- * until one fails with EAGAIN and no room comes within 300 ms; then (signal) one more GET on the socket
+ * until one fails with EAGAIN and no room comes within 1 s; then (signal) one more GET on the socket
  * made blocking, SIGALRM after 1 s.  "probe_write=EAGAIN" (nonblock) or
  * "probe_write=interrupted" (signal) is what the kernel does; "blocked"
- * (exit 3): a write did not return within 3 s.  Then --release FILE and
+ * (exit 3): a write did not return within 10 s.  Then --release FILE and
  * the GET that did not go is written again.  "fill=partial" (exit 77): a
  * GET went out in part, the precondition did not hold.
  *
@@ -101,7 +101,13 @@ static int big_head(const char *addr, const char *how, const char *release)
 	sa.sa_handler = nonblock ? on_guard : on_signal;   /* no SA_RESTART */
 	sigaction(SIGALRM, &sa, NULL);
 	if (nonblock && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) return 1;
-	alarm(nonblock ? 3 : 1);
+	/* signal: the write blocks at once (the server reads nothing), and
+	 * the signal only has to come while it is blocked; the server's
+	 * --stall (30 s in faults.bats) keeps it blocked far longer than 1 s.
+	 * nonblock: the write must return at once; 10 s only tells a write
+	 * that blocked from one slowed by a busy machine, and stays well
+	 * below the server's stall, which would unblock it */
+	alarm(nonblock ? 10 : 1);
 	ssize_t r = write(fd, h, len);
 	int e = errno;
 	alarm(0);
@@ -138,15 +144,20 @@ static int fill(const char *addr, const char *how, const char *release)
 	sa.sa_handler = on_guard;
 	sigaction(SIGALRM, &sa, NULL);
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) return 1;
-	/* full: EAGAIN, and no room for 300 ms after it */
+	/* full: EAGAIN, and no room for 1 s after it.  The server reads
+	 * nothing, so room can only come from its kernel opening the window
+	 * (milliseconds after our last segment); 1 s without any is full,
+	 * even on a busy machine.  A shorter bound could stop while the
+	 * window still opens, and the probe write below would go out in part
+	 * (fill=partial) */
 	for (n = 0; n < 100000; n++) {
 		len = snprintf(req, sizeof req, "GET /fill/%d HTTP/1.1\r\nHost: fault\r\n\r\n", n);
-		alarm(3);
+		alarm(10);	/* a non-blocking write: "blocked" (see big_head) */
 		r = write(fd, req, (size_t)len);
 		alarm(0);
 		if (r < 0 && errno == EAGAIN) {
 			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			if (poll(&p, 1, 300) == 0)
+			if (poll(&p, 1, 1000) == 0)
 				break;
 			n--;
 			continue;
@@ -164,7 +175,7 @@ static int fill(const char *addr, const char *how, const char *release)
 		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) return 1;
 		sa.sa_handler = on_signal;	/* no SA_RESTART */
 		sigaction(SIGALRM, &sa, NULL);
-		alarm(1);
+		alarm(1);	/* the write blocks at once: see big_head */
 		r = write(fd, req, (size_t)len);
 		int e = errno;
 		alarm(0);

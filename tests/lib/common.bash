@@ -107,6 +107,15 @@ with_shim() {
     LD_PRELOAD="$FC_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
 }
 
+# refute CMD...: CMD fails.  A bare "! CMD" never fails a bats test (set -e
+# ignores negated commands); tests/lint.bats rejects it in every .bats file.
+refute() {
+    if "$@"; then
+        echo "unexpectedly true: $*"
+        return 1
+    fi
+}
+
 skip_unless_cmd() {
     command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"
 }

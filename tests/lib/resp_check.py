@@ -14,8 +14,8 @@ BASE and SHIM hold every response head of a run, raw and concatenated (curl
                the baseline's other Connection tokens in the same order, and
                no Keep-Alive line.  Where the baseline had no Connection line,
                the added one is the last field line of the head.
---stream       BASE and SHIM are raw streams (one head, then whatever came
-               after it): the heads are identical or pass --final-close
+--stream       BASE and SHIM are raw streams (any 1xx heads, byte-identical,
+               then one head, then whatever came after it): the heads are identical or pass --final-close
                (a problem found only after a valid head, e.g. in the chunked
                body, cannot undo the head's rewrite), and everything after
                the head is byte-identical.
@@ -104,10 +104,21 @@ def main():
     shim = open(a.shim, "rb").read()
     errs = []
     if a.stream:
-        hb, hs = split_heads(base)[:1] or [b""], split_heads(shim)[:1] or [b""]
+        # interim (1xx, not 101) heads first: byte-identical
+        i = 0
+        while True:
+            hb, hs = split_heads(base)[:1] or [b""], split_heads(shim)[:1] or [b""]
+            st = status(hb[0])
+            if st is None or not 100 <= st < 200 or st == 101:
+                break
+            if hb[0] != hs[0]:
+                errs.append("interim head %d (%d) changed:\n  baseline %r\n  shim     %r"
+                            % (i, st, hb[0], hs[0]))
+                break
+            base, shim, i = base[len(hb[0]):], shim[len(hs[0]):], i + 1
         rb, rs = base[len(hb[0]):], shim[len(hs[0]):]
         if hb[0] != hs[0]:
-            errs += check_final(0, hb[0], hs[0])
+            errs += check_final(i, hb[0], hs[0])
         if rb != rs:
             errs.append("bytes after the head differ:\n  baseline %r\n  shim     %r"
                         % (rb[:2000], rs[:2000]))

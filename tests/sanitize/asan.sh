@@ -139,16 +139,29 @@ else
 		esac
 	done
 fi
-for f in "${files[@]}"; do
-	leak="detect_leaks=0"
+# run_file FILE: one .bats file under the ASan library, its TAP on stdout
+run_file() {
+	local f=$1 leak="detect_leaks=0" t0=$SECONDS
 	case " $LEAK_FILES " in
 	*" $(basename "$f") "*) leak="detect_leaks=1:exitcode=0:symbolize=0" ;;
 	esac
-	t0=$SECONDS
 	echo "# $f ($leak)"
-	ASAN_OPTIONS="$ASAN_BASE:$leak" bats --tap -T "$f" | tee -a "$tap"
+	ASAN_OPTIONS="$ASAN_BASE:$leak" bats --tap -T "$f"
 	echo "# $f: $(( SECONDS - t0 )) s"
-done
+}
+# Two files at a time when GNU parallel is there (as tests/run.sh; most
+# tests wait on a server or a timeout); each file's lines stay together.
+if [ "${FC_JOBS:-2}" -gt 1 ] && command -v parallel >/dev/null 2>&1; then
+	export -f run_file
+	export ASAN_BASE LEAK_FILES
+	printf '%s\n' "${files[@]}" |
+		SHELL=/bin/bash parallel --will-cite --jobs "${FC_JOBS:-2}" --keep-order \
+			run_file {} | tee -a "$tap"
+else
+	for f in "${files[@]}"; do
+		run_file "$f" | tee -a "$tap"
+	done
+fi
 
 # memcheck on the normal library (never with the ASan runtime preloaded)
 if [ $# -eq 0 ] && [ -f tests/valgrind.bats ]; then

@@ -332,6 +332,7 @@ int read_response(struct reader *rd, const struct request *q, int rewritten,
 	char line[512], tag[TAG_MAX + 16];
 	long cl = -1;
 	int chunked = 0, conns = 0, closes = 0, keepalives = 0, tags = 0;
+	int said_close, r;
 	struct pattern p;
 	size_t at = 0;
 
@@ -369,7 +370,8 @@ int read_response(struct reader *rd, const struct request *q, int rewritten,
 		snprintf(why, whylen, "response is not for %s", q->tag);
 		return -1;
 	}
-	if (rewritten && (conns != 1 || closes != 1 || keepalives != 0)) {
+	said_close = conns == 1 && closes == 1 && keepalives == 0;
+	if (rewritten && !said_close) {
 		snprintf(why, whylen, "head not rewritten to close (%d/%d/%d)",
 			 conns, closes, keepalives);
 		return -1;
@@ -381,11 +383,11 @@ int read_response(struct reader *rd, const struct request *q, int rewritten,
 	}
 	rd->in_body = 1;
 	if (q->head)
-		return 0;
+		return said_close;
 	pattern_init(&p, q->tag);
-	if (chunked)
-		return read_chunked(rd, q, &p, why, whylen);
-	return check_body(rd, &p, (size_t)cl, &at, why, whylen);
+	r = chunked ? read_chunked(rd, q, &p, why, whylen) :
+		      check_body(rd, &p, (size_t)cl, &at, why, whylen);
+	return r < 0 ? r : said_close;
 }
 
 int expect_eof(struct reader *rd, char *why, size_t whylen)

@@ -71,6 +71,8 @@ void reader_init(struct reader *rd, int fd, struct rng *r);
 /* Reads the response to q and checks it (status, X-Tag, Connection:
  * close once and no Keep-Alive when `rewritten`, every body byte).
  * 0, or -1 with the reason in why. */
+/* 1 when the head said close (and only that), 0 when it did not, -1 with
+ * why on any fault; rewritten: a head that does not say close is one */
 int read_response(struct reader *rd, const struct request *q, int rewritten,
 		  char *why, size_t whylen);
 

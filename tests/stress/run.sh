@@ -2,7 +2,7 @@
 # tests/stress/run.sh - thread-sanitizer stress test of libforceclose.
 #
 # Builds from the current sources, into build/stress/ (STRESS_BUILD):
-#   libforceclose-tsan.so  shim/*.c but the launcher (forceclose.c, check.c),
+#   libforceclose-tsan.so  shim/*.c but the launcher (forceclose.c, check.c, engine*.c),
 #                          -fsanitize=thread, the library's version script
 #   stress                 tests/stress/{stress,client,chaos}.c, TSan
 #   server                 tests/stress/server.c, plain: the witness
@@ -33,6 +33,11 @@
 #   STRESS_PLANT=1  preload tests/stress/planted.c too: a planted race
 #                   that must make the run fail (checks the harness)
 #   STRESS_WATCHDOG seconds a scenario may take (default 120)
+#   STRESS_PIDFILE  a file to append "pid N" (the server) and "pgid N" (the
+#                   client's own process group: setsid) to, as each is
+#                   started, so that whoever runs this can stop them even if
+#                   this script is SIGKILLed before its cleanup runs
+#                   (tests/stress.bats sweeps it in its teardown)
 set -u
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${STRESS_BUILD:-$ROOT/build/stress}"
@@ -42,8 +47,20 @@ SEED="${2:-$(( $(date +%s) ^ $$ ))}"
 PHASES="${STRESS_PHASES:-shutdown:abcde none:bc observe:ad}"
 CC_TSAN="${CC_TSAN:-clang}"
 SERVER_PID=""
+CLIENT_PGID=""
+PIDFILE="${STRESS_PIDFILE:-}"
+
+note_pid() {
+    [ -z "$PIDFILE" ] || echo "$1 $2" >>"$PIDFILE"
+}
 
 cleanup() {
+    if [ -n "$CLIENT_PGID" ]; then
+        # the client, its timeout and anything they started
+        kill -KILL -- "-$CLIENT_PGID" 2>/dev/null
+        wait "$CLIENT_PGID" 2>/dev/null
+        CLIENT_PGID=""
+    fi
     if [ -n "$SERVER_PID" ]; then
         kill -TERM "$SERVER_PID" 2>/dev/null
         wait "$SERVER_PID" 2>/dev/null
@@ -51,6 +68,8 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+# the client runs in the background and is waited for, so a TERM is acted
+# on at once (bash runs a trap only between commands)
 trap 'exit 143' TERM INT
 
 build() {
@@ -58,7 +77,7 @@ build() {
     mkdir -p "$BUILD"
     # the launcher is a program of its own, not part of the library
     for f in "$ROOT"/shim/*.c; do
-        case "${f##*/}" in forceclose.c|check.c) ;; *) src+=("$f") ;; esac
+        case "${f##*/}" in forceclose.c|check.c|engine*.c) ;; *) src+=("$f") ;; esac
     done
     # -O1 -g for readable stacks; each artefact built aside, then moved,
     # so a concurrent run never loads a half-written file
@@ -88,6 +107,7 @@ start_server() {
     # 3>&-: bats waits for fd 3 to close
     "$BUILD/server" "$1/port" "$1/server.log" 2>"$1/server.err" 3>&- &
     SERVER_PID=$!
+    note_pid pid "$SERVER_PID"
     for (( i = 0; i < 100; i++ )); do
         [ -s "$1/port" ] && break
         sleep 0.1
@@ -191,11 +211,19 @@ run_phase() {
     # gets no synchronisation it does not make itself.
     # report_signal_unsafe stays on: the handlers are empty or atomic, so
     # a report there would be the shim's.
-    timeout -k 5 300 env "${env[@]}" LD_PRELOAD="$PRELOAD" \
+    # setsid: the client gets a process group of its own (its PID), which
+    # cleanup, or the caller's sweep of STRESS_PIDFILE, kills as a whole.
+    # (A background job of a script is never a group leader, so setsid
+    # does not fork: $! is the group.)
+    setsid timeout -k 5 300 env "${env[@]}" LD_PRELOAD="$PRELOAD" \
         TSAN_OPTIONS="halt_on_error=${TSAN_HALT:-1} exitcode=66 io_sync=0 second_deadlock_stack=1 history_size=4 log_path=$dir/tsan" \
         "$BUILD/stress" "$PORT" "$dir/expect" "$scen" "$SCALE" "$SEED" \
-        >"$dir/client.out" 2>"$dir/client.err" 3>&-
+        >"$dir/client.out" 2>"$dir/client.err" 3>&- </dev/null &
+    CLIENT_PGID=$!
+    note_pid pgid "$CLIENT_PGID"
+    wait "$CLIENT_PGID"
     status=$?
+    CLIENT_PGID=""
     sed "s/^/[$name] /" "$dir/client.out"
     if [ "$status" -ne 0 ]; then
         case "$status" in

@@ -137,12 +137,13 @@ struct round {
 	struct request q[B_MAX];
 	sem_t window, ready;
 	atomic_uint queued, written, done;
+	atomic_int passed;	/* the last answer did not say close */
 	unsigned verified;
 	struct rng wr, rr;
 	struct reader rd;
 };
 
-static atomic_uint b_written, b_verified, b_epipe;
+static atomic_uint b_written, b_verified, b_epipe, b_passed;
 
 static int wait_sem(sem_t *s)
 {
@@ -220,7 +221,7 @@ static void *b_writer(void *arg)
 			fail('b', "round %u: the reader never finished", b->id);
 			broken = 1;
 		}
-	if (S.teardown && !broken) {
+	if (S.teardown && !broken && !atomic_load(&b->passed)) {
 		e = b_write(b, k, buf, 1);
 		if (e != -EPIPE)
 			fail('b', "round %u: write after teardown: %s", b->id,
@@ -237,6 +238,7 @@ static void *b_reader(void *arg)
 {
 	struct round *b = arg;
 	unsigned k;
+	int said_close;
 	char why[200];
 
 	reader_init(&b->rd, b->fd, &b->rr);
@@ -249,16 +251,42 @@ static void *b_reader(void *arg)
 		}
 		if (atomic_load(&b->queued) <= k)
 			break;	/* the writer has stopped */
-		if (read_response(&b->rd, &b->q[k], 1, why, sizeof why) < 0) {
+		/* Pipelining: a response says close (and, with a teardown,
+		 * ends the connection) when it answers the last request
+		 * written so far; one that answers an earlier request reaches
+		 * the program as the server sent it, so that no request the
+		 * server has received goes unanswered.  The answer to the
+		 * writer's last request always says close. */
+		said_close = read_response(&b->rd, &b->q[k], 0, why,
+					   sizeof why);
+		if (said_close < 0) {
 			fail('b', "round %u: response %u (read style %d size %zu): %s",
 			     b->id, k, b->rd.style, b->rd.max, why);
 			break;
 		}
 		b->verified++;
-		if (S.teardown) {
-			/* the first response ends the connection */
-			if (expect_eof(&b->rd, why, sizeof why) < 0)
-				fail('b', "round %u: %s", b->id, why);
+		if (k + 1 == b->n && !said_close) {
+			/* The one exception: a request written while the
+			 * reader's single read took the answer before it and
+			 * the start of its own; the shim then gives the
+			 * connection up (pass-through, every byte delivered,
+			 * no teardown) rather than guess.  Counted. */
+			atomic_store(&b->passed, 1);
+			atomic_fetch_add(&b_passed, 1);
+			break;
+		}
+		if (S.teardown && said_close) {
+			if (expect_eof(&b->rd, why, sizeof why) == 0)
+				break;
+			/* a request the writer sent after this head was read
+			 * reached the server: its answer comes too, never
+			 * discarded by a teardown */
+			if (b->rd.pos < b->rd.len &&
+			    atomic_load(&b->queued) > k + 1) {
+				sem_post(&b->window);
+				continue;
+			}
+			fail('b', "round %u: %s", b->id, why);
 			break;
 		}
 		sem_post(&b->window);
@@ -295,10 +323,10 @@ void scenario_b(void)
 		pthread_join(w, NULL);
 		pthread_join(r, NULL);
 		close(b->fd);
-		/* With a teardown, requests still queued in the kernel when the
-		 * server's next answer arrives are dropped with the connection
-		 * (it resets): like a server closing after the first answer. */
-		expect_requests(port, S.teardown && b->written > 0 ? 1 : b->written,
+		/* With a teardown, every request the server received is
+		 * answered before it (pipelining): the server sees at least
+		 * the requests whose responses were read. */
+		expect_requests(port, S.teardown ? b->verified : b->written,
 				b->written, b->q[0].tag, 'b');
 		atomic_fetch_add(&b_written, b->written);
 		atomic_fetch_add(&b_verified, b->verified);
@@ -310,8 +338,8 @@ void scenario_b(void)
 	}
 	free(b);
 	printf("scenario b: connections %u requests %u responses %u verified %u "
-	       "late-writes-EPIPE %u\n", rounds, b_written, responses,
-	       b_verified, b_epipe);
+	       "late-writes-EPIPE %u passed-through %u\n", rounds, b_written,
+	       responses, b_verified, b_epipe, b_passed);
 }
 
 /* ---- main ---- */
