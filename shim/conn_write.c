@@ -154,29 +154,15 @@ static void count_request(struct conn *c, const uint8_t *head,
 
 	while (head[skip] == '\r' || head[skip] == '\n')
 		skip++;
+	what = stats_count_request(info);
 	switch (info->verdict) {
 	case HTTP_REQ_REWRITTEN:
 		c->head_counted.close_added = info->close_added;
 		c->head_counted.changed = info->lines_changed > 0;
-		stats_add(&stats.requests_rewritten, 1);
-		if (info->close_added)
-			stats_add(&stats.close_added, 1);
-		if (info->lines_changed > 0)
-			stats_add(&stats.close_rewritten, 1);
-		what = info->close_added ? "%s request rewritten "
-					   "(Connection: close added)" :
-		       info->lines_changed ? "%s request rewritten "
-					     "(connection fields changed)" :
-					     "%s request already said close";
 		break;
 	case HTTP_REQ_LEFT_ALONE:
-		stats_add(&stats.requests_left_alone, 1);
 		conn_gave_up(c, info->host_left_alone ? GAVE_UP_EXCLUDED_HOST :
 							GAVE_UP_LEFT_ALONE);
-		what = info->host_left_alone ? "%s request left alone (Host "
-					       "filtered)" :
-					       "%s request left alone (tunnel "
-					       "or connection-bound auth)";
 		break;
 	default:
 		conn_gave_up(c, GAVE_UP_NOT_HTTP);

@@ -127,29 +127,11 @@ static void account(struct econn *c, const struct http_request_info *info,
 {
 	const char *what;
 
-	switch (info->verdict) {
-	case HTTP_REQ_REWRITTEN:
-		stats_add(&stats.requests_rewritten, 1);
-		if (info->close_added)
-			stats_add(&stats.close_added, 1);
-		if (info->lines_changed > 0)
-			stats_add(&stats.close_rewritten, 1);
-		what = info->close_added ? "%s request rewritten "
-					   "(Connection: close added)" :
-		       info->lines_changed ? "%s request rewritten "
-					     "(connection fields changed)" :
-					     "%s request already said close";
-		break;
-	case HTTP_REQ_LEFT_ALONE:
-		stats_add(&stats.requests_left_alone, 1);
+	what = stats_count_request(info);
+	if (info->verdict == HTTP_REQ_LEFT_ALONE)
 		stop_rewriting(c, info->host_left_alone ? GAVE_UP_EXCLUDED_HOST
 							: GAVE_UP_LEFT_ALONE);
-		what = info->host_left_alone ? "%s request left alone (Host "
-					       "filtered)" :
-					       "%s request left alone (tunnel "
-					       "or connection-bound auth)";
-		break;
-	default:
+	if (what == NULL) {
 		stop_rewriting(c, GAVE_UP_NOT_HTTP);
 		return;
 	}

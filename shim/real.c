@@ -32,6 +32,17 @@ static void *lookup(const char *name, void *self)
 	return fn;
 }
 
+void *real_tls_symbol(void *lib, const char *name, void *self)
+{
+	void *fn = lib != NULL ? dlsym(lib, name) : NULL;
+
+	if (fn == NULL)
+		fn = dlsym(RTLD_NEXT, name);
+	if (fn == NULL || fn == self)
+		die("cannot find the real ", name);
+	return fn;
+}
+
 /* Our hooks, by the names they are exported under. */
 #define DECLARE(ret, name, params, args) extern ret name params;
 REAL_FIXED(DECLARE)

@@ -116,4 +116,10 @@ extern struct real_functions real_fn;
 
 #define REAL(name) (real_fn.name)
 
+/* A TLS library's function: from lib (its dlopen(RTLD_NOLOAD) handle:
+ * python and perl load it RTLD_LOCAL, out of RTLD_NEXT's sight), else
+ * from RTLD_NEXT; never our own hook (self).  Fatal when not found: the
+ * program called a function of a library that is loaded. */
+void *real_tls_symbol(void *lib, const char *name, void *self);
+
 #endif

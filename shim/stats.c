@@ -195,3 +195,28 @@ void stats_reset(void)
 {
 	memset(&stats, 0, sizeof stats);
 }
+
+const char *stats_count_request(const struct http_request_info *info)
+{
+	switch (info->verdict) {
+	case HTTP_REQ_REWRITTEN:
+		stats_add(&stats.requests_rewritten, 1);
+		if (info->close_added)
+			stats_add(&stats.close_added, 1);
+		if (info->lines_changed > 0)
+			stats_add(&stats.close_rewritten, 1);
+		return info->close_added ? "%s request rewritten "
+					   "(Connection: close added)" :
+		       info->lines_changed ? "%s request rewritten "
+					     "(connection fields changed)" :
+					     "%s request already said close";
+	case HTTP_REQ_LEFT_ALONE:
+		stats_add(&stats.requests_left_alone, 1);
+		return info->host_left_alone ? "%s request left alone (Host "
+					       "filtered)" :
+					       "%s request left alone (tunnel "
+					       "or connection-bound auth)";
+	default:
+		return NULL;
+	}
+}

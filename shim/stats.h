@@ -5,6 +5,8 @@
 
 #include <stdatomic.h>
 
+#include "http_request.h"
+
 /* Why a connection went pass-through (the first reason counts). */
 enum stats_reason {
 	GAVE_UP_NOT_HTTP,	/* the request stream is not HTTP/1.x */
@@ -52,5 +54,10 @@ void stats_write(const char *event);
 
 /* A forked child starts counting from zero. */
 void stats_reset(void);
+
+/* Counts a request head the rewriter has finished, the same for every way
+ * in; returns the log line's format (its %s: the method), or NULL when
+ * the head was not HTTP (the caller gives the stream up). */
+const char *stats_count_request(const struct http_request_info *info);
 
 #endif

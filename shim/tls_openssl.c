@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/syscall.h>
 
+#include "real.h"
 #include "tls_conn.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -64,29 +64,14 @@ static struct {
 } ssl_real;
 static _Atomic int ssl_resolved;
 
-static void die(const char *name)
-{
-	static const char msg[] = "libforceclose: fatal: cannot find the real ";
-	syscall(SYS_write, 2, msg, sizeof msg - 1);
-	syscall(SYS_write, 2, name, strlen(name));
-	syscall(SYS_write, 2, "\n", 1);
-	_exit(127);
-}
-
 /* Idempotent: racing threads store the same pointers. */
 static SLOW void resolve(void)
 {
 	void *h = dlopen("libssl.so.3", RTLD_NOW | RTLD_NOLOAD);
-	void *fn;
 
-#define RESOLVE(ret, name, params, self)                             \
-	fn = h != NULL ? dlsym(h, #name) : NULL;                     \
-	if (fn == NULL)                                              \
-		fn = dlsym(RTLD_NEXT, #name);                        \
-	if (fn == NULL || fn == (self))                              \
-		die(#name);                                          \
-	__atomic_store_n(&ssl_real.name, (__typeof__(ssl_real.name))fn, \
-			 __ATOMIC_RELEASE);
+#define RESOLVE(ret, name, params, self)                              \
+	__atomic_store_n(&ssl_real.name, (__typeof__(ssl_real.name))             \
+			 real_tls_symbol(h, #name, self), __ATOMIC_RELEASE);
 #define HOOKED(ret, name, params) RESOLVE(ret, name, params, (void *)name)
 #define OTHER(ret, name, params) RESOLVE(ret, name, params, NULL)
 	SSL_FUNCTIONS(HOOKED)

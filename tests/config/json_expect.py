@@ -22,8 +22,9 @@ TEARDOWNS = ["shutdown", "close", "none"]
 GIVEN_UP = ["not_http", "left_alone", "excluded_host", "unseen_bytes",
             "bad_response", "unpaired_response", "moved", "no_memory",
             "send_failed"]
+TLS = ["sockets", "sessions_tracked", "teardowns"]
 FIELDS = ["pid", "program", "event"] + COUNTERS + ["teardowns", "given_up",
-                                                  "bytes_inspected"]
+                                                  "bytes_inspected", "tls"]
 
 
 def shape_errors(i, obj):
@@ -37,7 +38,8 @@ def shape_errors(i, obj):
         errs.append("line %d: pid %r" % (i + 1, obj["pid"]))
     if not isinstance(obj["program"], str) or obj["event"] not in ("exit", "exec"):
         errs.append("line %d: program/event %r/%r" % (i + 1, obj["program"], obj["event"]))
-    for name, keys in (("teardowns", TEARDOWNS), ("given_up", GIVEN_UP)):
+    for name, keys in (("teardowns", TEARDOWNS), ("given_up", GIVEN_UP),
+                       ("tls", TLS)):
         if not isinstance(obj[name], dict) or sorted(obj[name]) != sorted(keys):
             errs.append("line %d: %s has %r, want %s" % (i + 1, name, obj[name], keys))
     return errs
@@ -47,6 +49,7 @@ def flat(obj):
     out = {k: obj[k] for k in COUNTERS}
     out.update({"teardowns_" + k: obj["teardowns"][k] for k in TEARDOWNS})
     out.update({"given_up_" + k: obj["given_up"][k] for k in GIVEN_UP})
+    out.update({"tls_" + k: obj["tls"][k] for k in TLS})
     return out
 
 
