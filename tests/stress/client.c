@@ -411,11 +411,19 @@ int expect_eof(struct reader *rd, char *why, size_t whylen)
 void expect_requests(int port, unsigned lo, unsigned hi, const char *first,
 		     char scen)
 {
+	expect_requests_passed(port, lo, hi, first, scen, 0);
+}
+
+void expect_requests_passed(int port, unsigned lo, unsigned hi,
+			    const char *first, char scen, int passed)
+{
 	char line[128];
+	const char *mark = passed ? " pass" : "";
 	int k = lo == hi ?
-		snprintf(line, sizeof line, "%d %u %s\n", port, hi,
-			 hi > 0 ? first : "-") :
-		snprintf(line, sizeof line, "%d %u-%u %s\n", port, lo, hi, first);
+		snprintf(line, sizeof line, "%d %u %s%s\n", port, hi,
+			 hi > 0 ? first : "-", mark) :
+		snprintf(line, sizeof line, "%d %u-%u %s%s\n", port, lo, hi,
+			 first, mark);
 
 	if (write(S.expect_fd, line, (size_t)k) != k)
 		fail(scen, "expectations file: %s", strerror(errno));
