@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sched.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -153,6 +154,7 @@ static void reset(struct conn *c)
 	c->rout_len = c->rout_off = 0;
 	c->rout_tail_queued = c->rout_ends_response = false;
 	c->host_rule = 0;
+	c->identity_lived = false;
 	c->dest[0] = '\0';
 	atomic_store(&c->awaiting_in, 0);
 	atomic_store(&c->awaiting_out, 0);
@@ -175,10 +177,39 @@ void conn_put(struct conn *c)
 	while (!atomic_compare_exchange_weak(&pool_retired, &top, c));
 }
 
+#if defined(__x86_64__)
+atomic_bool conn_pid_ask_kernel;
+#else
+/* vfork is interposed on x86-64 only (io_spawn.c): elsewhere a vfork
+ * child can only be told by its pid */
+atomic_bool conn_pid_ask_kernel = true;
+#endif
+
+/* A child shares our descriptor table (see conn_note_clone). */
+static atomic_bool fds_shared;
+
+void conn_note_clone(unsigned long flags)
+{
+	if (flags & CLONE_THREAD)
+		return;
+	if (flags & CLONE_VM)
+		atomic_store(&conn_pid_ask_kernel, true);
+	if (flags & CLONE_FILES)
+		atomic_store(&fds_shared, true);
+}
+
 bool conn_table_mutable(void)
 {
-	pid_t pid = getpid();
+	pid_t pid;
 
+	/* No child shares our memory: only the process itself runs here.
+	 * (A fork child has its own copy of the table, and its own pid from
+	 * the fork handler.) */
+	if (__builtin_expect(conn_vfork_depth == 0 && our_pid != 0 &&
+			     !atomic_load_explicit(&conn_pid_ask_kernel,
+						   memory_order_relaxed), 1))
+		return true;
+	pid = getpid();
 	/* before the constructor: the first caller is the process itself */
 	if (our_pid == 0)
 		our_pid = pid;
@@ -230,14 +261,42 @@ static bool destination_wanted(const struct sockaddr *addr, socklen_t len,
 	return true;
 }
 
+/* Is fd a stream socket, and what identifies it?  *lived: no inode taken,
+ * see conn_same_socket.  A socket made by the library's socket() needs no
+ * system call: its kind is on record.  Its inode is taken all the same
+ * when the connection may carry more than one exchange (action none,
+ * Host filters) or the library may close it (action close): there the
+ * inode check guards a longer life than one exchange. */
+static bool connectable(int fd, dev_t *dev, ino_t *ino, bool *lived)
+{
+	unsigned kind = fdtable_kind(fd);
+	int type = 0;
+	socklen_t tl = sizeof type;
+
+	*lived = false;
+	if (kind == FDKIND_OTHER)
+		return false;
+	if (kind == FDKIND_STREAM && config.action == CONN_ACTION_SHUTDOWN &&
+	    !config.filtered && !atomic_load_explicit(&fds_shared,
+						      memory_order_relaxed)) {
+		*lived = true;
+		return true;
+	}
+	if (kind != FDKIND_STREAM &&
+	    (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+	     type != SOCK_STREAM))
+		return false;
+	return socket_identity(fd, dev, ino);
+}
+
 void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	int type = 0, saved = errno;
-	socklen_t tl = sizeof type;
+	int saved = errno;
 	struct conn *c, *old;
 	uint8_t host_rule;
-	dev_t dev;
-	ino_t ino;
+	dev_t dev = 0;
+	ino_t ino = 0;
+	bool lived;
 
 	config_load();
 	if (!conn_table_mutable())
@@ -245,14 +304,16 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (config.disabled || addr == NULL || len < sizeof(sa_family_t) ||
 	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6 &&
 	     addr->sa_family != AF_UNIX) ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
-	    type != SOCK_STREAM || !socket_identity(fd, &dev, &ino)) {
+	    !connectable(fd, &dev, &ino, &lived)) {
 		fdtable_forget_stale(fd);
 		goto out;
 	}
-	/* A second connect() polling a non-blocking connect keeps its state. */
+	/* A second connect() polling a non-blocking connect keeps its state
+	 * (a number on record never left the table since the first). */
 	old = fdtable_peek(fd);
-	if (old != NULL && old->dev == dev && old->ino == ino)
+	if (old != NULL && old != &conn_closed &&
+	    (lived ? old->identity_lived :
+		     old->dev == dev && old->ino == ino))
 		goto out;
 	if (!destination_wanted(addr, len, &host_rule)) {
 		fdtable_forget_stale(fd);
@@ -272,6 +333,7 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	c->dev = dev;
 	c->ino = ino;
 	c->identity_fresh = true;
+	c->identity_lived = lived;
 	c->host_rule = host_rule;
 	if (host_rule != 0) {
 		c->req.leave_host_alone = host_left_alone;
@@ -298,13 +360,22 @@ void conn_gave_up(struct conn *c, int reason)
 		  strlen(stats_reason_name(reason)));
 }
 
+/* A connection whose socket the library made (identity_lived) is still
+ * that socket while its number holds it in the table: every close, dup2,
+ * dup3, close_range, closefrom, fdopen and descriptor creation the
+ * library sees at that number takes it out (docs/internals.md, "What a
+ * descriptor number is").  Any other is checked by its inode. */
 bool conn_same_socket(const struct conn *c, int fd)
 {
 	int saved = errno;
 	dev_t dev;
 	ino_t ino;
-	bool same = socket_identity(fd, &dev, &ino) && dev == c->dev &&
-		    ino == c->ino;
+	bool same;
+
+	if (c->identity_lived)
+		return fdtable_peek(fd) == c;
+	same = socket_identity(fd, &dev, &ino) && dev == c->dev &&
+	       ino == c->ino;
 
 	errno = saved;
 	return same;
@@ -402,6 +473,7 @@ static void close_if_unchanged(int fd, struct conn *c)
 		return;
 	}
 	conn_put(c);	/* the slot's reference */
+	fdtable_set_kind(fd, FDKIND_UNKNOWN);
 	REAL(close)(fd);
 }
 

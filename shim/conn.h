@@ -66,6 +66,9 @@ struct conn {
 	dev_t dev;		/* identity of the connected socket */
 	ino_t ino;
 	bool identity_fresh;	/* checked by connect(), not used since */
+	bool identity_lived;	/* no dev/ino: the socket was made by the
+				   library's socket() and its number never
+				   left the table since (conn_same_socket) */
 	uint8_t host_rule;
 	char dest[CONN_DEST_MAX];	/* empty unless logging */
 	struct conn *next;	/* pool chain (all / free) */
@@ -132,8 +135,28 @@ bool conn_same_socket(const struct conn *c, int fd);
 void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len);
 
 /* False in a vfork child (it shares our memory but not our descriptors):
- * hooks that change the table must not run there. */
+ * hooks that change the table must not run there.  No system call unless
+ * this thread is inside vfork (conn_vfork_depth, io_spawn.c) or the
+ * program made a child sharing our memory by other means. */
 bool conn_table_mutable(void);
+
+/* > 0 while this thread is inside vfork(): in the child, which runs on
+ * this thread's memory until it execs or exits, and in the parent until
+ * vfork returns there. */
+extern __thread unsigned conn_vfork_depth
+	__attribute__((tls_model("initial-exec")));
+
+/* Set for good once the program made a child that shares our memory with
+ * a call other than vfork (clone with CLONE_VM, not a thread): from then
+ * on conn_table_mutable() asks the kernel every time. */
+extern atomic_bool conn_pid_ask_kernel;
+
+/* The program made a child by clone() (or the system call) with these
+ * flags.  One that shares our memory sets conn_pid_ask_kernel; one that
+ * shares our descriptor table (CLONE_FILES, not a thread) closes numbers
+ * where this copy of the library cannot see it: from then on every
+ * connection's identity is taken by inode (conn_on_connect). */
+void conn_note_clone(unsigned long flags);
 
 /* A counted reference to fd's connection unless there is none or it is
  * opaque (then the call goes straight to libc). */

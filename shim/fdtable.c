@@ -6,8 +6,19 @@
 
 struct conn *_Atomic fdtable_slots[FDTABLE_SIZE];
 
+unsigned char _Atomic fdtable_kinds[FDTABLE_SIZE];
+
 /* Highest descriptor ever installed: bounds the range sweeps. */
-static _Atomic unsigned high_water;
+static _Atomic unsigned high_water, kind_high_water;
+
+static void raise_high(_Atomic unsigned *high, int fd)
+{
+	unsigned h = atomic_load_explicit(high, memory_order_relaxed);
+
+	while ((unsigned)fd > h &&
+	       !atomic_compare_exchange_weak(high, &h, (unsigned)fd))
+		;
+}
 
 struct conn *fdtable_acquire(int fd)
 {
@@ -28,16 +39,12 @@ struct conn *fdtable_acquire(int fd)
 void fdtable_install(int fd, struct conn *c)
 {
 	struct conn *old;
-	unsigned h;
 
 	if ((unsigned)fd >= FDTABLE_SIZE) {
 		conn_put(c);
 		return;
 	}
-	h = atomic_load_explicit(&high_water, memory_order_relaxed);
-	while ((unsigned)fd > h &&
-	       !atomic_compare_exchange_weak(&high_water, &h, (unsigned)fd))
-		;
+	raise_high(&high_water, fd);
 	old = atomic_exchange(&fdtable_slots[fd], c);
 	if (old != NULL)
 		conn_put(old);
@@ -66,4 +73,21 @@ bool fdtable_forget_if(int fd, struct conn *c)
 unsigned fdtable_high(void)
 {
 	return atomic_load(&high_water);
+}
+
+/* A clear is skipped when there is nothing to clear: most numbers never
+ * held a socket, and their page of the array is never written. */
+void fdtable_set_kind(int fd, unsigned kind)
+{
+	if ((unsigned)fd >= FDTABLE_SIZE || fdtable_kind(fd) == kind)
+		return;
+	if (kind != FDKIND_UNKNOWN)
+		raise_high(&kind_high_water, fd);
+	atomic_store_explicit(&fdtable_kinds[fd], (unsigned char)kind,
+			      memory_order_release);
+}
+
+unsigned fdtable_kind_high(void)
+{
+	return atomic_load(&kind_high_water);
 }

@@ -49,4 +49,30 @@ static inline void fdtable_forget_stale(int fd)
 /* The highest descriptor ever installed (bounds sweeps of the table). */
 unsigned fdtable_high(void);
 
+/* What the library saw create a descriptor number, kept in a byte per
+ * number beside the slots (the slots stay NULL for untracked sockets, so
+ * the idle path is untouched).  connect() needs no system call to learn
+ * the type of a socket made by the library's socket() (docs/internals.md,
+ * "What a descriptor number is").  A record lives from the call that
+ * creates the number to the next close, dup2/dup3 onto it, close_range,
+ * closefrom or fdopen the library sees; every descriptor creator it sees
+ * clears a stale one.  FDKIND_UNKNOWN (inherited, made before the library
+ * was loaded, or by a call it cannot see): connect() asks the kernel. */
+enum { FDKIND_UNKNOWN = 0, FDKIND_STREAM = 1, FDKIND_OTHER = 2 };
+
+extern unsigned char _Atomic fdtable_kinds[FDTABLE_SIZE];
+
+static inline unsigned fdtable_kind(int fd)
+{
+	if ((unsigned)fd >= FDTABLE_SIZE)
+		return FDKIND_UNKNOWN;
+	return atomic_load_explicit(&fdtable_kinds[fd], memory_order_acquire);
+}
+
+/* Records kind for fd (callers check conn_table_mutable first). */
+void fdtable_set_kind(int fd, unsigned kind);
+
+/* The highest descriptor ever given a kind (bounds close_range sweeps). */
+unsigned fdtable_kind_high(void);
+
 #endif

@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -32,32 +35,52 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	return r;
 }
 
-/* A new descriptor's number held a stale entry (a close the shim did not
- * see).  Not in a vfork child: it shares the parent's table, not its
- * descriptors. */
-static void forget_stale(int fd)
+/* A new descriptor: its number may hold a stale entry (a close the shim
+ * did not see), and it gets the kind the call that made it tells (see
+ * fdtable.h).  Not in a vfork child: it shares the parent's table, not
+ * its descriptors. */
+static void forget_stale(int fd, unsigned kind)
 {
 	int saved = errno;
 
-	if (fdtable_peek(fd) != NULL && conn_table_mutable())
-		fdtable_forget(fd);
+	if ((fdtable_peek(fd) != NULL || fdtable_kind(fd) != kind) &&
+	    conn_table_mutable()) {
+		fdtable_forget_stale(fd);
+		fdtable_set_kind(fd, kind);
+	}
 	errno = saved;
 }
 
 static int created(int fd)
 {
 	if (fd >= 0)
-		forget_stale(fd);
+		forget_stale(fd, FDKIND_UNKNOWN);
 	return fd;
 }
 
 static int created_pair(int r, const int fds[2])
 {
 	if (r == 0) {
-		forget_stale(fds[0]);
-		forget_stale(fds[1]);
+		forget_stale(fds[0], FDKIND_UNKNOWN);
+		forget_stale(fds[1], FDKIND_UNKNOWN);
 	}
 	return r;
+}
+
+/* What getsockopt(SO_TYPE) would say of a socket made with this type. */
+static unsigned socket_kind(int type)
+{
+	return (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM ?
+		       FDKIND_STREAM : FDKIND_OTHER;
+}
+
+/* fd's number is about to be released (close, dup2 onto it, fdopen):
+ * its kind goes first, so that no other thread's new descriptor at that
+ * number ever meets the old record. */
+static void forget_kind(int fd)
+{
+	if (fdtable_kind(fd) != FDKIND_UNKNOWN && conn_table_mutable())
+		fdtable_set_kind(fd, FDKIND_UNKNOWN);
 }
 
 /* fd is about to be closed by the program: what the rewriter still owes
@@ -79,16 +102,27 @@ static bool closing(int fd)
 
 EXPORT int close(int fd)
 {
+	if (__builtin_expect(fdtable_kind(fd) != FDKIND_UNKNOWN, 0))
+		forget_kind(fd);
 	if (__builtin_expect(fdtable_peek(fd) != NULL, 0) && closing(fd))
 		return 0;	/* as on a socket whose peer has gone */
 	return REAL(close)(fd);
 }
 
+/* glibc exports close under this name too: a close the shim sees. */
+EXPORT int __close(int fd)
+{
+	return close(fd);
+}
+
 /* Every tracked descriptor in [lo, hi] is about to be closed. */
 static void closing_range(unsigned lo, unsigned hi)
 {
-	unsigned fd, high = fdtable_high();
+	unsigned fd, high = fdtable_high(), khigh = fdtable_kind_high();
 
+	for (fd = lo; fd <= hi && fd <= khigh; fd++)
+		if (fdtable_kind((int)fd) != FDKIND_UNKNOWN)
+			fdtable_set_kind((int)fd, FDKIND_UNKNOWN);
 	for (fd = lo; fd <= hi && fd <= high; fd++)
 		if (fdtable_peek((int)fd) != NULL)
 			closing((int)fd);
@@ -135,7 +169,7 @@ static int duplicated(int oldfd, int newfd)
 
 	if (newfd < 0)
 		return newfd;
-	forget_stale(newfd);
+	forget_stale(newfd, fdtable_kind(oldfd));	/* the same socket */
 	if (fdtable_peek(oldfd) != NULL && conn_table_mutable() &&
 	    (c = fdtable_acquire(oldfd)) != NULL)
 		fdtable_install(newfd, c);
@@ -153,6 +187,7 @@ EXPORT int dup2(int oldfd, int newfd)
 {
 	if (oldfd == newfd)
 		return REAL(dup2)(oldfd, newfd);
+	forget_kind(newfd);
 	if (__builtin_expect(fdtable_peek(newfd) != NULL, 0))
 		closing(newfd);
 	return duplicated(oldfd, REAL(dup2)(oldfd, newfd));
@@ -160,6 +195,8 @@ EXPORT int dup2(int oldfd, int newfd)
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
+	if (oldfd != newfd)
+		forget_kind(newfd);
 	if (oldfd != newfd && __builtin_expect(fdtable_peek(newfd) != NULL, 0))
 		closing(newfd);
 	return duplicated(oldfd, REAL(dup3)(oldfd, newfd, flags));
@@ -199,24 +236,37 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 	return fcntl_common(REAL(fcntl64), fd, cmd, arg);
 }
 
-/* stdio reads and writes through glibc internals the shim cannot see. */
+/* stdio reads and writes through glibc internals the shim cannot see,
+ * and fclose() closes with glibc's internal close, which the shim cannot
+ * see either: the number is forgotten here. */
 EXPORT FILE *fdopen(int fd, const char *mode)
 {
+	forget_kind(fd);
 	if (__builtin_expect(fdtable_peek(fd) != NULL, 0))
 		conn_release(fd);
 	return REAL(fdopen)(fd, mode);
 }
 
-/* ---- descriptor creators: clear stale entries ---- */
+/* ---- descriptor creators: clear stale entries, record kinds ---- */
 
 EXPORT int socket(int domain, int type, int protocol)
 {
-	return created(REAL(socket)(domain, type, protocol));
+	int fd = REAL(socket)(domain, type, protocol);
+
+	if (fd >= 0)
+		forget_stale(fd, socket_kind(type));
+	return fd;
 }
 
 EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
-	return created_pair(REAL(socketpair)(domain, type, protocol, sv), sv);
+	int r = REAL(socketpair)(domain, type, protocol, sv);
+
+	if (r == 0) {
+		forget_stale(sv[0], socket_kind(type));
+		forget_stale(sv[1], socket_kind(type));
+	}
+	return r;
 }
 
 EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -354,7 +404,7 @@ EXPORT int inotify_init1(int flags)
 static FILE *created_file(FILE *f)
 {
 	if (f != NULL)
-		forget_stale(fileno(f));
+		forget_stale(fileno(f), FDKIND_UNKNOWN);
 	return f;
 }
 
@@ -366,4 +416,121 @@ EXPORT FILE *fopen(const char *path, const char *mode)
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
 	return created_file(REAL(fopen64)(path, mode));
+}
+
+/* ---- glibc's syscall(): descriptor calls made through it are seen ----
+ *
+ * A close, dup2, dup3 or close_range made with syscall() is followed as
+ * the libc call would be, and a descriptor it creates clears a stale entry
+ * at its number (kind unknown: connect() asks the kernel).  Only system
+ * calls made without libc stay unseen (docs/internals.md, "What a
+ * descriptor number is"). */
+static void syscall_before(long n, const long a[6])
+{
+	switch (n) {
+#ifdef SYS_dup2
+	case SYS_dup2:
+#endif
+	case SYS_dup3:
+		if (a[0] != a[1]) {
+			forget_kind((int)a[1]);
+			if (fdtable_peek((int)a[1]) != NULL)
+				closing((int)a[1]);
+		}
+		break;
+	case SYS_close_range:
+		if (!((unsigned long)a[2] & CLOSE_RANGE_CLOEXEC) &&
+		    conn_table_mutable())
+			closing_range((unsigned)a[0], (unsigned)a[1]);
+		break;
+	case SYS_clone:
+		conn_note_clone((unsigned long)a[0]);
+		break;
+#ifdef SYS_clone3
+	case SYS_clone3:
+		if (a[0] != 0)
+			conn_note_clone((unsigned long)*(const uint64_t *)a[0]);
+		break;
+#endif
+#ifdef SYS_vfork
+	case SYS_vfork:
+		conn_note_clone(CLONE_VM);
+		break;
+#endif
+	}
+}
+
+static long syscall_after(long n, const long a[6], long r)
+{
+	if (r < 0)
+		return r;
+	switch (n) {
+#ifdef SYS_dup2
+	case SYS_dup2:
+#endif
+	case SYS_dup3:
+	case SYS_dup:
+		duplicated((int)a[0], (int)r);
+		break;
+	case SYS_fcntl:
+		if (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC)
+			duplicated((int)a[0], (int)r);
+		break;
+	case SYS_socketpair:
+		created_pair(0, (const int *)a[3]);
+		break;
+#ifdef SYS_pipe
+	case SYS_pipe:
+#endif
+	case SYS_pipe2:
+		created_pair(0, (const int *)a[0]);
+		break;
+	case SYS_socket: case SYS_accept: case SYS_accept4:
+#ifdef SYS_open
+	case SYS_open:
+#endif
+#ifdef SYS_creat
+	case SYS_creat:
+#endif
+#ifdef SYS_openat2
+	case SYS_openat2:
+#endif
+	case SYS_openat: case SYS_eventfd2: case SYS_epoll_create1:
+	case SYS_memfd_create: case SYS_signalfd4: case SYS_timerfd_create:
+	case SYS_inotify_init1:
+#ifdef SYS_pidfd_open
+	case SYS_pidfd_open:
+#endif
+#ifdef SYS_pidfd_getfd
+	case SYS_pidfd_getfd:
+#endif
+		created((int)r);
+		break;
+	}
+	return r;
+}
+
+EXPORT long syscall(long n, ...)
+{
+	va_list ap;
+	long a[6], r;
+	int i;
+
+	/* the kernel takes six arguments at most; reading ones the caller
+	 * did not pass is what glibc's own syscall() does too */
+	va_start(ap, n);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (n == SYS_close) {
+		int fd = (int)a[0];
+		if (__builtin_expect(fdtable_kind(fd) != FDKIND_UNKNOWN, 0))
+			forget_kind(fd);
+		if (__builtin_expect(fdtable_peek(fd) != NULL, 0) && closing(fd))
+			return 0;	/* as close() */
+	} else {
+		syscall_before(n, a);
+	}
+	r = REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return syscall_after(n, a, r);
 }

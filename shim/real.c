@@ -56,6 +56,13 @@ REAL_OPENAT(DECLARE)
 #define DECLARE(name) extern int name(int, int, ...);
 REAL_FCNTL(DECLARE)
 #undef DECLARE
+#define DECLARE(name) \
+	extern int name(int (*)(void *), void *, int, void *, ...);
+REAL_CLONE(DECLARE)
+#undef DECLARE
+#define DECLARE(name) extern long name(long, ...);
+REAL_SYSCALL(DECLARE)
+#undef DECLARE
 
 static void resolve_all(void);
 
@@ -106,13 +113,44 @@ REAL_OPENAT(STUB)
 	}
 REAL_FCNTL(STUB)
 #undef STUB
+#define STUB(name)                                                      \
+	static int name##_stub(int (*fn)(void *), void *st, int fl,     \
+			       void *arg, ...)                          \
+	{                                                               \
+		va_list ap;                                             \
+		void *p, *t, *c;                                        \
+		va_start(ap, arg);                                      \
+		p = va_arg(ap, void *);                                 \
+		t = va_arg(ap, void *);                                 \
+		c = va_arg(ap, void *);                                 \
+		va_end(ap);                                             \
+		resolve_all();                                          \
+		return real_fn.name(fn, st, fl, arg, p, t, c);          \
+	}
+REAL_CLONE(STUB)
+#undef STUB
+#define STUB(name)                                                      \
+	static long name##_stub(long n, ...)                            \
+	{                                                               \
+		va_list ap;                                             \
+		long a[6];                                              \
+		va_start(ap, n);                                        \
+		for (int i = 0; i < 6; i++)                             \
+			a[i] = va_arg(ap, long);                        \
+		va_end(ap);                                             \
+		resolve_all();                                          \
+		return real_fn.name(n, a[0], a[1], a[2], a[3], a[4], a[5]); \
+	}
+REAL_SYSCALL(STUB)
+#undef STUB
 
 struct real_functions real_fn = {
 #define INIT(ret, name, params, args) .name = name##_stub,
 	REAL_FIXED(INIT)
 #undef INIT
 #define INIT(name) .name = name##_stub,
-	REAL_OPEN(INIT) REAL_OPENAT(INIT) REAL_FCNTL(INIT)
+	REAL_OPEN(INIT) REAL_OPENAT(INIT) REAL_FCNTL(INIT) REAL_CLONE(INIT)
+	REAL_SYSCALL(INIT)
 #undef INIT
 };
 
@@ -125,8 +163,12 @@ static void resolve_all(void)
 			 (__typeof__(real_fn.name))lookup(#name, (void *)name), \
 			 __ATOMIC_RELEASE);
 #define RESOLVE_FIXED(ret, name, params, args) RESOLVE(name)
+	/* first: die() and the library's own syscall() calls reach libc's
+	 * through the hook */
+	REAL_SYSCALL(RESOLVE)
 	REAL_FIXED(RESOLVE_FIXED)
 	REAL_OPEN(RESOLVE) REAL_OPENAT(RESOLVE) REAL_FCNTL(RESOLVE)
+	REAL_CLONE(RESOLVE)
 #undef RESOLVE_FIXED
 #undef RESOLVE
 	if (real_fn.write == NULL || real_fn.close == NULL ||

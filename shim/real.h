@@ -96,6 +96,8 @@
 #define REAL_OPEN(X) X(open) X(open64)
 #define REAL_OPENAT(X) X(openat) X(openat64)
 #define REAL_FCNTL(X) X(fcntl) X(fcntl64)
+#define REAL_CLONE(X) X(clone)
+#define REAL_SYSCALL(X) X(syscall)
 
 struct real_functions {
 #define FIELD(ret, name, params, args) ret (*name) params;
@@ -109,6 +111,12 @@ struct real_functions {
 #undef FIELD
 #define FIELD(name) int (*name)(int, int, ...);
 	REAL_FCNTL(FIELD)
+#undef FIELD
+#define FIELD(name) int (*name)(int (*)(void *), void *, int, void *, ...);
+	REAL_CLONE(FIELD)
+#undef FIELD
+#define FIELD(name) long (*name)(long, ...);
+	REAL_SYSCALL(FIELD)
 #undef FIELD
 };
 

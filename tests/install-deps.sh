@@ -24,6 +24,7 @@ have mandoc  || need+=(mandoc)
 have systemd-analyze || need+=(systemd)
 have setcap  || need+=(libcap2-bin)
 have valgrind || need+=(valgrind)
+have strace  || need+=(strace)   # tests/floor.bats: system calls per exchange
 have go      || need+=(golang-go)
 # tests/tls.bats: certificates at test time, OpenSSL test programs
 have openssl || need+=(openssl)
