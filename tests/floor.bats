@@ -67,7 +67,13 @@ x86_64_only() {
     floor_case raw-tcp rewritten
 }
 
-@test "socket() closed with syscall(SYS_close), number reused by a datagram socket: never rewritten" {
+@test "socket() closed with close(), number reused by an inline socket() for datagrams: never rewritten" {
+    x86_64_only
+    floor_case close-udp exact
+}
+
+@test "socket() closed with syscall(SYS_close), number reused by an inline socket() for datagrams: never rewritten" {
+    x86_64_only
     floor_case raw-close-udp exact
 }
 

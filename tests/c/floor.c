@@ -17,9 +17,11 @@
  *       before it execs itself with LD_PRELOAD=$FLOOR_PRELOAD (the library
  *       is loaded only after the exec), and connected after it;
  *   raw-tcp            made with syscall(SYS_socket), connected with libc;
- *   raw-close-udp      a libc socket() stream socket closed with
- *       syscall(SYS_close), its number reused by syscall(SYS_socket) for a
- *       datagram socket, connected with libc, sent an HTTP-looking datagram;
+ *   close-udp          a libc socket() stream socket closed with close(),
+ *       its number reused by an inline socket() system call (libc never
+ *       sees it) for a datagram socket, connected with libc, sent an
+ *       HTTP-looking datagram (x86-64 only, as every inline case);
+ *   raw-close-udp      the same, closed with syscall(SYS_close);
  *   asm-close-udp      the same, closed with an inline system call (no
  *       libc at all): the syscall(SYS_socket) that reuses the number clears
  *       what the library knew of it (x86-64 only);
@@ -305,16 +307,18 @@ int main(int argc, char **argv)
 			die("SYS_socket");
 		return tcp_exchange(fd);
 	}
-	if (!strcmp(sc, "raw-close-udp")) {
+#if defined(__x86_64__)
+	if (!strcmp(sc, "close-udp") || !strcmp(sc, "raw-close-udp")) {
 		int s = socket(AF_INET, SOCK_STREAM, 0);
-		if (s < 0 || syscall(SYS_close, s) != 0)
-			die("socket/SYS_close");
-		fd = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+		if (s < 0)
+			die("socket");
+		if (sc[0] == 'c' ? close(s) != 0 : syscall(SYS_close, s) != 0)
+			die("close");
+		fd = (int)asm_syscall3(SYS_socket, AF_INET, SOCK_DGRAM, 0);
 		if (fd != s)
-			precondition("SYS_socket did not reuse the number");
+			precondition("the inline socket() did not reuse the number");
 		return udp_exchange(fd);
 	}
-#if defined(__x86_64__)
 	if (!strcmp(sc, "asm-close-udp")) {
 		int s = socket(AF_INET, SOCK_STREAM, 0);
 		if (s < 0 || asm_syscall3(SYS_close, s, 0, 0) != 0)
