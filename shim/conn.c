@@ -37,6 +37,7 @@ struct conn conn_closed = {
 	.wlock = { PTHREAD_MUTEX_INITIALIZER, 0 },
 	.rlock = { PTHREAD_MUTEX_INITIALIZER, 0 },
 	.wturn = PTHREAD_COND_INITIALIZER,
+	.rturn = PTHREAD_COND_INITIALIZER,
 };
 
 /* Torn-down descriptors the shim will close (FORCECLOSE_ACTION=close),
@@ -116,6 +117,7 @@ static struct conn *conn_alloc(void)
 			for (i = SLAB_CONNS - 1; i >= 0; i--) {
 				lock_init(&slab[i].wlock);
 				pthread_cond_init(&slab[i].wturn, NULL);
+				pthread_cond_init(&slab[i].rturn, NULL);
 				lock_init(&slab[i].rlock);
 				reset(&slab[i]);
 				slab[i].next = pool_free;
@@ -628,13 +630,18 @@ void conn_atfork_child(void)
 	lock_init(&conn_closed.wlock);
 	lock_init(&conn_closed.rlock);
 	pthread_cond_init(&conn_closed.wturn, NULL);
+	pthread_cond_init(&conn_closed.rturn, NULL);
 	EACH_CONN(c) {
 		bool wheld = held_at_fork(&c->wlock);
-		bool rheld = held_at_fork(&c->rlock);
+		/* a reader in the kernel (receiving) has the lock left: the
+		 * bytes it takes are the parent's */
+		bool rheld = held_at_fork(&c->rlock) || c->receiving != 0;
 
 		lock_init(&c->wlock);
 		lock_init(&c->rlock);
 		pthread_cond_init(&c->wturn, NULL);
+		pthread_cond_init(&c->rturn, NULL);
+		c->receiving = 0;
 		if (!wheld && !rheld && !owes_wire(c))
 			continue;
 		/* the parent's bytes, or a state some thread was changing */

@@ -100,6 +100,11 @@ struct conn {
 
 	/* response side, under rlock */
 	struct conn_lock rlock;
+	unsigned long receiving;	/* pthread_self() of a reader in the
+					   kernel with the lock left
+					   (conn_read.c, read_direct), or 0:
+					   others wait for their turn */
+	pthread_cond_t rturn;	/* signalled when receiving ends */
 	struct http_response_stream resp;
 	uint8_t *rheld;		/* an unfinished response head, taken from
 				   the kernel */

@@ -521,19 +521,68 @@ static bool direct_ok(const struct conn *c, const struct msghdr *msg,
 	       !(atomic_load(&c->flags) & CONN_RESP_LOST);
 }
 
+/* A blocking read made as the program's call is made (blocking or not,
+ * with its timeout and its signals): one system call, as without the
+ * library, rather than a look, a wait and a read.  The lock is left for
+ * it; other readers wait for their turn (conn_read), and what may change
+ * the response side meanwhile (fdopen, splice: conn_read_elsewhere, both
+ * under the lock) only gives it up, which the caller checks. */
+static ssize_t recv_unlocked(struct conn *c, int fd, struct msghdr *msg,
+			     size_t lim, int flags, bool plain)
+{
+	ssize_t r;
+	int err;
+
+	c->receiving = (unsigned long)pthread_self();
+	conn_unlock(&c->rlock);
+	r = recv_limited(fd, msg, lim, flags, plain);
+	err = errno;
+	conn_lock(&c->rlock);
+	c->receiving = 0;
+	pthread_cond_broadcast(&c->rturn);
+	errno = err;
+	return r;
+}
+
+/* Another reader is in the kernel with the lock left: wait for it, unless
+ * the call must not wait.  A signal handler that reads while its own
+ * thread is in there cannot wait for itself: the response side goes
+ * pass-through.  Returns 0, or the call's answer. */
+static ssize_t wait_reader(struct conn *c, int flags)
+{
+	while (c->receiving != 0) {
+		if (flags & MSG_DONTWAIT) {
+			errno = EAGAIN;
+			return -1;
+		}
+		if (c->receiving == (unsigned long)pthread_self()) {
+			stop_tracking(c, GAVE_UP_MOVED);
+			return CONN_READ_PASS;
+		}
+		atomic_store(&c->rlock.owner, 0);
+		pthread_cond_wait(&c->rturn, &c->rlock.mutex);
+		atomic_store(&c->rlock.owner, (unsigned long)pthread_self());
+	}
+	return 0;
+}
+
 static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 			   int flags, bool plain, bool *again)
 {
 	uint8_t *buf = msg->msg_iov[0].iov_base;
 	uint8_t small[1024];	/* most heads: no malloc */
 	size_t n, pos = 0, room;
-	ssize_t r = recv_limited(fd, msg, msg->msg_iov[0].iov_len -
-					  HTTP_CLOSE_GROWTH_MAX,
-				 flags | MSG_DONTWAIT, plain);
+	size_t lim = msg->msg_iov[0].iov_len - HTTP_CLOSE_GROWTH_MAX;
+	ssize_t r;
 
 	*again = false;
-	if (must_wait(r, flags))
-		return NEED_WAIT;
+	if (flags & MSG_DONTWAIT) {
+		r = recv_limited(fd, msg, lim, flags, plain);
+	} else {
+		r = recv_unlocked(c, fd, msg, lim, flags, plain);
+		if (r > 0 && c->resp.phase != HTTP_RESP_HEAD)
+			return r;	/* given up meanwhile: as it came */
+	}
 	if (r <= 0)
 		return r;
 	n = (size_t)r;
@@ -754,6 +803,8 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 		/* semantics we cannot follow */
 		stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 	for (;;) {
+		if (c->receiving != 0 && (r = wait_reader(c, flags)) != 0)
+			return r;
 		if (conn_torn_down(c))
 			return 0;	/* as after the peer's close */
 		if (want == 0 && rout_left(c) == 0)
