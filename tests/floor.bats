@@ -91,52 +91,35 @@ x86_64_only() {
     floor_case fclose-udp exact
 }
 
-# strace_counts PRELOAD N: "NAME COUNT" lines of strace -c for
-# floor exchanges (N of them) against the bench server
+# strace_counts PRELOAD ARGS...: "NAME COUNT" lines of strace -c for
+# floor ARGS (the library preloaded in the traced program only)
 strace_counts() {
-    local pre="$1" n="$2" out="$BATS_TEST_TMPDIR/strace.$RANDOM"
-    if [ -n "$pre" ]; then
-        strace -f -c -o "$out" -E LD_PRELOAD="$pre" "$B/floor" exchanges "$PORT" "$n" >&2 || return 1
-    else
-        strace -f -c -o "$out" "$B/floor" exchanges "$PORT" "$n" >&2 || return 1
-    fi
+    local pre="$1" out="$BATS_TEST_TMPDIR/strace.$RANDOM"
+    shift
+    strace -f -c -o "$out" ${pre:+-E LD_PRELOAD="$pre"} "$B/floor" "$@" >&2 || return 1
     # rows: % time, seconds, usecs/call, calls, [errors,] syscall
     awk 'NF >= 5 && $1 ~ /^[0-9.]+$/ && $NF != "total" { print $NF, $4 }' "$out"
 }
 
-@test "system calls per exchange, a socket made under the library: exactly one more than without (the shutdown)" {
-    command -v strace >/dev/null || skip "strace not installed"
-    cc -O2 -o "$BATS_TEST_TMPDIR/bench_server" "$ROOT/tests/bench/bench_server.c"
-    "$BATS_TEST_TMPDIR/bench_server" "$BATS_TEST_TMPDIR/port" 3>&- &
-    echo $! >>"$BATS_TEST_TMPDIR/server.pids"
-    local i
-    # 10 s: the server binds port 0 at once; a loaded 2-core host is slow
-    for (( i = 0; i < 100; i++ )); do
-        [ -s "$BATS_TEST_TMPDIR/port" ] && break
-        sleep 0.1
-    done
-    [ -s "$BATS_TEST_TMPDIR/port" ]
-    PORT=$(head -1 "$BATS_TEST_TMPDIR/port")
-    # the differences of runs of 200 and 100 exchanges leave start-up and
-    # exit out; (b) minus (a) is what the library adds per exchange
-    strace_counts "" 100 >"$BATS_TEST_TMPDIR/a1"
-    strace_counts "" 200 >"$BATS_TEST_TMPDIR/a2"
-    strace_counts "$FC_PRELOAD" 100 >"$BATS_TEST_TMPDIR/b1"
-    strace_counts "$FC_PRELOAD" 200 >"$BATS_TEST_TMPDIR/b2"
-    run python3 - "$BATS_TEST_TMPDIR"/{a1,a2,b1,b2} <<'EOF'
+# per_exchange A1 A2 B1 B2 [IGNORED...]: what the library adds per
+# exchange, from runs of 100 and 200 exchanges without (A) and with (B) it
+per_exchange() {
+    python3 - "$@" <<'EOF'
 import sys
 # the library sends with send() where the program wrote with write(), and
 # reads with recv() where it read with read(): the same one call each
 SAME = {"recvfrom": "read", "recvmsg": "read", "readv": "read",
         "sendto": "write", "sendmsg": "write", "writev": "write"}
+IGNORED = set(sys.argv[5:])
 def load(p):
     d = {}
     for line in open(p):
         name, n = line.split()
         name = SAME.get(name, name)
-        d[name] = d.get(name, 0) + int(n)
+        if name not in IGNORED:
+            d[name] = d.get(name, 0) + int(n)
     return d
-a1, a2, b1, b2 = (load(p) for p in sys.argv[1:])
+a1, a2, b1, b2 = (load(p) for p in sys.argv[1:5])
 names = sorted(set(a1) | set(a2) | set(b1) | set(b2))
 delta = {}
 for k in names:
@@ -149,12 +132,52 @@ for k in names:
 print("extra per exchange:", delta)
 print("total", sum(delta.values()))
 EOF
+}
+
+@test "system calls per exchange, a socket made under the library: exactly one more than without (the shutdown)" {
+    command -v strace >/dev/null || skip "strace not installed"
+    cc -O2 -o "$BATS_TEST_TMPDIR/bench_server" "$ROOT/tests/bench/bench_server.c"
+    "$BATS_TEST_TMPDIR/bench_server" "$BATS_TEST_TMPDIR/port" 3>&- &
+    echo $! >>"$BATS_TEST_TMPDIR/server.pids"
+    local i t="$BATS_TEST_TMPDIR"
+    # 10 s: the server binds port 0 at once; a loaded 2-core host is slow
+    for (( i = 0; i < 100; i++ )); do
+        [ -s "$t/port" ] && break
+        sleep 0.1
+    done
+    [ -s "$t/port" ]
+    PORT=$(head -1 "$t/port")
+    # the differences of runs of 200 and 100 exchanges leave start-up and
+    # exit out; (b) minus (a) is what the library adds per exchange
+    strace_counts "" exchanges "$PORT" 100 >"$t/a1"
+    strace_counts "" exchanges "$PORT" 200 >"$t/a2"
+    strace_counts "$FC_PRELOAD" exchanges "$PORT" 100 >"$t/b1"
+    strace_counts "$FC_PRELOAD" exchanges "$PORT" 200 >"$t/b2"
+    run per_exchange "$t"/{a1,a2,b1,b2}
     echo "$output"
     [ "$status" -eq 0 ]
     # the client's own calls happened in both runs (it made 100 more
     # connections in the longer run)
     grep -E '^connect +without  1\.00  with  1\.00' <<<"$output"
     grep -E '^read +without  1\.00  with  1\.00' <<<"$output"
+    [ "${lines[-1]}" = "total 1.0" ]
+    grep -F "extra per exchange: {'shutdown': 1.0}" <<<"$output"
+}
+
+@test "system calls per exchange when the read must wait for the response: still only the shutdown" {
+    command -v strace >/dev/null || skip "strace not installed"
+    local t="$BATS_TEST_TMPDIR"
+    # floor's server thread answers once the client sleeps in its read;
+    # its polling of /proc (pread64, sched_yield) varies from run to run
+    strace_counts "" late 100 >"$t/a1"
+    strace_counts "" late 200 >"$t/a2"
+    strace_counts "$FC_PRELOAD" late 100 >"$t/b1"
+    strace_counts "$FC_PRELOAD" late 200 >"$t/b2"
+    run per_exchange "$t"/{a1,a2,b1,b2} pread64 sched_yield
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # the client's read and the server thread's read of the request
+    grep -E '^read +without  2\.00  with  2\.00' <<<"$output"
     [ "${lines[-1]}" = "total 1.0" ]
     grep -F "extra per exchange: {'shutdown': 1.0}" <<<"$output"
 }

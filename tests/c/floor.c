@@ -35,12 +35,18 @@
  *   exchanges PORT N   N sequential exchanges with a keep-alive server on
  *       127.0.0.1:PORT, each on a new socket() connection: write the
  *       request (no Connection field), poll until readable, read once,
- *       close.  (For strace -c: the same calls of its own in every run.) */
+ *       close.  (For strace -c: the same calls of its own in every run.)
+ *   late N             N exchanges with a server thread of this process
+ *       that answers only once the client thread sleeps in its read: the
+ *       read finds nothing and must wait, every time.  (For strace -c: the
+ *       wait costs the library no system call of its own.) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +277,82 @@ static int exchanges(int port, long n)
 	return 0;
 }
 
+/* ---- late: the response comes while the client's read sleeps ---- */
+static int late_ls;
+static pid_t late_client;
+
+/* Is thread tid asleep (state S in /proc)?  pread on one open file, so
+ * the polling adds no call the counts fold into reads. */
+static int asleep(int statfd)
+{
+	char st[512], *p;
+	ssize_t r = pread(statfd, st, sizeof st - 1, 0);
+
+	if (r <= 0)
+		die("pread stat");
+	st[r] = '\0';
+	p = strrchr(st, ')');
+	return p != NULL && p[1] == ' ' && p[2] == 'S';
+}
+
+static void *late_server(void *arg)
+{
+	long n = *(long *)arg, i;
+	char path[64], buf[512];
+	int statfd;
+
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)late_client);
+	statfd = open(path, O_RDONLY);
+	if (statfd < 0)
+		die(path);
+	for (i = 0; i < n; i++) {
+		int as = accept(late_ls, NULL, NULL);
+		size_t got = 0;
+		ssize_t r;
+		if (as < 0)
+			die("accept");
+		while (got < 4 || memcmp(buf + got - 4, "\r\n\r\n", 4)) {
+			r = read(as, buf + got, sizeof buf - got);
+			if (r <= 0)
+				die("server read");
+			got += (size_t)r;
+		}
+		while (!asleep(statfd))
+			sched_yield();
+		tl_write_all(as, RESP, sizeof RESP - 1, "late response");
+		close(as);
+	}
+	close(statfd);
+	return NULL;
+}
+
+static int late(long n)
+{
+	pthread_t t;
+	int port;
+	long i;
+	char buf[1024];
+	struct sockaddr_in a;
+
+	late_ls = bound(SOCK_STREAM, &port);
+	a = loopback(port);
+	late_client = (pid_t)syscall(SYS_gettid);
+	if (pthread_create(&t, NULL, late_server, &n) != 0)
+		die("pthread_create");
+	for (i = 0; i < n; i++) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) != 0)
+			die("connect");
+		if (write(s, REQ, sizeof REQ - 1) != (ssize_t)(sizeof REQ - 1))
+			die("write");
+		if (read(s, buf, sizeof buf) <= 0)
+			die("read");
+		close(s);
+	}
+	pthread_join(t, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *sc = argc > 1 ? argv[1] : "";
@@ -279,6 +361,8 @@ int main(int argc, char **argv)
 	tl_alarm("floor", 20);
 	if (argc == 4 && !strcmp(sc, "exchanges"))
 		return exchanges(atoi(argv[2]), atol(argv[3]));
+	if (argc == 3 && !strcmp(sc, "late"))
+		return late(atol(argv[2]));
 	if (argc < 3)
 		goto usage;
 	expect_rewrite = !strcmp(argv[2], "rewritten");
