@@ -54,7 +54,9 @@ fig() {
 	read -r am _ _ < <(stats "$tmp/a")
 	read -r bm _ _ < <(stats "$tmp/b")
 	read -r rm rlo rhi < <(stats "$tmp/r")
-	printf 'FIG\t%s\t%s: %.0f %s\t%s: %.0f %s\t%.3f\t%.3f–%.3f\t%d\n' \
+	local f=%.0f
+	[ "$4" = us ] && f=%.2f
+	printf "FIG\t%s\t%s: $f %s\t%s: $f %s\t%.3f\t%.3f–%.3f\t%d\n" \
 		"$1" "$2" "$am" "$4" "$3" "$bm" "$4" "$rm" "$rlo" "$rhi" "$runs"
 }
 
@@ -63,10 +65,15 @@ check_connects() { # VARIANT GOT WANT
 }
 
 # ---- C client -----------------------------------------------------------
-client_a() { "$tmp/bench_client" --send-close "$1" "$2"; }          # PORT N
-client_b() { LD_PRELOAD=$lib "$tmp/bench_client" --keepalive-unless-close "$1" "$2"; }
+# Each run's CPU time (user + system) goes to $tmp/cpu_a or cpu_b: on a
+# host shared with other work the client's own CPU per request moves less
+# than its wall-clock rate (second row).
+TIMEFORMAT='%3U %3S'
+client_a() { { time "$tmp/bench_client" --send-close "$1" "$2"; } 2>"$tmp/cpu_a"; }  # PORT N
+client_b() { { time LD_PRELOAD=$lib "$tmp/bench_client" --keepalive-unless-close "$1" "$2"; } 2>"$tmp/cpu_b"; }
+cpu() { awk '{ printf "%.3f\n", $1 + $2 }' "$tmp/cpu_$1"; }
 client_a "${ports[0]}" $((n / 10)) >/dev/null; client_b "${ports[1]}" $((n / 10)) >/dev/null # warm-up
-: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/r"
+: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/r"; : >"$tmp/ca"; : >"$tmp/cb"; : >"$tmp/cr"
 for i in $(seq "$runs"); do
 	if [ $((i % 2)) = 1 ]; then
 		read -r ra _ ca < <(client_a "${ports[2 * i]}" "$n")
@@ -78,9 +85,15 @@ for i in $(seq "$runs"); do
 	check_connects "(a)" "$ca" "$n"; check_connects "(b)" "$cb" "$n"
 	echo "$ra" >>"$tmp/a"; echo "$rb" >>"$tmp/b"
 	awk -v a="$ra" -v b="$rb" 'BEGIN{printf "%.4f\n", b / a}' >>"$tmp/r"
-	echo "C client run $i: (a) $ra req/s, (b) $rb req/s" >&2
+	xa=$(cpu a) xb=$(cpu b)
+	awk -v x="$xa" -v n="$n" 'BEGIN{printf "%.3f\n", x * 1e6 / n}' >>"$tmp/ca"
+	awk -v x="$xb" -v n="$n" 'BEGIN{printf "%.3f\n", x * 1e6 / n}' >>"$tmp/cb"
+	awk -v a="$xa" -v b="$xb" 'BEGIN{printf "%.4f\n", a / b}' >>"$tmp/cr"
+	echo "C client run $i: (a) $ra req/s, $xa s CPU; (b) $rb req/s, $xb s CPU" >&2
 done
 fig "request path, C client (req/s, b/a)" "(a) client sends close, no shim" "(b) keep-alive client + shim" "req/s"
+mv "$tmp/ca" "$tmp/a"; mv "$tmp/cb" "$tmp/b"; mv "$tmp/cr" "$tmp/r"
+fig "request path, C client CPU per request (user+sys, a/b)" "(a) client sends close, no shim" "(b) keep-alive client + shim" "us"
 
 # ---- curl ---------------------------------------------------------------
 if ! command -v curl >/dev/null; then
@@ -103,16 +116,17 @@ curl_run() {
 	local t0 t1 c
 	t0=$(date +%s%N)
 	if [ "$1" = a ]; then
-		c=$(curl -s --connect-to "::127.0.0.1:$3" -H 'Connection: close' -K "$2" | awk '{s += $1} END{print s}')
+		{ time curl -s --connect-to "::127.0.0.1:$3" -H 'Connection: close' -K "$2" >"$tmp/curl.out"; } 2>"$tmp/cpu_a"
 	else
-		c=$(LD_PRELOAD=$lib curl -s --connect-to "::127.0.0.1:$3" -K "$2" | awk '{s += $1} END{print s}')
+		{ time LD_PRELOAD=$lib curl -s --connect-to "::127.0.0.1:$3" -K "$2" >"$tmp/curl.out"; } 2>"$tmp/cpu_b"
 	fi
 	t1=$(date +%s%N)
+	c=$(awk '{s += $1} END{print s}' "$tmp/curl.out")
 	awk -v n="$(grep -c '^url' "$2")" -v ns=$((t1 - t0)) -v c="$c" 'BEGIN{printf "%.1f %s\n", n * 1e9 / ns, c}'
 }
 o=$((2 * runs + 2)) # curl's ports follow the C client's
 curl_run a "$tmp/curl_warm.cfg" "${ports[o]}" >/dev/null; curl_run b "$tmp/curl_warm.cfg" "${ports[o + 1]}" >/dev/null
-: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/r"
+: >"$tmp/a"; : >"$tmp/b"; : >"$tmp/r"; : >"$tmp/ca"; : >"$tmp/cb"; : >"$tmp/cr"
 for i in $(seq "$runs"); do
 	if [ $((i % 2)) = 1 ]; then
 		read -r ra ca < <(curl_run a "$tmp/curl.cfg" "${ports[o + 2 * i]}")
@@ -124,6 +138,12 @@ for i in $(seq "$runs"); do
 	check_connects "curl (a)" "$ca" "$curl_n"; check_connects "curl (b)" "$cb" "$curl_n"
 	echo "$ra" >>"$tmp/a"; echo "$rb" >>"$tmp/b"
 	awk -v a="$ra" -v b="$rb" 'BEGIN{printf "%.4f\n", b / a}' >>"$tmp/r"
-	echo "curl run $i: (a) $ra req/s, (b) $rb req/s (one process, $curl_n URLs)" >&2
+	xa=$(cpu a) xb=$(cpu b)
+	awk -v x="$xa" -v n="$curl_n" 'BEGIN{printf "%.3f\n", x * 1e6 / n}' >>"$tmp/ca"
+	awk -v x="$xb" -v n="$curl_n" 'BEGIN{printf "%.3f\n", x * 1e6 / n}' >>"$tmp/cb"
+	awk -v a="$xa" -v b="$xb" 'BEGIN{printf "%.4f\n", a / b}' >>"$tmp/cr"
+	echo "curl run $i: (a) $ra req/s, $xa s CPU; (b) $rb req/s, $xb s CPU (one process, $curl_n URLs)" >&2
 done
 fig "request path, curl (req/s, b/a)" "(a) curl -H 'Connection: close', no shim" "(b) plain curl + shim" "req/s"
+mv "$tmp/ca" "$tmp/a"; mv "$tmp/cb" "$tmp/b"; mv "$tmp/cr" "$tmp/r"
+fig "request path, curl CPU per request (user+sys, a/b)" "(a) curl -H 'Connection: close', no shim" "(b) plain curl + shim" "us"
