@@ -40,6 +40,10 @@ x86_64_only() {
     floor_case made-tcp rewritten
 }
 
+@test "a clone(CLONE_VM) child closes the socket and opens a file on its number: the parent's connection is still rewritten" {
+    floor_case clone-vm rewritten
+}
+
 @test "inherited: a stream socket made before the library was loaded (across exec) is checked, then rewritten" {
     # the parent runs without the library and execs itself with it
     run env FLOOR_BASE=1 FLOOR_PRELOAD="$FC_PRELOAD" timeout "$FC_TIMEOUT" "$B/floor" inherited-tcp exact

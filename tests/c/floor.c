@@ -32,6 +32,9 @@
  *   fclose-udp         the same, the number reused by an inline socket()
  *       system call for a datagram socket, connected with libc (x86-64);
  *   made-tcp           control: socket() under the library.
+ *   clone-vm           made-tcp, with a clone(CLONE_VM | CLONE_VFORK) child
+ *       between connect and request that closes the socket and opens a
+ *       file on its number (its own descriptors, our memory).
  *   exchanges PORT N   N sequential exchanges with a keep-alive server on
  *       127.0.0.1:PORT, each on a new socket() connection: write the
  *       request (no Connection field), poll until readable, read once,
@@ -51,7 +54,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -63,6 +68,8 @@ static const char RESP[] =
 	"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
 static int expect_rewrite;
+static void (*after_connect)(int fd);	/* a scenario's step between connect
+					   and the request */
 
 static void die(const char *what)
 {
@@ -148,6 +155,8 @@ static int tcp_exchange(int fd)
 
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
 		die("connect");
+	if (after_connect != NULL)
+		after_connect(fd);
 	if (write(fd, REQ, sizeof REQ - 1) != (ssize_t)(sizeof REQ - 1))
 		die("write");
 	as = accept(ls, NULL, NULL);
@@ -277,6 +286,41 @@ static int exchanges(int port, long n)
 	return 0;
 }
 
+/* ---- clone-vm: a child sharing our memory closes the socket ---- */
+static int clone_fd;
+static char clone_path[128];
+
+/* Runs on our memory with its own descriptors (no CLONE_FILES), as a
+ * vfork child does: its close and open must change nothing of ours. */
+static int clone_child(void *arg)
+{
+	int f;
+
+	(void)arg;
+	close(clone_fd);
+	f = open(clone_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	_exit(f == clone_fd ? 0 : 77);
+}
+
+static void clone_closes(int fd)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	int st;
+	pid_t pid;
+
+	clone_fd = fd;
+	snprintf(clone_path, sizeof clone_path, "/tmp/floor-clone.%d", (int)getpid());
+	pid = clone(clone_child, stack + sizeof stack,
+		    CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+	if (pid < 0)
+		die("clone");
+	if (waitpid(pid, &st, 0) != pid)
+		die("waitpid");
+	unlink(clone_path);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		precondition("the clone child's open did not get the number");
+}
+
 /* ---- late: the response comes while the client's read sleeps ---- */
 static int late_ls;
 static pid_t late_client;
@@ -378,6 +422,13 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		fd = atoi(argv[4]);
 		return !strcmp(argv[3], "tcp") ? tcp_exchange(fd) : udp_exchange(fd);
+	}
+	if (!strcmp(sc, "clone-vm")) {
+		after_connect = clone_closes;
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			die("socket");
+		return tcp_exchange(fd);
 	}
 	if (!strcmp(sc, "made-tcp")) {
 		fd = socket(AF_INET, SOCK_STREAM, 0);
