@@ -63,8 +63,10 @@ __asm__(".text\n"
 
 /* A child that shares our memory or our descriptors and is not a thread
  * of ours: see conn_note_clone.  The child runs fn on its own stack, never through this frame.
- * The optional arguments are always passed on, as glibc reads them. */
-EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+ * The optional arguments are always passed on, as glibc reads them (so
+ * past what a caller passed: not for AddressSanitizer to report). */
+EXPORT __attribute__((no_sanitize_address)) int
+clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
 	va_list ap;
 	void *ptid, *tls, *ctid;
@@ -78,7 +80,8 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
 }
 
-EXPORT int __clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+EXPORT __attribute__((no_sanitize_address)) int
+__clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
 	va_list ap;
 	void *ptid, *tls, *ctid;

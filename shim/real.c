@@ -114,6 +114,7 @@ REAL_OPENAT(STUB)
 REAL_FCNTL(STUB)
 #undef STUB
 #define STUB(name)                                                      \
+	__attribute__((no_sanitize_address))                            \
 	static int name##_stub(int (*fn)(void *), void *st, int fl,     \
 			       void *arg, ...)                          \
 	{                                                               \
@@ -130,6 +131,7 @@ REAL_FCNTL(STUB)
 REAL_CLONE(STUB)
 #undef STUB
 #define STUB(name)                                                      \
+	__attribute__((no_sanitize_address))                            \
 	static long name##_stub(long n, ...)                            \
 	{                                                               \
 		va_list ap;                                             \
