@@ -75,13 +75,17 @@ cpu() { awk '{ printf "%.3f\n", $1 + $2 }' "$tmp/cpu_$1"; }
 client_a "${ports[0]}" $((n / 10)) >/dev/null; client_b "${ports[1]}" $((n / 10)) >/dev/null # warm-up
 : >"$tmp/a"; : >"$tmp/b"; : >"$tmp/r"; : >"$tmp/ca"; : >"$tmp/cb"; : >"$tmp/cr"
 for i in $(seq "$runs"); do
+	# not "read < <(client)": the CPU time is written after the client's
+	# last line, so the run must be over before its file is read
 	if [ $((i % 2)) = 1 ]; then
-		read -r ra _ ca < <(client_a "${ports[2 * i]}" "$n")
-		read -r rb _ cb < <(client_b "${ports[2 * i + 1]}" "$n")
+		client_a "${ports[2 * i]}" "$n" >"$tmp/out_a"
+		client_b "${ports[2 * i + 1]}" "$n" >"$tmp/out_b"
 	else
-		read -r rb _ cb < <(client_b "${ports[2 * i + 1]}" "$n")
-		read -r ra _ ca < <(client_a "${ports[2 * i]}" "$n")
+		client_b "${ports[2 * i + 1]}" "$n" >"$tmp/out_b"
+		client_a "${ports[2 * i]}" "$n" >"$tmp/out_a"
 	fi
+	read -r ra _ ca <"$tmp/out_a"
+	read -r rb _ cb <"$tmp/out_b"
 	check_connects "(a)" "$ca" "$n"; check_connects "(b)" "$cb" "$n"
 	echo "$ra" >>"$tmp/a"; echo "$rb" >>"$tmp/b"
 	awk -v a="$ra" -v b="$rb" 'BEGIN{printf "%.4f\n", b / a}' >>"$tmp/r"
@@ -129,12 +133,14 @@ curl_run a "$tmp/curl_warm.cfg" "${ports[o]}" >/dev/null; curl_run b "$tmp/curl_
 : >"$tmp/a"; : >"$tmp/b"; : >"$tmp/r"; : >"$tmp/ca"; : >"$tmp/cb"; : >"$tmp/cr"
 for i in $(seq "$runs"); do
 	if [ $((i % 2)) = 1 ]; then
-		read -r ra ca < <(curl_run a "$tmp/curl.cfg" "${ports[o + 2 * i]}")
-		read -r rb cb < <(curl_run b "$tmp/curl.cfg" "${ports[o + 2 * i + 1]}")
+		curl_run a "$tmp/curl.cfg" "${ports[o + 2 * i]}" >"$tmp/out_a"
+		curl_run b "$tmp/curl.cfg" "${ports[o + 2 * i + 1]}" >"$tmp/out_b"
 	else
-		read -r rb cb < <(curl_run b "$tmp/curl.cfg" "${ports[o + 2 * i + 1]}")
-		read -r ra ca < <(curl_run a "$tmp/curl.cfg" "${ports[o + 2 * i]}")
+		curl_run b "$tmp/curl.cfg" "${ports[o + 2 * i + 1]}" >"$tmp/out_b"
+		curl_run a "$tmp/curl.cfg" "${ports[o + 2 * i]}" >"$tmp/out_a"
 	fi
+	read -r ra ca <"$tmp/out_a"
+	read -r rb cb <"$tmp/out_b"
 	check_connects "curl (a)" "$ca" "$curl_n"; check_connects "curl (b)" "$cb" "$curl_n"
 	echo "$ra" >>"$tmp/a"; echo "$rb" >>"$tmp/b"
 	awk -v a="$ra" -v b="$rb" 'BEGIN{printf "%.4f\n", b / a}' >>"$tmp/r"
