@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sched.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -28,7 +27,6 @@ static struct conn *pool_free;
 static struct conn *pool_slabs[4096];	/* for the fork sweep */
 static _Atomic unsigned pool_nslabs;
 static struct conn *_Atomic pool_retired;	/* released, not yet reset */
-static pid_t our_pid;
 
 /* Never released: its count starts at 1 and stays above 0. */
 struct conn conn_closed = {
@@ -179,45 +177,6 @@ void conn_put(struct conn *c)
 	while (!atomic_compare_exchange_weak(&pool_retired, &top, c));
 }
 
-#if defined(__x86_64__)
-atomic_bool conn_pid_ask_kernel;
-#else
-/* vfork is interposed on x86-64 only (io_spawn.c): elsewhere a vfork
- * child can only be told by its pid */
-atomic_bool conn_pid_ask_kernel = true;
-#endif
-
-/* A child shares our descriptor table (see conn_note_clone). */
-static atomic_bool fds_shared;
-
-void conn_note_clone(unsigned long flags)
-{
-	if (flags & CLONE_THREAD)
-		return;
-	if (flags & CLONE_VM)
-		atomic_store(&conn_pid_ask_kernel, true);
-	if (flags & CLONE_FILES)
-		atomic_store(&fds_shared, true);
-}
-
-bool conn_table_mutable(void)
-{
-	pid_t pid;
-
-	/* No child shares our memory: only the process itself runs here.
-	 * (A fork child has its own copy of the table, and its own pid from
-	 * the fork handler.) */
-	if (__builtin_expect(conn_vfork_depth == 0 && our_pid != 0 &&
-			     !atomic_load_explicit(&conn_pid_ask_kernel,
-						   memory_order_relaxed), 1))
-		return true;
-	pid = getpid();
-	/* before the constructor: the first caller is the process itself */
-	if (our_pid == 0)
-		our_pid = pid;
-	return pid == our_pid;
-}
-
 static bool socket_identity(int fd, dev_t *dev, ino_t *ino)
 {
 	struct stat st;
@@ -279,8 +238,7 @@ static bool connectable(int fd, dev_t *dev, ino_t *ino, bool *lived)
 	if (kind == FDKIND_OTHER)
 		return false;
 	if (kind == FDKIND_STREAM && config.action == CONN_ACTION_SHUTDOWN &&
-	    !config.filtered && !atomic_load_explicit(&fds_shared,
-						      memory_order_relaxed)) {
+	    !config.filtered && !conn_fds_shared()) {
 		*lived = true;
 		return true;
 	}
@@ -623,7 +581,7 @@ static bool held_at_fork(struct conn_lock *l)
 /* The child has one thread: every lock is re-created free. */
 void conn_atfork_child(void)
 {
-	our_pid = getpid();
+	conn_pid_reset();
 	stats_reset();
 	pthread_mutex_init(&pool_lock, NULL);
 	pthread_mutex_init(&close_window.lock, NULL);

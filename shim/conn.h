@@ -162,6 +162,10 @@ extern atomic_bool conn_pid_ask_kernel;
  * where this copy of the library cannot see it: from then on every
  * connection's identity is taken by inode (conn_on_connect). */
 void conn_note_clone(unsigned long flags);
+bool conn_fds_shared(void);
+
+/* The at-fork child handler: the process has a new pid. */
+void conn_pid_reset(void);
 
 /* A counted reference to fd's connection unless there is none or it is
  * opaque (then the call goes straight to libc). */

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "real.h"
@@ -15,6 +16,59 @@
 #define EXPORT __attribute__((visibility("default")))
 
 __thread unsigned conn_vfork_depth __attribute__((tls_model("initial-exec")));
+
+#if defined(__x86_64__)
+atomic_bool conn_pid_ask_kernel;
+#else
+/* vfork is interposed on x86-64 only (below): elsewhere a vfork
+ * child can only be told by its pid */
+atomic_bool conn_pid_ask_kernel = true;
+#endif
+
+static pid_t our_pid;
+
+/* A child shares our descriptor table (see conn_note_clone). */
+static atomic_bool fds_shared;
+
+bool conn_fds_shared(void)
+{
+	return atomic_load_explicit(&fds_shared, memory_order_relaxed);
+}
+
+/* The fork child handler: this is a new process. */
+void conn_pid_reset(void)
+{
+	our_pid = getpid();
+}
+
+void conn_note_clone(unsigned long flags)
+{
+	if (flags & CLONE_THREAD)
+		return;
+	if (flags & CLONE_VM)
+		atomic_store(&conn_pid_ask_kernel, true);
+	if (flags & CLONE_FILES)
+		atomic_store(&fds_shared, true);
+}
+
+bool conn_table_mutable(void)
+{
+	pid_t pid;
+
+	/* No child shares our memory: only the process itself runs here.
+	 * (A fork child has its own copy of the table, and its own pid from
+	 * the fork handler.) */
+	if (__builtin_expect(conn_vfork_depth == 0 && our_pid != 0 &&
+			     !atomic_load_explicit(&conn_pid_ask_kernel,
+						   memory_order_relaxed), 1))
+		return true;
+	pid = getpid();
+	/* before the constructor: the first caller is the process itself */
+	if (our_pid == 0)
+		our_pid = pid;
+	return pid == our_pid;
+}
+
 
 #if defined(__x86_64__)
 /* vfork cannot be a C function that calls libc's: the child returns
