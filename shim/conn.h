@@ -15,6 +15,7 @@
 
 #include "http_request.h"
 #include "http_response.h"
+#include "observe.h"
 
 /* A mutex that remembers which thread holds it: the fork handler must
  * not wait for a lock the forking thread itself holds (a handler that
@@ -68,6 +69,7 @@ struct conn {
 	bool identity_fresh;	/* checked by connect(), not used since */
 	uint8_t host_rule;
 	char dest[CONN_DEST_MAX];	/* empty unless logging */
+	struct observe_conn obs;	/* FORCECLOSE_MODE=observe */
 	struct conn *next;	/* pool chain (all / free) */
 
 	/* request side, under wlock */

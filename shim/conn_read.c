@@ -190,6 +190,7 @@ static void teardown(struct conn *c, int fd)
 
 	if (!answered_all(c))
 		return;	/* pipelined requests still await their responses */
+	observe_idle(&c->obs);
 	stats_add(&stats.teardowns[config.action], 1);
 	log_event(LOG_TEARDOWNS, c->dest, done[config.action], NULL, 0);
 	errno = saved;
@@ -219,6 +220,8 @@ static void count_response(struct conn *c, const struct http_response_info *info
 			   size_t head_len, bool kept)
 {
 	stats_add(&stats.bytes_inspected, head_len);
+	if (info->verdict == HTTP_RESP_FINAL)
+		observe_response(&c->obs, info->said_close);
 	if (info->verdict == HTTP_RESP_FINAL && !kept)
 		stats_add(&stats.responses_rewritten, 1);
 	else if (info->verdict == HTTP_RESP_INVALID)
@@ -619,6 +622,8 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 		if (r > 0) {
 			track_body(&c->resp, msg, (size_t)r, &complete);
 			count_bad_chunks(c, HTTP_RESP_BODY_CHUNKED);
+			if (complete && answered_all(c))
+				observe_idle(&c->obs);	/* (no teardown) */
 			stats_add(&stats.bytes_inspected, (unsigned long)r);
 		}
 		return r;
@@ -761,6 +766,8 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 		r = read_step(c, fd, msg, flags, plain, want);
 		if (r == NEED_AGAIN)
 			continue;
+		if (r == 0 && want > 0)
+			observe_eof(&c->obs);
 		if (r != NEED_WAIT)
 			return r;
 		if (!wait_bytes(c, fd, flags, want))
