@@ -207,22 +207,25 @@ static void judge(struct observe_dest *d, struct verdict *v)
 		return;
 	}
 	v->kind = nf > 0 && nf * 2 >= conns ? "not_followed" : "no_leak";
-	if (ld(&d->reused) > 0)
+	if (nf >= conns)
+		v->leak[0] = '\0';	/* nothing was followed: no claim */
+	else if (ld(&d->reused) > 0)
 		snprintf(v->leak, sizeof v->leak,
 			 "%s: no leak: connections reused (up to %lu requests "
 			 "on one), %lu open now",
 			 d->name, ld(&d->max_requests), open);
 	else if (ended + ld(&d->end_lost) >= conns - open)
 		snprintf(v->leak, sizeof v->leak,
-			 "%s: no leak seen: %lu connections, %s; %lu closed by "
-			 "the program, %lu by the server, %lu open now "
+			 "%s: no leak seen: %lu connection%s, %s; %lu closed "
+			 "by the program, %lu by the server, %lu open now "
 			 "(%lu idle-held)",
-			 d->name, conns, each, ld(&d->end_program),
+			 d->name, conns, conns == 1 ? "" : "s", each,
+			 ld(&d->end_program),
 			 ld(&d->end_server), open, idle);
 	else
 		snprintf(v->leak, sizeof v->leak,
-			 "%s: no leak seen: %lu connections, %s, %lu open now",
-			 d->name, conns, each, open);
+			 "%s: no leak seen: %lu connection%s, %s, %lu open now",
+			 d->name, conns, conns == 1 ? "" : "s", each, open);
 }
 
 /* ---- text ---- */
@@ -326,9 +329,10 @@ static void json_dest(struct out *o, struct observe_dest *d,
 		put(o, ",\"%s\":%lu", stats_reason_name(i),
 		    ld(&d->given_up[i]));
 	put(o, "},\"verdict\":\"%s\",\"verdicts\":[", v->kind);
-	json_str(o, v->leak);
+	if (v->leak[0] != '\0')
+		json_str(o, v->leak);
 	if (v->followed[0] != '\0') {
-		put(o, ",");
+		put(o, v->leak[0] != '\0' ? "," : "");
 		json_str(o, v->followed);
 	}
 	put(o, "]}");
@@ -394,7 +398,8 @@ static void build(struct out *o, const char *event, bool json)
 	    f.open, f.sockets, f.peak, f.limit);
 	for (i = 0; i < n; i++) {
 		judge(&observe_table.dest[i], &v);
-		put(o, "  verdict: %s\n", v.leak);
+		if (v.leak[0] != '\0')
+			put(o, "  verdict: %s\n", v.leak);
 		if (v.followed[0] != '\0')
 			put(o, "  verdict: %s\n", v.followed);
 	}
