@@ -336,3 +336,13 @@ EOF
     [ "$status" -eq 0 ]
     [ "$(stat -c %a "$T/r.json")" = 600 ]
 }
+
+@test "a unix-socket destination is named unix:PATH, with its Host" {
+    start_server keepalive "unix:$T/s.sock"
+    set_phase obs
+    observe ux "${CURL[@]}" --unix-socket "$T/s.sock" http://localhost/u/1 http://localhost/u/2
+    wait_open "$SERVER_LOG/obs" 0
+    ocheck "$T/ux.json" "$SERVER_LOG/obs/stats.json" "d['destination'] == 'unix:$T/s.sock'" \
+        "d['hosts'] == ['localhost']" "d['connections'] == s['connections'] == 1" \
+        "d['requests'] == s['requests'] == 2" "d['verdict'] == 'no_leak'"
+}
