@@ -145,6 +145,9 @@ static void reset(struct conn *c)
 	free(c->pending);
 	free(c->rheld);
 	free(c->rout);
+	free(c->obs.head);
+	c->obs.head = NULL;
+	c->obs.head_len = c->obs.head_cap = 0;
 	c->held = c->pending = c->rheld = c->rout = NULL;
 	c->held_len = c->held_cap = 0;
 	c->pending_len = c->pending_off = c->pending_cap = c->head_sent = 0;

@@ -35,6 +35,7 @@
  * blocks: conn_read waits with the lock left. */
 #define NEED_WAIT ((ssize_t)-3)
 #define NEED_AGAIN ((ssize_t)-4)	/* state changed: look again */
+_Static_assert(NEED_WAIT == OBSERVE_READ_WAIT, "observe_read.c waits too");
 
 /* Would the program's call have waited where ours got EAGAIN? */
 static bool must_wait(ssize_t r, int flags)
@@ -190,7 +191,6 @@ static void teardown(struct conn *c, int fd)
 
 	if (!answered_all(c))
 		return;	/* pipelined requests still await their responses */
-	observe_idle(&c->obs);
 	stats_add(&stats.teardowns[config.action], 1);
 	log_event(LOG_TEARDOWNS, c->dest, done[config.action], NULL, 0);
 	errno = saved;
@@ -220,8 +220,6 @@ static void count_response(struct conn *c, const struct http_response_info *info
 			   size_t head_len, bool kept)
 {
 	stats_add(&stats.bytes_inspected, head_len);
-	if (info->verdict == HTTP_RESP_FINAL)
-		observe_response(&c->obs, info->said_close);
 	if (info->verdict == HTTP_RESP_FINAL && !kept)
 		stats_add(&stats.responses_rewritten, 1);
 	else if (info->verdict == HTTP_RESP_INVALID)
@@ -622,8 +620,6 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 		if (r > 0) {
 			track_body(&c->resp, msg, (size_t)r, &complete);
 			count_bad_chunks(c, HTTP_RESP_BODY_CHUNKED);
-			if (complete && answered_all(c))
-				observe_idle(&c->obs);	/* (no teardown) */
 			stats_add(&stats.bytes_inspected, (unsigned long)r);
 		}
 		return r;
@@ -707,6 +703,8 @@ static ssize_t read_step(struct conn *c, int fd, struct msghdr *msg,
 
 	if (rout_left(c) > 0)
 		return deliver(c, fd, msg, flags, want);
+	if (c->resp.observe)
+		return observe_read_step(c, fd, msg, flags, plain);
 	switch (c->resp.phase) {
 	case HTTP_RESP_HEAD:
 		if (direct_ok(c, msg, flags)) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "stats.h"
@@ -28,6 +29,10 @@ struct observe_conn {
 	atomic_bool idle;	/* response complete, nothing in flight */
 	bool server_ends;	/* the server said close or hung up */
 	bool program_closed;	/* the program's close() ended it */
+	uint8_t *head;		/* a response head read so far, copied
+				   (observe_read.c), then the tracker's
+				   output; freed with the connection */
+	size_t head_len, head_cap;
 };
 
 struct observe_dest {
@@ -79,6 +84,16 @@ void observe_end(struct observe_conn *o);
 /* Writes the report ("exit", "exec", "periodic") if observing and anything
  * was seen.  Raw system calls only. */
 void observe_report(const char *event);
+
+/* observe_read.c: one read of a tracked connection in observe mode, from
+ * conn_read (c->rlock held): the program's call made as it is (without
+ * waiting), its bytes followed.  Returns what the call returns,
+ * CONN_READ_PASS, or OBSERVE_READ_WAIT when the caller must wait. */
+#define OBSERVE_READ_WAIT ((ssize_t)-3)
+struct conn;
+struct msghdr;
+ssize_t observe_read_step(struct conn *c, int fd, struct msghdr *msg,
+			  int flags, bool plain);
 
 /* A forked child starts a table of its own. */
 void observe_reset(void);
