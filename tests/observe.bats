@@ -346,3 +346,17 @@ EOF
         "d['hosts'] == ['localhost']" "d['connections'] == s['connections'] == 1" \
         "d['requests'] == s['requests'] == 2" "d['verdict'] == 'no_leak'"
 }
+
+@test "reads are the program's own: a whole response waiting in the kernel comes in one read(), as without the library" {
+    start_server keepalive
+    set_phase base
+    base rbase python3 "$OCLIENT" oneread 127.0.0.1 "$SERVER_PORT" 5
+    set_phase obs
+    observe rd python3 "$OCLIENT" oneread 127.0.0.1 "$SERVER_PORT" 5
+    # each read returned the whole response, the same count in both runs
+    python3 "$ROOT/tests/lib/jcheck.py" "len(d['reads']) == 5 and all(q == r for q, r in d['reads'])" "$T/rbase.out"
+    python3 "$ROOT/tests/lib/jcheck.py" "len(d['reads']) == 5 and all(q == r for q, r in d['reads'])" "$T/rd.json.out"
+    [ "$(cat "$T/rbase.out")" = "$(cat "$T/rd.json.out")" ]
+    same_wire "$SERVER_LOG/base" "$SERVER_LOG/obs"
+    ocheck "$T/rd.json" - "d['requests'] == 5" "d['idle_max'] == 1" "d['verdict'] == 'no_leak'"
+}

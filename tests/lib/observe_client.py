@@ -17,6 +17,9 @@ MODE:
   periodic a new connection and request every 50 ms (all kept), until the
            file --stop exists (bounded by --max seconds).
   exec     N requests on new connections (kept), then execv /bin/true.
+  oneread  N requests on one connection; for each, waits (peeking) until
+           the whole response is in the kernel's queue, then takes it with
+           one read() of 64 KiB: reports the count each read returned.
   dests    listens on N ports of HOST itself and connects once to each,
            writing one request (no server needed; every destination is
            this process's own listener).
@@ -121,6 +124,25 @@ def main():
         r2 = c.getresponse().read()
         c.close()
         out.update(ok=bool(r1) and bool(r2))
+    elif a.mode == "oneread":
+        s = socket.create_connection((a.host, a.port), timeout=10)
+        counts = []
+        for i in range(a.n):
+            s.sendall(request(a.host, a.port, "/oneread/%d" % i))
+            deadline = time.monotonic() + 10
+            while True:
+                q = s.recv(65536, socket.MSG_PEEK)
+                head, sep, rest = q.partition(b"\r\n\r\n")
+                cl = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n")
+                      if l.lower().startswith(b"content-length:")]
+                if sep and cl and len(rest) >= cl[0]:
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit("response incomplete: %r" % q)
+                time.sleep(0.01)
+            counts.append((len(q), len(os.read(s.fileno(), 65536))))
+        s.close()
+        out.update(reads=counts)
     elif a.mode == "dests":
         lsn = []
         for _ in range(a.n):
