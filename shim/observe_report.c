@@ -157,8 +157,8 @@ static void judge(struct observe_dest *d, struct verdict *v)
 	if (nf > 0) {
 		k = (size_t)snprintf(v->followed, sizeof v->followed,
 				     "%s: could not follow %lu of %lu "
-				     "connections (",
-				     d->name, nf, conns);
+				     "connection%s (",
+				     d->name, nf, conns, conns == 1 ? "" : "s");
 		if (ld(&d->tls) > 0 && k < sizeof v->followed)
 			k += (size_t)snprintf(v->followed + k,
 					      sizeof v->followed - k,
@@ -236,7 +236,7 @@ static void yes_no(struct out *o, const char *what, unsigned long n,
 	if (n == 0)
 		put(o, "%s: never", what);
 	else
-		put(o, "%s: yes (%lu %s)", what, n, unit);
+		put(o, "%s: yes (%lu %s%s)", what, n, unit, n == 1 ? "" : "s");
 }
 
 static void text_dest(struct out *o, struct observe_dest *d)
@@ -262,15 +262,15 @@ static void text_dest(struct out *o, struct observe_dest *d)
 	    ld(&d->end_program), ld(&d->end_server),
 	    ld(&d->closed_after_server), ld(&d->open_now), ld(&d->end_lost));
 	put(o, "    ");
-	yes_no(o, "server said close", ld(&d->server_close), "responses");
+	yes_no(o, "server said close", ld(&d->server_close), "response");
 	put(o, "; ");
 	yes_no(o, "program reused a connection", ld(&d->reused),
-	       "connections");
+	       "connection");
 	put(o, "; ");
 	yes_no(o, "program asked for close", ld(&d->program_close),
-	       "requests");
-	put(o, "\n    could not follow: %lu connections\n",
-	    ld(&d->not_followed));
+	       "request");
+	put(o, "\n    could not follow: %lu connection%s\n",
+	    ld(&d->not_followed), ld(&d->not_followed) == 1 ? "" : "s");
 }
 
 /* ---- JSON ---- */

@@ -213,7 +213,7 @@ wait_open() {
         "d['connections'] == s['connections'] == 1" "s['requests'] == 1 and d['requests'] == 0" \
         "d['not_followed']['total'] == 1 and d['not_followed']['unpaired_response'] == 1" \
         "d['verdict'] == 'not_followed'" "len(d['verdicts']) == 1" \
-        "'could not follow 1 of 1 connections' in d['verdicts'][0]" \
+        "'could not follow 1 of 1 connection (' in d['verdicts'][0]" \
         "'raw system call' in d['verdicts'][0]"
 }
 
