@@ -80,6 +80,14 @@ static void load(void)
 	config.verbose = settings.verbose;
 	config.log = settings.log;
 	config.stats = settings.stats_path[0] != '\0';
+	if (settings.observe) {
+		/* the trackers run, nothing is rewritten or torn down, and
+		 * every destination is watched (the filters are for
+		 * enforcing) */
+		config.observe = true;
+		config.action = ACTION_NONE;
+		config.filtered = false;
+	}
 }
 
 /* Once, from the constructor or from a hook that runs before it. */

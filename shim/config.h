@@ -14,6 +14,8 @@ struct config {
 	int verbose;		/* enum log_level */
 	int log;		/* enum settings_log */
 	bool stats;		/* FORCECLOSE_STATS is set (and allowed) */
+	bool observe;		/* FORCECLOSE_MODE=observe: follow, change
+				   nothing, report (observe.h) */
 };
 
 extern struct config config;

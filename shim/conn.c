@@ -146,6 +146,9 @@ static void reset(struct conn *c)
 	free(c->pending);
 	free(c->rheld);
 	free(c->rout);
+	free(c->obs.head);
+	c->obs.head = NULL;
+	c->obs.head_len = c->obs.head_cap = 0;
 	c->held = c->pending = c->rheld = c->rout = NULL;
 	c->held_len = c->held_cap = 0;
 	c->pending_len = c->pending_off = c->pending_cap = c->head_sent = 0;
@@ -156,6 +159,7 @@ static void reset(struct conn *c)
 	c->host_rule = 0;
 	c->identity_lived = false;
 	c->dest[0] = '\0';
+	c->obs.dest = -1;
 	atomic_store(&c->awaiting_in, 0);
 	atomic_store(&c->awaiting_out, 0);
 	atomic_store(&c->flags, 0);
@@ -171,6 +175,7 @@ void conn_put(struct conn *c)
 
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
+	observe_end(&c->obs);
 	top = atomic_load(&pool_retired);
 	do
 		c->next = top;
@@ -301,6 +306,8 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	}
 	if (log_on(LOG_TEARDOWNS))
 		log_format_dest(c->dest, sizeof c->dest, addr, len);
+	c->req.observe = c->resp.observe = config.observe;
+	observe_open(&c->obs, fd, addr, len);
 	atomic_store(&c->refs, 1);
 	stats_add(&stats.connections_tracked, 1);
 	log_event(LOG_DEBUG, c->dest, "tracking connection", NULL, 0);
@@ -314,6 +321,7 @@ void conn_gave_up(struct conn *c, int reason)
 	if (atomic_fetch_or(&c->flags, CONN_GAVE_UP) & CONN_GAVE_UP)
 		return;
 	stats_add(&stats.given_up[reason], 1);
+	observe_gave_up(&c->obs, reason);
 	log_event(reason == GAVE_UP_NO_MEMORY ? LOG_ERRORS : LOG_DEBUG,
 		  c->dest, "pass-through from now on (%s)",
 		  stats_reason_name(reason),
@@ -446,6 +454,8 @@ bool conn_claim_close(int fd)
 	old = atomic_exchange(&fdtable_slots[fd], NULL);
 	if (old == NULL)
 		return false;
+	if (old != &conn_closed)
+		observe_closed(&old->obs);
 	conn_put(old);
 	return old == &conn_closed;
 }
@@ -583,6 +593,7 @@ void conn_atfork_child(void)
 {
 	conn_pid_reset();
 	stats_reset();
+	observe_reset();
 	pthread_mutex_init(&pool_lock, NULL);
 	pthread_mutex_init(&close_window.lock, NULL);
 	lock_init(&conn_closed.wlock);

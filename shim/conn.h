@@ -15,6 +15,7 @@
 
 #include "http_request.h"
 #include "http_response.h"
+#include "observe.h"
 
 /* A mutex that remembers which thread holds it: the fork handler must
  * not wait for a lock the forking thread itself holds (a handler that
@@ -71,6 +72,7 @@ struct conn {
 				   left the table since (conn_same_socket) */
 	uint8_t host_rule;
 	char dest[CONN_DEST_MAX];	/* empty unless logging */
+	struct observe_conn obs;	/* FORCECLOSE_MODE=observe */
 	struct conn *next;	/* pool chain (all / free) */
 
 	/* request side, under wlock */

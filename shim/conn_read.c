@@ -35,6 +35,7 @@
  * blocks: conn_read waits with the lock left. */
 #define NEED_WAIT ((ssize_t)-3)
 #define NEED_AGAIN ((ssize_t)-4)	/* state changed: look again */
+_Static_assert(NEED_WAIT == OBSERVE_READ_WAIT, "observe_read.c waits too");
 
 /* Would the program's call have waited where ours got EAGAIN? */
 static bool must_wait(ssize_t r, int flags)
@@ -751,6 +752,8 @@ static ssize_t read_step(struct conn *c, int fd, struct msghdr *msg,
 
 	if (rout_left(c) > 0)
 		return deliver(c, fd, msg, flags, want);
+	if (c->resp.observe)
+		return observe_read_step(c, fd, msg, flags, plain);
 	switch (c->resp.phase) {
 	case HTTP_RESP_HEAD:
 		if (direct_ok(c, msg, flags)) {
@@ -812,6 +815,8 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 		r = read_step(c, fd, msg, flags, plain, want);
 		if (r == NEED_AGAIN)
 			continue;
+		if (r == 0 && want > 0)
+			observe_eof(&c->obs);
 		if (r != NEED_WAIT)
 			return r;
 		if (!wait_bytes(c, fd, flags, want))

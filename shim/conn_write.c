@@ -155,6 +155,9 @@ static void count_request(struct conn *c, const uint8_t *head,
 	while (head[skip] == '\r' || head[skip] == '\n')
 		skip++;
 	what = stats_count_request(info);
+	if (info->verdict != HTTP_REQ_INVALID)
+		observe_request(&c->obs, info->said_close, info->host,
+				info->host_len);
 	switch (info->verdict) {
 	case HTTP_REQ_REWRITTEN:
 		c->head_counted.close_added = info->close_added;
@@ -235,6 +238,7 @@ static size_t absorb_head(struct conn *c, struct cursor *k)
 			if (tls) {
 				stats_add(&stats.tls_sockets, 1);
 				atomic_fetch_or(&c->flags, CONN_TLS);
+				observe_tls(&c->obs);
 			}
 			stop_rewriting(c, tls ? -1 : GAVE_UP_NOT_HTTP);
 			break;
@@ -355,6 +359,7 @@ static ssize_t give_back_head(struct conn *c, const struct head_start *h)
 	stats_sub(&stats.close_added, c->head_counted.close_added);
 	stats_sub(&stats.close_rewritten, c->head_counted.changed);
 	stats_sub(&stats.bytes_inspected, c->head_counted.len);
+	observe_request_undo(&c->obs);
 	return (ssize_t)(h->done + mine);
 fail:
 	c->held_len = was;

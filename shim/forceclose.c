@@ -33,7 +33,7 @@ enum {
 
 /* The variables options set, with the option named in messages. */
 enum var { V_ACTION, V_ONLY, V_EXCEPT, V_VERBOSE, V_LOG, V_STATS, V_INHERIT,
-	   V_COUNT };
+	   V_MODE, V_REPORT, V_INTERVAL, V_COUNT };
 static const struct {
 	const char *name, *option;
 } vars[V_COUNT] = {
@@ -44,6 +44,9 @@ static const struct {
 	[V_LOG] = { "FORCECLOSE_LOG", "--log" },
 	[V_STATS] = { "FORCECLOSE_STATS", "--stats" },
 	[V_INHERIT] = { "FORCECLOSE_INHERIT", "--no-inherit" },
+	[V_MODE] = { "FORCECLOSE_MODE", "--observe" },
+	[V_REPORT] = { "FORCECLOSE_REPORT", "--report" },
+	[V_INTERVAL] = { "FORCECLOSE_REPORT_INTERVAL", "--report-interval" },
 };
 
 static char *values[V_COUNT];	/* NULL: not given, inherited as it is */
@@ -141,6 +144,26 @@ static void opt_stats(const char *arg)
 	need_value(V_STATS, arg);
 	free(values[V_STATS]);
 	values[V_STATS] = absolute(arg);
+}
+
+static void opt_report(const char *arg)
+{
+	need_value(V_REPORT, arg);
+	free(values[V_REPORT]);
+	values[V_REPORT] = absolute(arg);
+}
+
+static void opt_interval(const char *arg)
+{
+	need_value(V_INTERVAL, arg);
+	free(values[V_INTERVAL]);
+	values[V_INTERVAL] = xstrdup(arg);
+}
+
+static void opt_observe(void)
+{
+	free(values[V_MODE]);
+	values[V_MODE] = xstrdup("observe");
 }
 
 static void opt_verbose(void)
@@ -250,9 +273,10 @@ static const char *get_env(const char *name)
 
 /* Sets the variables given by options, then checks every FORCECLOSE_*
  * value as the library will see it; exits 2 at the first bad one. */
+static struct settings s;	/* ~16 KiB: not on the stack */
+
 static void set_and_validate(void)
 {
-	static struct settings s;	/* ~12 KiB: not on the stack */
 	struct settings_error err;
 	const char *opt = NULL;
 	char line[1024];
@@ -297,6 +321,14 @@ static void print_help(void)
 	       "      --log WHERE      stderr (default), syslog or a FILE\n"
 	       "      --stats FILE     append a JSON line of counters at "
 	       "exit and exec\n"
+	       "      --observe        change nothing: follow the traffic and "
+	       "report, at exit,\n"
+	       "                       which destinations leak and which "
+	       "action would cure it\n"
+	       "      --report FILE    the report goes to FILE (.json: one "
+	       "JSON document)\n"
+	       "      --report-interval SECONDS  also every SECONDS while "
+	       "the program runs\n"
 	       "      --no-inherit     programs COMMAND starts run without "
 	       "the library\n"
 	       "      --engine WHICH   auto (default), preload or syscall "
@@ -339,7 +371,7 @@ static void missing_value(int opt, char *const argv[])
 }
 
 enum { O_ONLY = 256, O_EXCEPT, O_LOG, O_STATS, O_NO_INHERIT, O_CHECK,
-       O_ENGINE };
+       O_ENGINE, O_OBSERVE, O_REPORT, O_INTERVAL };
 
 static void opt_engine(const char *arg)
 {
@@ -366,6 +398,9 @@ static void parse_options(int argc, char *argv[])
 		{ "no-inherit", no_argument, NULL, O_NO_INHERIT },
 		{ "check", required_argument, NULL, O_CHECK },
 		{ "engine", required_argument, NULL, O_ENGINE },
+		{ "observe", no_argument, NULL, O_OBSERVE },
+		{ "report", required_argument, NULL, O_REPORT },
+		{ "report-interval", required_argument, NULL, O_INTERVAL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -384,6 +419,9 @@ static void parse_options(int argc, char *argv[])
 		case O_NO_INHERIT: opt_no_inherit(); break;
 		case O_CHECK: check_program = optarg; break;
 		case O_ENGINE: opt_engine(optarg); break;
+		case O_OBSERVE: opt_observe(); break;
+		case O_REPORT: opt_report(optarg); break;
+		case O_INTERVAL: opt_interval(optarg); break;
 		case 'h': print_help(); exit(0);
 		case 'V': printf("forceclose %s\n", FORCECLOSE_VERSION);
 			exit(0);
@@ -417,8 +455,18 @@ int main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	if (engine_opt == ENGINE_SYSCALL ||
-	    (engine_opt == ENGINE_AUTO && check_wants_engine(argv[optind])))
+	    (engine_opt == ENGINE_AUTO && check_wants_engine(argv[optind]))) {
+		if (s.observe) {
+			/* the engine would enforce: refuse rather than
+			 * change what the user asked only to watch */
+			fprintf(stderr, "forceclose: observe mode is not yet "
+				"supported for programs the system-call engine "
+				"runs (Go, static): %s; nothing run\n",
+				argv[optind]);
+			return EXIT_USAGE;
+		}
 		return engine_exec(argv + optind);
+	}
 	set_preload();
 	run(argv + optind);
 	return EXIT_CANNOT_RUN;

@@ -125,6 +125,11 @@ size_t http_request_finish_head(struct http_request_stream *s,
 		} else {
 			s->phase = HTTP_REQ_HEAD;
 		}
+		info->said_close = f.has_close;
+		if (s->observe) {
+			memcpy(out, head, len);
+			return len;
+		}
 		{
 			struct http_close_rewrite rw = {
 				.has_connection = f.has_connection,

@@ -33,6 +33,9 @@ struct http_request_stream {
 	bool (*leave_host_alone)(const void *ctx, const uint8_t *host,
 				 size_t len);
 	const void *host_ctx;
+	/* Set by the caller after init: heads are followed (verdict, phase,
+	 * info) but copied as they are (observe mode). */
+	bool observe;
 };
 
 enum http_request_verdict {
@@ -51,6 +54,7 @@ struct http_request_info {
 	bool host_left_alone;	/* leave_host_alone said so */
 	bool close_added;	/* a "Connection: close" line was added */
 	unsigned lines_changed;	/* field lines rewritten or removed */
+	bool said_close;	/* the program's head said close */
 	const uint8_t *host;	/* Host value inside the head, or NULL */
 	size_t host_len;
 };

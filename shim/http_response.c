@@ -103,6 +103,11 @@ size_t http_response_finish_head(struct http_response_stream *s,
 			/* the body runs to end of file: nothing to follow */
 			s->phase = HTTP_RESP_OPAQUE;
 		}
+		info->said_close = f.has_close || s->phase == HTTP_RESP_OPAQUE;
+		if (s->observe) {
+			memcpy(out, head, len);
+			return len;
+		}
 		if (!f.close_fields) {
 			info->close_added = true;
 			return http_add_close(head, len, f.end, out, f.eol,

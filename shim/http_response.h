@@ -28,6 +28,7 @@ struct http_response_stream {
 	struct chunked_decoder chunk;
 	uint64_t body_left;
 	uint8_t phase;
+	bool observe;	/* set after init: heads followed, copied as they are */
 };
 
 enum http_response_verdict {
@@ -43,6 +44,8 @@ struct http_response_info {
 	bool complete;		/* the response ended with its head */
 	bool close_added;
 	unsigned lines_changed;
+	bool said_close;	/* a final response whose server will close:
+				   Connection: close, or a body to end of file */
 };
 
 void http_response_init(struct http_response_stream *s);

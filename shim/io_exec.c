@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "real.h"
+#include "observe.h"
 #include "stats.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -20,6 +21,7 @@ static void before_exec(void)
 		return;
 	conn_flush_all();
 	stats_write("exec");
+	observe_report("exec");
 }
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])

@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "observe.h"
 #include "stats.h"
 
 __attribute__((constructor)) static void forceclose_init(void)
@@ -17,10 +18,12 @@ __attribute__((constructor)) static void forceclose_init(void)
 
 /* At exit the kernel closes every descriptor: head bytes the rewriter
  * still holds go out first, as they would have without the shim.  Then
- * the counters (FORCECLOSE_STATS). */
+ * the counters (FORCECLOSE_STATS) and the observe report. */
 __attribute__((destructor)) static void forceclose_fini(void)
 {
 	conn_flush_all();
-	if (conn_table_mutable())
+	if (conn_table_mutable()) {
 		stats_write("exit");
+		observe_report("exit");
+	}
 }

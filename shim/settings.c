@@ -97,6 +97,25 @@ static bool too_long(const char *(*get)(const char *), const char *var,
 #define ACCEPT_LOG "stderr, syslog or an absolute file path"
 #define ACCEPT_VERBOSE "0, 1, 2 or 3"
 #define ACCEPT_STATS "an absolute file path"
+#define ACCEPT_MODE "enforce or observe"
+#define ACCEPT_INTERVAL "a whole number of seconds from 0 (off) to 86400"
+
+/* Decimal digits only, no sign, at most max. */
+static bool parse_seconds(const char *v, unsigned max, unsigned *out)
+{
+	unsigned long n = 0;
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] < '0' || v[i] > '9' || i >= 9)
+			return false;
+		n = n * 10 + (unsigned long)(v[i] - '0');
+	}
+	if (n > max)
+		return false;
+	*out = (unsigned)n;
+	return true;
+}
 
 bool settings_parse(struct settings *s, const char *(*get)(const char *),
 		    struct settings_error *err)
@@ -114,7 +133,11 @@ bool settings_parse(struct settings *s, const char *(*get)(const char *),
 		{ "FORCECLOSE_LOG", ACCEPT_LOG },
 		{ "FORCECLOSE_VERBOSE", ACCEPT_VERBOSE },
 		{ "FORCECLOSE_STATS", ACCEPT_STATS },
+		{ "FORCECLOSE_MODE", ACCEPT_MODE },
+		{ "FORCECLOSE_REPORT", ACCEPT_STATS },
+		{ "FORCECLOSE_REPORT_INTERVAL", ACCEPT_INTERVAL },
 	};
+	static const char *const modes[] = { "enforce", "observe", NULL };
 	const char *v;
 	int i;
 	size_t k;
@@ -168,6 +191,21 @@ bool settings_parse(struct settings *s, const char *(*get)(const char *),
 	    !parse_path(s->stats_path, "FORCECLOSE_STATS", v, err,
 			ACCEPT_STATS))
 		return false;
+	if ((v = value_of(get, "FORCECLOSE_MODE")) != NULL) {
+		if (!one_of(v, modes, &i))
+			return fail(err, "FORCECLOSE_MODE", v, NULL,
+				    ACCEPT_MODE);
+		s->observe = i == 1;
+	}
+	if ((v = value_of(get, "FORCECLOSE_REPORT")) != NULL &&
+	    !parse_path(s->report_path, "FORCECLOSE_REPORT", v, err,
+			ACCEPT_STATS))
+		return false;
+	if ((v = value_of(get, "FORCECLOSE_REPORT_INTERVAL")) != NULL &&
+	    !parse_seconds(v, SETTINGS_REPORT_INTERVAL_MAX,
+			   &s->report_interval))
+		return fail(err, "FORCECLOSE_REPORT_INTERVAL", v, NULL,
+			    ACCEPT_INTERVAL);
 	return true;
 }
 

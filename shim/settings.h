@@ -25,7 +25,12 @@ struct settings {
 	char log_path[PATH_MAX];
 	int verbose;		/* 0..3 */
 	char stats_path[PATH_MAX];	/* empty: no stats */
+	bool observe;		/* FORCECLOSE_MODE=observe */
+	char report_path[PATH_MAX];	/* empty: the log destination */
+	unsigned report_interval;	/* seconds, 0: at exit and exec only */
 };
+
+#define SETTINGS_REPORT_INTERVAL_MAX 86400u
 
 struct settings_error {
 	const char *var;	/* the variable's name */

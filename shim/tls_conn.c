@@ -153,8 +153,9 @@ struct tls_conn *tls_decide(void *session, const struct tls_ops *ops,
 	int fd;
 
 	config_load();
-	if (config.disabled)
-		return NULL;	/* nothing is tracked, nothing recorded */
+	if (config.disabled || config.observe)
+		return NULL;	/* nothing is tracked, nothing recorded (observe
+				   mode does not follow TLS) */
 	if (!client || n == 0 || !looks_like_request(p, n)) {
 		if (n > 0)
 			table_insert(session, TLS_PASS);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # forceclose demo (`make demo`): a leaky python client against a server that
-# ignores "Connection: close", first without the library, then with it.
+# ignores "Connection: close": first observed (FORCECLOSE_MODE=observe, the
+# report), then without the library, then with it.
 # Everything runs on 127.0.0.1 and is cleaned up on exit.
 set -eu
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -54,6 +55,17 @@ run_client() {
     timeout 60 env ${pre:+LD_PRELOAD="$pre"} python3 "$ROOT/tests/lib/py_leak.py" leaky \
         127.0.0.1 "$PORT" "$N" --prefix /demo --stats "$TMP/log/$phase" >"$TMP/$phase.json"
 }
+# First, observe: the library changes nothing and reports what it saw.
+echo observe >"$TMP/log/phase"
+printf '  observing the client (FORCECLOSE_MODE=observe: nothing is changed) ...\n\n'
+timeout 60 env LD_PRELOAD="$LIB" FORCECLOSE_MODE=observe FORCECLOSE_REPORT="$TMP/observe.txt" \
+    python3 "$ROOT/tests/lib/py_leak.py" leaky 127.0.0.1 "$PORT" "$N" --prefix /demo \
+    --stats "$TMP/log/observe" >"$TMP/observe.json"
+sed 's/^/  /' "$TMP/observe.txt"
+grep -q 'FORCECLOSE_ACTION=shutdown' "$TMP/observe.txt" ||
+    { echo "demo: the observe report names no action" >&2; exit 1; }
+echo
+
 run_client without
 run_client with "$LIB"
 

@@ -11,7 +11,7 @@ for f in tests/bench/fig_passthrough.sh tests/bench/fig_request_path.sh \
 	 tests/bench/fig_haproxy.sh \
 	 tests/bench/fig_body.sh tests/bench/fig_scale.sh \
 	 tests/bench/fig_headers.sh tests/bench/fig_engine.sh \
-	 tests/bench/fig_tls.sh; do
+	 tests/bench/fig_tls.sh tests/bench/fig_observe.sh; do
 	[ -x "$f" ] || continue
 	echo "== $f" >&2
 	bash "$f" | tee -a "$out" | grep -v '^FIG' >&2

@@ -1,0 +1,105 @@
+/* observe.h - FORCECLOSE_MODE=observe: the trackers follow every exchange
+ * and change nothing; this table counts, per destination, what they saw,
+ * and observe_report.c writes it out with a verdict.  The hooks are called
+ * by the connection layer on tracked connections only (untracked
+ * descriptors never get here), and return at once unless observing. */
+#ifndef FORCECLOSE_OBSERVE_H
+#define FORCECLOSE_OBSERVE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "stats.h"
+
+#define OBSERVE_DESTS 32	/* destinations by name; the rest: "other" */
+#define OBSERVE_NAME_MAX 112	/* "[v6]:port", "unix:/path" */
+#define OBSERVE_HOSTS 4		/* Host values kept per destination */
+#define OBSERVE_HOST_MAX 64
+
+/* Per connection (inside struct conn). */
+struct observe_conn {
+	int16_t dest;		/* table index, -1: not observed */
+	uint32_t gen;		/* the table's generation (fork) */
+	uint32_t requests;	/* request heads the program wrote */
+	uint32_t host_hash;	/* the last Host recorded, to skip the lock */
+	atomic_bool idle;	/* response complete, nothing in flight */
+	bool server_ends;	/* the server said close or hung up */
+	bool program_closed;	/* the program's close() ended it */
+	uint8_t *head;		/* a response head read so far, copied
+				   (observe_read.c), then the tracker's
+				   output; freed with the connection */
+	size_t head_len, head_cap;
+};
+
+struct observe_dest {
+	char name[OBSERVE_NAME_MAX];
+	char hosts[OBSERVE_HOSTS][OBSERVE_HOST_MAX];
+	atomic_uint nhosts;
+	atomic_bool hosts_more;
+	atomic_ulong opened, requests, max_requests, reused;
+	atomic_ulong open_now, open_max, idle_now, idle_max;
+	atomic_ulong end_program, end_server, end_lost;
+	atomic_ulong closed_after_server;	/* of end_server: the program
+						   closed its descriptor too */
+	atomic_ulong server_close, program_close;
+	atomic_ulong not_followed, given_up[GAVE_UP_REASONS], tls;
+};
+
+struct observe_table {
+	struct observe_dest dest[OBSERVE_DESTS + 1];	/* last: "other" */
+	atomic_uint ndests;
+	atomic_ulong fd_peak;	/* highest descriptor number seen, + 1 */
+	uint64_t started_ns;
+};
+
+extern struct observe_table observe_table;
+
+/* connect() succeeded (or is in progress) on fd, a new tracked socket. */
+void observe_open(struct observe_conn *o, int fd, const struct sockaddr *sa,
+		  socklen_t len);
+/* A request head was written (host: its Host value, may be NULL). */
+void observe_request(struct observe_conn *o, bool said_close,
+		     const uint8_t *host, size_t host_len);
+/* ...and taken back (a short write: it is counted when written again). */
+void observe_request_undo(struct observe_conn *o);
+/* A final response head was read; said_close: the server will close. */
+void observe_response(struct observe_conn *o, bool said_close);
+/* The last response is complete and no request awaits one. */
+void observe_idle(struct observe_conn *o);
+/* A read returned the end of the stream. */
+void observe_eof(struct observe_conn *o);
+/* The connection went pass-through (enum stats_reason), or began with a
+ * TLS handshake (observe_tls). */
+void observe_gave_up(struct observe_conn *o, int reason);
+void observe_tls(struct observe_conn *o);
+/* The program closes the descriptor.  Async-signal-safe. */
+void observe_closed(struct observe_conn *o);
+/* The connection object is released: its ending is counted.  Lock-free. */
+void observe_end(struct observe_conn *o);
+
+/* Writes the report ("exit", "exec", "periodic") if observing and anything
+ * was seen.  Raw system calls only. */
+void observe_report(const char *event);
+
+/* observe_read.c: one read of a tracked connection in observe mode, from
+ * conn_read (c->rlock held): the program's call made as it is (without
+ * waiting), its bytes followed.  Returns what the call returns,
+ * CONN_READ_PASS, or OBSERVE_READ_WAIT when the caller must wait. */
+#define OBSERVE_READ_WAIT ((ssize_t)-3)
+struct conn;
+struct msghdr;
+ssize_t observe_read_step(struct conn *c, int fd, struct msghdr *msg,
+			  int flags, bool plain);
+
+/* A forked child starts a table of its own. */
+void observe_reset(void);
+
+/* A periodic report if FORCECLOSE_REPORT_INTERVAL has passed: called from
+ * the hooks above (the library starts no thread). */
+void observe_tick(void);
+
+#endif
