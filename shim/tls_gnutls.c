@@ -34,10 +34,16 @@ enum {
 	X(ssize_t, gnutls_record_send, (gnutls_session_t s, const void *p,   \
 					size_t n))                           \
 	X(ssize_t, gnutls_record_recv, (gnutls_session_t s, void *p, size_t n)) \
+	X(ssize_t, gnutls_record_recv_seq, (gnutls_session_t s, void *p,     \
+					    size_t n, unsigned char *seq))   \
 	X(size_t, gnutls_record_check_pending, (gnutls_session_t s))         \
 	X(int, gnutls_bye, (gnutls_session_t s, int how))                    \
 	X(void, gnutls_deinit, (gnutls_session_t s))
-#define GNUTLS_OTHERS(X) X(int, gnutls_transport_get_int, (gnutls_session_t s))
+#define GNUTLS_OTHERS(X)                                                    \
+	X(int, gnutls_transport_get_int, (gnutls_session_t s))               \
+	X(int, gnutls_record_get_state, (gnutls_session_t s, unsigned rd,   \
+					 void *mac, void *iv, void *key,     \
+					 unsigned char seq[8]))
 
 #define DECLARE(ret, name, params) EXPORT ret name params;
 GNUTLS_FUNCTIONS(DECLARE)
@@ -175,6 +181,26 @@ EXPORT ssize_t gnutls_record_recv(gnutls_session_t s, void *p, size_t n)
 	if (__builtin_expect(t == NULL, 1))
 		return REAL_GT(gnutls_record_recv)(s, p, n);
 	return (ssize_t)tls_conn_read(t, p, n, false);
+}
+
+/* The plaintext a tracked session delivers may be a rewritten head made
+ * of several records: the sequence number reported is that of the last
+ * record the library read (its read state's next number, less one). */
+EXPORT ssize_t gnutls_record_recv_seq(gnutls_session_t s, void *p, size_t n,
+				      unsigned char *seq)
+{
+	struct tls_conn *t = tracked(s);
+	ssize_t r;
+	int i;
+
+	if (__builtin_expect(t == NULL, 1))
+		return REAL_GT(gnutls_record_recv_seq)(s, p, n, seq);
+	r = (ssize_t)tls_conn_read(t, p, n, false);
+	if (r > 0 && seq != NULL &&
+	    REAL_GT(gnutls_record_get_state)(s, 1, NULL, NULL, NULL, seq) == 0)
+		for (i = 7; i >= 0 && seq[i]-- == 0; i--)
+			;
+	return r;
 }
 
 EXPORT size_t gnutls_record_check_pending(gnutls_session_t s)

@@ -31,6 +31,9 @@ setup_file() {
         "$ROOT/tests/tls/ssl_client.c" -lssl -lcrypto 2>>"$b/build.err" || true
     cc "${cf[@]}" -o "$b/dl_loader" "$ROOT/tests/tls/dl_loader.c" -ldl \
         2>>"$b/build.err" || true
+    # the GnuTLS test program (libgnutls28-dev)
+    cc "${cf[@]}" -o "$b/gnutls_client" "$ROOT/tests/tls/gnutls_client.c" \
+        -lgnutls 2>>"$b/build.err" || true
 }
 
 setup() {
@@ -313,6 +316,50 @@ c_mode() {
     same_file "$BATS_TEST_TMPDIR/base.out" "$BATS_TEST_TMPDIR/shim.out"
     leak_free "$SERVER_LOG/shim" "$N"
     [ "$(tls_sessions wget)" -eq "$N" ]
+}
+
+# gnutls_mode MODE PATH: the gnutls_client checks for one read mode.
+gnutls_mode() {
+    local b="$BATS_FILE_TMPDIR/bin"
+    [ -x "$b/gnutls_client" ] || { cat "$b/build.err"; return 1; }
+    start_tls keepalive
+    c_both "$b/gnutls_client" "$1" "$SERVER_PORT" "$CERT" "$2" "$N"
+    echo "$BASE_OUT" | grep -qx "connections 1"
+    run stat_wait "$SERVER_LOG/base" "connections == 1 and requests == $N"
+    [ "$status" -eq 0 ]
+    # with it: one connection each; after the teardown a read is a clean
+    # end (0) and a write fails (GNUTLS_E_PUSH_ERROR, errno EPIPE)
+    echo "$SHIM_OUT" | grep -qx "connections $N"
+    echo "$SHIM_OUT" | grep -qx "after-read 0"
+    echo "$SHIM_OUT" | grep -qx "after-write -53"
+    leak_free "$SERVER_LOG/shim" "$N"
+    [ "$(tls_sessions gnutls_client)" -eq "$N" ]
+}
+
+@test "GnuTLS program, blocking gnutls_record_recv: teardown, then a clean end and a failing write" {
+    gnutls_mode block /g
+}
+
+@test "GnuTLS program, gnutls_record_recv_seq: the same path, sequence numbers never go back" {
+    # gnutls_client exits 3 when a sequence number goes back; without the
+    # hook the reads pass by the library and nothing is torn down
+    gnutls_mode seq /g
+}
+
+@test "GnuTLS program, non-blocking: GNUTLS_E_AGAIN inside trickled heads, check_pending announces held plaintext" {
+    # /trickle/: the server sends 1 to 7 bytes per segment, so heads
+    # arrive in many records and reads meet GNUTLS_E_AGAIN between them;
+    # gnutls_client exits 4 when a poll() the pending call sent it to
+    # timed out before a read that then returned bytes
+    gnutls_mode nb /trickle/g
+    echo "$BASE_OUT" | grep -Eq "^again [1-9]"
+    echo "$SHIM_OUT" | grep -Eq "^again [1-9]"
+}
+
+@test "GnuTLS program, a 1 ms timer without SA_RESTART: GNUTLS_E_INTERRUPTED is retried as without the library" {
+    gnutls_mode intr /trickle/g
+    echo "$BASE_OUT" | grep -Eq "^interrupted [1-9]"
+    echo "$SHIM_OUT" | grep -Eq "^interrupted [1-9]"
 }
 
 @test "ab -k over TLS: every request on its own connection, carrying close" {
