@@ -486,6 +486,66 @@ stdout_both() {
     [ "$(echo "$output" | grep -c "HTTPS out of reach")" -eq 0 ]
 }
 
+# unreached_both NAME CMD...: CMD without the library and with it (under
+# the library, or as given when CMD is the launcher); both exit 0 with the
+# same bodies on stdout.
+unreached_both() {
+    local name="$1"
+    shift
+    set_phase base
+    run timeout "$FC_TIMEOUT" "$@"
+    echo "baseline: status $status"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$BATS_TEST_TMPDIR/base.out"
+    set_phase shim
+    if [ "$name" = launcher ]; then
+        FORCECLOSE_STATS="$STATS" run timeout "$FC_TIMEOUT" \
+            "$ROOT/shim/forceclose" "$@"
+    else
+        run fc "$@"
+    fi
+    echo "shim: status $status"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$BATS_TEST_TMPDIR/shim.out"
+    [ -s "$BATS_TEST_TMPDIR/shim.out" ]
+    same_file "$BATS_TEST_TMPDIR/base.out" "$BATS_TEST_TMPDIR/shim.out"
+}
+
+@test "Java over TLS (JSSE): out of reach, still working, bodies unchanged; --check says so" {
+    skip_unless_cmd javac
+    local j="$BATS_TEST_TMPDIR/java"
+    javac -d "$j" "$ROOT/tests/tls/JavaTls.java"
+    start_tls keepalive
+    unreached_both java java -cp "$j" JavaTls "$SERVER_URL/j" "$CERT" 20
+    # loaded (it saw the handshake on a socket), reached no session
+    grep -q '"program":"java".*"tls":{"sockets":[1-9][0-9]*,"sessions_tracked":0,' "$STATS"
+    run "$ROOT/shim/forceclose" --check java
+    echo "$output"
+    [ "$status" -eq 0 ]
+    echo "$output" | grep -q "^note: HTTPS out of reach: Java's TLS (JSSE) is Java code"
+}
+
+@test "Go over TLS (crypto/tls): under the launcher (system-call engine), still working, bodies unchanged; --check says so" {
+    skip_unless_cmd go
+    local g="$BATS_TEST_TMPDIR/go"
+    mkdir -p "$g"
+    # standard library only: nothing downloaded, the cache in the test's
+    # own directory
+    GOCACHE="$g/cache" GOPATH="$g/path" GO111MODULE=off GOFLAGS= \
+        GOTOOLCHAIN=local CGO_ENABLED=0 go build -o "$g/go_tls" \
+        "$ROOT/tests/tls/go_tls.go"
+    start_tls keepalive
+    # the launcher picks its system-call engine for a Go program; the
+    # ciphertext is not HTTP to it
+    unreached_both launcher "$g/go_tls" "$SERVER_URL/g" "$CERT" 20
+    # the engine was there: its stats line names the program
+    grep -q '"program":"go_tls"' "$STATS"
+    run "$ROOT/shim/forceclose" --check "$g/go_tls"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    echo "$output" | grep -q "Go's HTTPS is inside the binary"
+}
+
 @test "FORCECLOSE_ACTION=close over TLS: the socket under the session is shut down, then closed by the library" {
     export FORCECLOSE_ACTION=close
     c_mode block
