@@ -81,6 +81,26 @@ static bool table_insert(void *session, struct tls_conn *val)
 	return false;
 }
 
+/* Sets the session's entry: its own slot if it has one (only the thread
+ * using a session writes its entry), else a new one. */
+static bool table_put(void *session, struct tls_conn *val)
+{
+	unsigned i = slot_of(session), k;
+	void *key;
+
+	for (k = 0; k < TLS_PROBES; k++, i = (i + 1) & (TLS_SLOTS - 1)) {
+		key = atomic_load_explicit(&slots[i].key, memory_order_acquire);
+		if (key == session) {
+			atomic_store_explicit(&slots[i].val, val,
+					      memory_order_release);
+			return true;
+		}
+		if (key == KEY_EMPTY)
+			break;
+	}
+	return table_insert(session, val);
+}
+
 static void conn_free(struct tls_conn *t)
 {
 	free(t->held);
@@ -105,7 +125,7 @@ void tls_forget(const void *session)
 		t = atomic_exchange(&slots[i].val, NULL);
 		atomic_store_explicit(&slots[i].key, KEY_TOMB,
 				      memory_order_release);
-		if (t != NULL && t != TLS_PASS)
+		if (tls_tracked(t) != NULL)
 			conn_free(t);
 		return;
 	}
@@ -145,27 +165,59 @@ static bool looks_like_request(const uint8_t *p, size_t n)
 	return false;
 }
 
+bool tls_filters_on(void)
+{
+	config_load();
+	return config.filtered && !config.disabled;
+}
+
+void tls_hint(void *session, int fd)
+{
+	struct tls_conn *t = tls_lookup(session);
+
+	if (fd >= 0 && (t == NULL || tls_hinted(t)))
+		table_put(session, (struct tls_conn *)(((uintptr_t)fd << 2) | 2));
+}
+
+/* Filters made of host patterns only: the Host field decides, whatever
+ * the socket (as destination_wanted() in conn.c would rule). */
+static bool hosts_only(uint8_t *rule)
+{
+	if ((settings.has_only && settings.only.n_hosts != settings.only.n) ||
+	    (settings.has_except &&
+	     settings.except.n_hosts != settings.except.n))
+		return false;
+	*rule = (settings.has_only ? CONN_HOST_ONLY : 0) |
+		(settings.has_except ? CONN_HOST_EXCEPT : 0);
+	return true;
+}
+
+static struct tls_conn *pass(void *session)
+{
+	table_put(session, TLS_PASS);
+	return TLS_PASS;
+}
+
 struct tls_conn *tls_decide(void *session, const struct tls_ops *ops,
 			    const void *p, size_t n, bool client)
 {
-	struct tls_conn *t;
+	struct tls_conn *t, *was = tls_lookup(session);
 	struct conn *c = NULL;
 	int fd;
 
 	config_load();
 	if (config.disabled)
 		return NULL;	/* nothing is tracked, nothing recorded */
-	if (!client || n == 0 || !looks_like_request(p, n)) {
-		if (n > 0)
-			table_insert(session, TLS_PASS);
-		return n > 0 ? TLS_PASS : NULL;
-	}
+	if (!client || n == 0 || !looks_like_request(p, n))
+		return n > 0 ? pass(session) : NULL;
 	t = calloc(1, sizeof *t);
 	if (t == NULL)
 		return NULL;
 	t->session = session;
 	t->ops = ops;
 	fd = ops->socket(session);
+	if (fd < 0 && tls_hinted(was))
+		fd = (int)((uintptr_t)was >> 2);	/* the handshake's */
 	t->fd = fd;
 	/* A socket the shim knows decides the filters by address; one it
 	 * does not know yet (curl's BIO) is learned on the first write. */
@@ -175,17 +227,15 @@ struct tls_conn *tls_decide(void *session, const struct tls_ops *ops,
 			if (c != NULL)
 				conn_put(c);
 			free(t);
-			table_insert(session, TLS_PASS);
-			return TLS_PASS;
+			return pass(session);
 		}
 		t->host_rule = c->host_rule;
 		memcpy(t->dest, c->dest, sizeof t->dest);
 		conn_put(c);
-	} else if (config.filtered) {
-		/* without the address, the filters cannot be kept */
+	} else if (config.filtered && !hosts_only(&t->host_rule)) {
+		/* without the address, address filters cannot be kept */
 		free(t);
-		table_insert(session, TLS_PASS);
-		return TLS_PASS;
+		return pass(session);
 	}
 	http_request_init(&t->req);
 	http_response_init(&t->resp);
@@ -193,7 +243,7 @@ struct tls_conn *tls_decide(void *session, const struct tls_ops *ops,
 		t->req.leave_host_alone = host_left_alone;
 		t->req.host_ctx = t;
 	}
-	if (!table_insert(session, t)) {
+	if (!table_put(session, t)) {
 		free(t);
 		return NULL;
 	}

@@ -140,8 +140,7 @@ static const struct tls_ops gnutls_ops = {
 
 static inline struct tls_conn *tracked(gnutls_session_t s)
 {
-	struct tls_conn *t = tls_lookup(s);
-	return t == TLS_PASS ? NULL : t;
+	return tls_tracked(tls_lookup(s));
 }
 
 static SLOW struct tls_conn *first_send(gnutls_session_t s, const void *p,
@@ -162,10 +161,10 @@ EXPORT ssize_t gnutls_record_send(gnutls_session_t s, const void *p, size_t n)
 	struct tls_conn *t = tls_lookup(s);
 	long r;
 
-	if (__builtin_expect(t == NULL, 0))
+	if (__builtin_expect(t == NULL || tls_hinted(t), 0))
 		t = first_send(s, p, n);
-	else if (t == TLS_PASS)
-		t = NULL;
+	else
+		t = tls_tracked(t);
 	if (t == NULL)
 		return REAL_GT(gnutls_record_send)(s, p, n);
 	r = tls_conn_write(t, p, n);

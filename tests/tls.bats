@@ -172,6 +172,64 @@ curl_both() {
     [ "$(tls_sessions curl)" -eq 40 ]
 }
 
+# curl installs its own BIO: SSL_get_fd() is -1, and the socket under the
+# session is learned from the handshake's own send/recv, so the filters
+# apply to the session by address as to a plain socket.
+@test "curl over TLS with FORCECLOSE_ONLY naming the server's address: tracked, one connection per request" {
+    skip_unless_cmd curl
+    start_tls keepalive
+    export FORCECLOSE_ONLY="127.0.0.1:$SERVER_PORT"
+    curl_both "only/[1-20]" 20
+    leak_free "$SERVER_LOG/shim" 20
+    [ "$(tls_sessions curl)" -eq 20 ]
+}
+
+@test "curl over TLS with FORCECLOSE_ONLY naming another address, or _EXCEPT naming this one: left alone" {
+    skip_unless_cmd curl
+    local spec
+    for spec in ONLY=127.0.0.2 EXCEPT=127.0.0.1; do
+        # a server each (its own log directories)
+        start_tls keepalive
+        rm -rf "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+        : >"$STATS"
+        export "FORCECLOSE_$spec"
+        curl_both "away/[1-20]" 20
+        unset FORCECLOSE_ONLY FORCECLOSE_EXCEPT
+        # the library was there (its exit line) and kept out of the way:
+        # curl's one keep-alive connection, no close added
+        grep -q '"program":"curl".*"tls":{"sockets":0,"sessions_tracked":0,' "$STATS"
+        run stat_wait "$SERVER_LOG/shim" "open == 0 and connections == 1 and requests == 20"
+        echo "$spec: $output"
+        [ "$status" -eq 0 ]
+        run check_requests "$SERVER_LOG/shim" --expect-close --count 20
+        [ "$status" -ne 0 ]
+    done
+}
+
+@test "curl over TLS with host-name filters: FORCECLOSE_ONLY=localhost tracks, FORCECLOSE_EXCEPT=localhost leaves alone" {
+    skip_unless_cmd curl
+    start_tls keepalive
+    local r="localhost:$SERVER_PORT:127.0.0.1"
+    SERVER_URL="https://localhost:$SERVER_PORT"
+    FORCECLOSE_ONLY=localhost curl_both "h/[1-20]" 20 --resolve "$r"
+    leak_free "$SERVER_LOG/shim" 20
+    [ "$(tls_sessions curl)" -eq 20 ]
+    # a second server (its own log directories); the requests' Host is
+    # excluded: no close added, curl's one keep-alive connection
+    start_tls keepalive
+    r="localhost:$SERVER_PORT:127.0.0.1"
+    SERVER_URL="https://localhost:$SERVER_PORT"
+    rm -rf "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    : >"$STATS"
+    FORCECLOSE_EXCEPT=localhost curl_both "e/[1-20]" 20 --resolve "$r"
+    # one session, given up at its first request (its Host is excluded)
+    grep -q '"program":"curl".*"requests_left_alone":1,.*"excluded_host":1,.*"tls":{"sockets":1,"sessions_tracked":1,' "$STATS"
+    run stat_wait "$SERVER_LOG/shim" "open == 0 and connections == 1 and requests == 20"
+    [ "$status" -eq 0 ]
+    run check_requests "$SERVER_LOG/shim" --expect-close --count 20
+    [ "$status" -ne 0 ]
+}
+
 # py_both MODE N: the python client without the library (phase base) and
 # with it (phase shim); bodies compared; sets BASE_OUT and SHIM_OUT (its
 # output lines).
