@@ -132,6 +132,13 @@ long tls_conn_write(struct tls_conn *t, const void *p, size_t n);
 /* What SSL_read/SSL_peek/gnutls_record_recv should return. */
 long tls_conn_read(struct tls_conn *t, void *p, size_t n, bool peek);
 
+/* The exchange alone (tls_conn.c), without the socket probe: */
+long tls_exchange_write(struct tls_conn *t, const void *buf, size_t n);
+long tls_exchange_read(struct tls_conn *t, void *buf, size_t n, bool peek);
+/* The last plaintext byte of the final response is being delivered: end
+ * the connection (tls_session.c). */
+void tls_teardown(struct tls_conn *t);
+
 /* Plaintext the shim holds for the program (SSL_pending and friends). */
 static inline size_t tls_conn_pending(const struct tls_conn *t)
 {
