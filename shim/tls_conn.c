@@ -19,6 +19,8 @@
 static bool append(uint8_t **buf, size_t *len, size_t *cap, const void *p,
 		   size_t n)
 {
+	if (n == 0)
+		return true;	/* *buf may still be NULL */
 	if (*len + n > *cap) {
 		size_t c = *cap ? *cap : 512;
 		uint8_t *b;
