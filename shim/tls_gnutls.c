@@ -81,7 +81,9 @@ static inline void gt_ready(void)
 		resolve();
 }
 
-#define REAL_GT(name) (gt_ready(), gt_real.name)
+/* relaxed: a late resolve() may be storing the same pointer again */
+#define REAL_GT(name) \
+	(gt_ready(), __atomic_load_n(&gt_real.name, __ATOMIC_RELAXED))
 
 /* ---- the session as tls_conn.c sees it ---- */
 

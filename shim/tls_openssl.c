@@ -91,7 +91,9 @@ static inline void ssl_ready(void)
 		resolve();
 }
 
-#define REAL_SSL(name) (ssl_ready(), ssl_real.name)
+/* relaxed: a late resolve() may be storing the same pointer again */
+#define REAL_SSL(name) \
+	(ssl_ready(), __atomic_load_n(&ssl_real.name, __ATOMIC_RELAXED))
 
 /* ---- the session as tls_conn.c sees it ---- */
 
