@@ -1,214 +1,26 @@
-/* tls_conn.c - the table of TLS sessions and one HTTP/1.x exchange inside
- * each, over the plaintext calls of the program's TLS library.  See
- * tls_conn.h for why this needs no lock. */
+/* tls_conn.c - one HTTP/1.x exchange inside a TLS session: the program's
+ * plaintext through the rewriter on its way out, the library's through
+ * the tracker on its way in.  Knows nothing of sockets or of the TLS
+ * library: both are behind struct tls_ops and tls_teardown() (in
+ * tls_session.c), so tests/fuzz/fuzz_tls.c can drive it alone. */
 #define _GNU_SOURCE
 #include "tls_conn.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "config.h"
-#include "conn.h"
-#include "fdtable.h"
-#include "filter.h"
-#include "log.h"
-#include "real.h"
+#include "conn.h"	/* CONN_ACTION_* */
 #include "stats.h"
-
-__thread int tls_probe_fd __attribute__((tls_model("initial-exec"))) = -1;
-
-/* ---- the table ----
- *
- * Open addressing over a power of two, keyed by the session pointer.  A
- * slot's key goes EMPTY -> (claimed) -> session -> TOMB; its value is
- * written before the key is published, so a reader that matches the key
- * sees the value.  Only the thread using a session inserts or removes it
- * (one session is never used by two threads at once), so a slot's value
- * is never freed while its own session is being looked up. */
-#define TLS_SLOTS (1u << 14)
-#define TLS_PROBES 64		/* a longer run: the session is not tracked */
-#define KEY_EMPTY ((void *)0)
-#define KEY_TOMB ((void *)1)
-#define KEY_CLAIMED ((void *)2)
-
-static struct {
-	void *_Atomic key;
-	struct tls_conn *_Atomic val;
-} slots[TLS_SLOTS];
-
-static inline unsigned slot_of(const void *p)
-{
-	return (unsigned)((((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull) >> 50) &
-	       (TLS_SLOTS - 1);
-}
-
-struct tls_conn *tls_lookup(const void *session)
-{
-	unsigned i = slot_of(session), k;
-	void *key;
-
-	for (k = 0; k < TLS_PROBES; k++, i = (i + 1) & (TLS_SLOTS - 1)) {
-		key = atomic_load_explicit(&slots[i].key, memory_order_acquire);
-		if (key == session)
-			return atomic_load_explicit(&slots[i].val,
-						    memory_order_relaxed);
-		if (key == KEY_EMPTY)
-			return NULL;
-	}
-	return NULL;
-}
-
-static bool table_insert(void *session, struct tls_conn *val)
-{
-	unsigned i = slot_of(session), k;
-	void *key;
-
-	for (k = 0; k < TLS_PROBES; k++, i = (i + 1) & (TLS_SLOTS - 1)) {
-		key = atomic_load_explicit(&slots[i].key, memory_order_relaxed);
-		if ((key == KEY_EMPTY || key == KEY_TOMB) &&
-		    atomic_compare_exchange_strong(&slots[i].key, &key,
-						   KEY_CLAIMED)) {
-			atomic_store_explicit(&slots[i].val, val,
-					      memory_order_relaxed);
-			atomic_store_explicit(&slots[i].key, session,
-					      memory_order_release);
-			return true;
-		}
-	}
-	return false;
-}
-
-static void conn_free(struct tls_conn *t)
-{
-	free(t->held);
-	free(t->pending);
-	free(t->rin);
-	free(t->rout);
-	free(t);
-}
-
-void tls_forget(const void *session)
-{
-	unsigned i = slot_of(session), k;
-	struct tls_conn *t;
-	void *key;
-
-	for (k = 0; k < TLS_PROBES; k++, i = (i + 1) & (TLS_SLOTS - 1)) {
-		key = atomic_load_explicit(&slots[i].key, memory_order_acquire);
-		if (key == KEY_EMPTY)
-			return;
-		if (key != session)
-			continue;
-		t = atomic_exchange(&slots[i].val, NULL);
-		atomic_store_explicit(&slots[i].key, KEY_TOMB,
-				      memory_order_release);
-		if (t != NULL && t != TLS_PASS)
-			conn_free(t);
-		return;
-	}
-}
-
-/* ---- deciding ---- */
-
-/* The request's Host decides (FORCECLOSE_ONLY, _EXCEPT), as in conn.c. */
-static bool host_left_alone(const void *ctx, const uint8_t *host, size_t len)
-{
-	const struct tls_conn *t = ctx;
-
-	if (t->host_rule & 1 &&
-	    (host == NULL || !filter_match_host(&settings.only, host, len)))
-		return true;
-	return t->host_rule & 2 && host != NULL &&
-	       filter_match_host(&settings.except, host, len);
-}
-
-/* Could these bytes begin an HTTP/1.x request?  A method token and a
- * space; anything else (h2's preface, a private protocol) passes. */
-static bool looks_like_request(const uint8_t *p, size_t n)
-{
-	static const char *const methods[] = {
-		"GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "OPTIONS ",
-		"PATCH ", "TRACE ",
-	};
-	size_t i, l;
-
-	if (n >= 24 && memcmp(p, "PRI * HTTP/2.0", 14) == 0)
-		return false;
-	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		l = strlen(methods[i]);
-		if (memcmp(p, methods[i], n < l ? n : l) == 0)
-			return true;
-	}
-	return false;
-}
-
-struct tls_conn *tls_decide(void *session, const struct tls_ops *ops,
-			    const void *p, size_t n, bool client)
-{
-	struct tls_conn *t;
-	struct conn *c = NULL;
-	int fd;
-
-	config_load();
-	if (config.disabled || config.observe)
-		return NULL;	/* nothing is tracked, nothing recorded (observe
-				   mode does not follow TLS) */
-	if (!client || n == 0 || !looks_like_request(p, n)) {
-		if (n > 0)
-			table_insert(session, TLS_PASS);
-		return n > 0 ? TLS_PASS : NULL;
-	}
-	t = calloc(1, sizeof *t);
-	if (t == NULL)
-		return NULL;
-	t->session = session;
-	t->ops = ops;
-	fd = ops->socket(session);
-	t->fd = fd;
-	/* A socket the shim knows decides the filters by address; one it
-	 * does not know yet (curl's BIO) is learned on the first write. */
-	if (fd >= 0) {
-		c = fdtable_acquire(fd);
-		if (c == NULL || c == &conn_closed) {
-			if (c != NULL)
-				conn_put(c);
-			free(t);
-			table_insert(session, TLS_PASS);
-			return TLS_PASS;
-		}
-		t->host_rule = c->host_rule;
-		memcpy(t->dest, c->dest, sizeof t->dest);
-		conn_put(c);
-	} else if (config.filtered) {
-		/* without the address, the filters cannot be kept */
-		free(t);
-		table_insert(session, TLS_PASS);
-		return TLS_PASS;
-	}
-	http_request_init(&t->req);
-	http_response_init(&t->resp);
-	if (t->host_rule != 0) {
-		t->req.leave_host_alone = host_left_alone;
-		t->req.host_ctx = t;
-	}
-	if (!table_insert(session, t)) {
-		free(t);
-		return NULL;
-	}
-	stats_add(&stats.tls_tracked, 1);
-	log_event(LOG_DEBUG, t->dest, "tracking TLS session (%s)", ops->kind,
-		  strlen(ops->kind));
-	return t;
-}
 
 /* ---- buffers ---- */
 
 static bool append(uint8_t **buf, size_t *len, size_t *cap, const void *p,
 		   size_t n)
 {
+	if (n == 0)
+		return true;	/* *buf may still be NULL */
 	if (*len + n > *cap) {
 		size_t c = *cap ? *cap : 512;
 		uint8_t *b;
@@ -357,7 +169,7 @@ static long finish_call(struct tls_conn *t, const uint8_t *p, size_t n)
 	return (long)done + r;
 }
 
-static long conn_write_in(struct tls_conn *t, const void *buf, size_t n)
+long tls_exchange_write(struct tls_conn *t, const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
 	enum http_head_status st;
@@ -439,44 +251,6 @@ static bool answered_all(const struct tls_conn *t)
 	return t->awaiting_in == t->awaiting_out;
 }
 
-/* The last plaintext byte of the final response is being delivered. */
-static void teardown(struct tls_conn *t)
-{
-	static const char *const done[] = {
-		"TLS response complete, connection shut down",
-		("TLS response complete, connection shut down, descriptor "
-		 "to close"),
-		"TLS response complete, connection left open (action none)",
-	};
-	int saved = errno;
-	struct conn *c;
-
-	stats_add(&stats.teardowns[config.action], 1);
-	stats_add(&stats.tls_teardowns, 1);
-	log_event(LOG_TEARDOWNS, t->dest, done[config.action], NULL, 0);
-	if (config.action == CONN_ACTION_NONE) {
-		errno = saved;
-		return;
-	}
-	t->torn_down = true;
-	if (t->ops->close_notify != NULL)
-		t->ops->close_notify(t->session);
-	if (t->fd >= 0) {
-		c = fdtable_acquire(t->fd);
-		/* only the socket the shim saw connected, still that one */
-		if (c != NULL && c != &conn_closed &&
-		    conn_same_socket(c, t->fd)) {
-			atomic_fetch_or(&c->flags, CONN_TORN_DOWN);
-			REAL(shutdown)(t->fd, SHUT_RDWR);
-			if (config.action == CONN_ACTION_CLOSE)
-				conn_close_later(c, t->fd);
-		}
-		if (c != NULL)
-			conn_put(c);
-	}
-	errno = saved;
-}
-
 static bool rout_add(struct tls_conn *t, const void *p, size_t n)
 {
 	if (t->rout_off == t->rout_len)
@@ -490,7 +264,7 @@ static void response_ended(struct tls_conn *t)
 	if (answered_all(t) && config.action != CONN_ACTION_NONE)
 		t->rout_ends = true;
 	else if (answered_all(t))
-		teardown(t);	/* counted and logged, nothing closed */
+		tls_teardown(t);	/* counted and logged, nothing closed */
 }
 
 /* A complete response head in rin: rewritten into rout. */
@@ -600,7 +374,7 @@ static long deliver(struct tls_conn *t, uint8_t *p, size_t n, bool peek)
 		t->rout_off = t->rout_len = 0;
 		if (t->rout_ends) {
 			t->rout_ends = false;
-			teardown(t);
+			tls_teardown(t);
 		}
 	}
 	return (long)k;
@@ -618,7 +392,7 @@ static void stop_reading(struct tls_conn *t, int reason)
 		stats_add(&stats.given_up[GAVE_UP_NO_MEMORY], 1);
 }
 
-static long conn_read_in(struct tls_conn *t, void *buf, size_t n, bool peek)
+long tls_exchange_read(struct tls_conn *t, void *buf, size_t n, bool peek)
 {
 	uint8_t *p = buf;
 	bool complete;
@@ -659,7 +433,7 @@ static long conn_read_in(struct tls_conn *t, void *buf, size_t n, bool peek)
 				continue;
 			if (t->rout_ends && tls_conn_pending(t) == 0) {
 				t->rout_ends = false;
-				teardown(t);
+				tls_teardown(t);
 			}
 			return (long)k;
 		}
@@ -681,66 +455,4 @@ static long conn_read_in(struct tls_conn *t, void *buf, size_t n, bool peek)
 	}
 	return peek ? t->ops->peek(t->session, buf, n) :
 		      t->ops->recv(t->session, buf, n);
-}
-
-/* ---- the socket underneath ----
- *
- * A library that hides its socket (curl's own BIO) still reaches it
- * through send/recv: the socket-layer hooks report the first tracked
- * descriptor used during the call (tls_probe). */
-static void probe_begin(const struct tls_conn *t)
-{
-	if (t->fd < 0)
-		tls_probe_fd = -2;
-}
-
-static void probe_end(struct tls_conn *t)
-{
-	struct conn *c;
-	int fd;
-
-	if (t->fd >= 0)
-		return;
-	fd = tls_probe_fd;
-	tls_probe_fd = -1;
-	if (fd < 0)
-		return;
-	t->fd = fd;
-	c = fdtable_acquire(fd);
-	if (c == NULL || c == &conn_closed) {
-		/* not a socket the shim saw connected: leave it alone */
-		t->req_opaque = t->resp_opaque = true;
-		t->rout_ends = false;
-	} else {
-		t->host_rule = c->host_rule;
-		memcpy(t->dest, c->dest, sizeof t->dest);
-	}
-	if (c != NULL)
-		conn_put(c);
-}
-
-long tls_conn_write(struct tls_conn *t, const void *buf, size_t n)
-{
-	long r;
-	int saved;
-
-	probe_begin(t);
-	r = conn_write_in(t, buf, n);
-	saved = errno;
-	probe_end(t);
-	errno = saved;
-	return r;
-}
-
-long tls_conn_read(struct tls_conn *t, void *buf, size_t n, bool peek)
-{
-	long r;
-	int saved;
-
-	probe_begin(t);
-	r = conn_read_in(t, buf, n, peek);
-	saved = errno;
-	probe_end(t);
-	errno = saved;
-	return r;
 }

@@ -74,10 +74,28 @@ struct tls_conn {
 #define TLS_PASS ((struct tls_conn *)1)	/* seen, not HTTP: pass for good */
 struct tls_conn *tls_lookup(const void *session);
 
+/* A third kind of entry: a session not decided yet whose handshake showed
+ * its hidden socket (tls_hint).  Tagged, never a pointer (calloc aligns). */
+static inline bool tls_hinted(const struct tls_conn *t)
+{
+	return ((uintptr_t)t & 3) == 2;
+}
+
+/* The entry is a tracked session (not absent, passed or hinted). */
+static inline struct tls_conn *tls_tracked(struct tls_conn *t)
+{
+	return ((uintptr_t)t & 3) == 0 ? t : NULL;
+}
+
 /* The first plaintext the program writes decides.  Returns the session's
  * connection, TLS_PASS, or NULL when it cannot be tracked right now. */
 struct tls_conn *tls_decide(void *session, const struct tls_ops *ops,
 			    const void *p, size_t n, bool client);
+
+/* The filters (FORCECLOSE_ONLY, _EXCEPT) need the socket under a session
+ * whose library hides it: the handshake's own send/recv show it. */
+bool tls_filters_on(void);
+void tls_hint(void *session, int fd);
 
 /* The library frees or resets the session. */
 void tls_forget(const void *session);
@@ -92,12 +110,34 @@ static inline void tls_probe(int fd)
 		tls_probe_fd = fd;
 }
 
+/* Around a TLS library call: start listening, then the descriptor seen
+ * (or -1).  errno is the call's. */
+static inline void tls_probe_start(void)
+{
+	tls_probe_fd = -2;
+}
+
+static inline int tls_probe_stop(void)
+{
+	int fd = tls_probe_fd;
+
+	tls_probe_fd = -1;
+	return fd;
+}
+
 /* What SSL_write/gnutls_record_send should return: program bytes, or the
  * library's failure value. */
 long tls_conn_write(struct tls_conn *t, const void *p, size_t n);
 
 /* What SSL_read/SSL_peek/gnutls_record_recv should return. */
 long tls_conn_read(struct tls_conn *t, void *p, size_t n, bool peek);
+
+/* The exchange alone (tls_conn.c), without the socket probe: */
+long tls_exchange_write(struct tls_conn *t, const void *buf, size_t n);
+long tls_exchange_read(struct tls_conn *t, void *buf, size_t n, bool peek);
+/* The last plaintext byte of the final response is being delivered: end
+ * the connection (tls_session.c). */
+void tls_teardown(struct tls_conn *t);
 
 /* Plaintext the shim holds for the program (SSL_pending and friends). */
 static inline size_t tls_conn_pending(const struct tls_conn *t)

@@ -34,10 +34,16 @@ enum {
 	X(ssize_t, gnutls_record_send, (gnutls_session_t s, const void *p,   \
 					size_t n))                           \
 	X(ssize_t, gnutls_record_recv, (gnutls_session_t s, void *p, size_t n)) \
+	X(ssize_t, gnutls_record_recv_seq, (gnutls_session_t s, void *p,     \
+					    size_t n, unsigned char *seq))   \
 	X(size_t, gnutls_record_check_pending, (gnutls_session_t s))         \
 	X(int, gnutls_bye, (gnutls_session_t s, int how))                    \
 	X(void, gnutls_deinit, (gnutls_session_t s))
-#define GNUTLS_OTHERS(X) X(int, gnutls_transport_get_int, (gnutls_session_t s))
+#define GNUTLS_OTHERS(X)                                                    \
+	X(int, gnutls_transport_get_int, (gnutls_session_t s))               \
+	X(int, gnutls_record_get_state, (gnutls_session_t s, unsigned rd,   \
+					 void *mac, void *iv, void *key,     \
+					 unsigned char seq[8]))
 
 #define DECLARE(ret, name, params) EXPORT ret name params;
 GNUTLS_FUNCTIONS(DECLARE)
@@ -75,7 +81,9 @@ static inline void gt_ready(void)
 		resolve();
 }
 
-#define REAL_GT(name) (gt_ready(), gt_real.name)
+/* relaxed: a late resolve() may be storing the same pointer again */
+#define REAL_GT(name) \
+	(gt_ready(), __atomic_load_n(&gt_real.name, __ATOMIC_RELAXED))
 
 /* ---- the session as tls_conn.c sees it ---- */
 
@@ -134,8 +142,7 @@ static const struct tls_ops gnutls_ops = {
 
 static inline struct tls_conn *tracked(gnutls_session_t s)
 {
-	struct tls_conn *t = tls_lookup(s);
-	return t == TLS_PASS ? NULL : t;
+	return tls_tracked(tls_lookup(s));
 }
 
 static SLOW struct tls_conn *first_send(gnutls_session_t s, const void *p,
@@ -156,10 +163,10 @@ EXPORT ssize_t gnutls_record_send(gnutls_session_t s, const void *p, size_t n)
 	struct tls_conn *t = tls_lookup(s);
 	long r;
 
-	if (__builtin_expect(t == NULL, 0))
+	if (__builtin_expect(t == NULL || tls_hinted(t), 0))
 		t = first_send(s, p, n);
-	else if (t == TLS_PASS)
-		t = NULL;
+	else
+		t = tls_tracked(t);
 	if (t == NULL)
 		return REAL_GT(gnutls_record_send)(s, p, n);
 	r = tls_conn_write(t, p, n);
@@ -175,6 +182,26 @@ EXPORT ssize_t gnutls_record_recv(gnutls_session_t s, void *p, size_t n)
 	if (__builtin_expect(t == NULL, 1))
 		return REAL_GT(gnutls_record_recv)(s, p, n);
 	return (ssize_t)tls_conn_read(t, p, n, false);
+}
+
+/* The plaintext a tracked session delivers may be a rewritten head made
+ * of several records: the sequence number reported is that of the last
+ * record the library read (its read state's next number, less one). */
+EXPORT ssize_t gnutls_record_recv_seq(gnutls_session_t s, void *p, size_t n,
+				      unsigned char *seq)
+{
+	struct tls_conn *t = tracked(s);
+	ssize_t r;
+	int i;
+
+	if (__builtin_expect(t == NULL, 1))
+		return REAL_GT(gnutls_record_recv_seq)(s, p, n, seq);
+	r = (ssize_t)tls_conn_read(t, p, n, false);
+	if (r > 0 && seq != NULL &&
+	    REAL_GT(gnutls_record_get_state)(s, 1, NULL, NULL, NULL, seq) == 0)
+		for (i = 7; i >= 0 && seq[i]-- == 0; i--)
+			;
+	return r;
 }
 
 EXPORT size_t gnutls_record_check_pending(gnutls_session_t s)

@@ -44,7 +44,9 @@ enum {
 	X(int, SSL_get_error, (const SSL *s, int r))                        \
 	X(int, SSL_shutdown, (SSL * s))                                     \
 	X(void, SSL_free, (SSL * s))                                        \
-	X(int, SSL_clear, (SSL * s))
+	X(int, SSL_clear, (SSL * s))                                        \
+	X(int, SSL_connect, (SSL * s))                                      \
+	X(int, SSL_do_handshake, (SSL * s))
 /* used, not hooked */
 #define SSL_OTHERS(X)                                                      \
 	X(int, SSL_get_fd, (const SSL *s))                                  \
@@ -89,7 +91,9 @@ static inline void ssl_ready(void)
 		resolve();
 }
 
-#define REAL_SSL(name) (ssl_ready(), ssl_real.name)
+/* relaxed: a late resolve() may be storing the same pointer again */
+#define REAL_SSL(name) \
+	(ssl_ready(), __atomic_load_n(&ssl_real.name, __ATOMIC_RELAXED))
 
 /* ---- the session as tls_conn.c sees it ---- */
 
@@ -153,8 +157,7 @@ static const struct tls_ops openssl_ops = {
 
 static inline struct tls_conn *tracked(const SSL *s)
 {
-	struct tls_conn *t = tls_lookup(s);
-	return t == TLS_PASS ? NULL : t;
+	return tls_tracked(tls_lookup(s));
 }
 
 static SLOW struct tls_conn *first_write(SSL *s, const void *p, size_t n)
@@ -172,9 +175,9 @@ static struct tls_conn *write_target(SSL *s, const void *p, size_t n)
 {
 	struct tls_conn *t = tls_lookup(s);
 
-	if (__builtin_expect(t == NULL, 0))
+	if (__builtin_expect(t == NULL || tls_hinted(t), 0))
 		return first_write(s, p, n);
-	return t == TLS_PASS ? NULL : t;
+	return tls_tracked(t);
 }
 
 EXPORT int SSL_write_ex(SSL *s, const void *b, size_t n, size_t *w)
@@ -305,4 +308,43 @@ EXPORT int SSL_clear(SSL *s)
 	if (s != NULL && tls_lookup(s) != NULL)
 		tls_forget(s);
 	return REAL_SSL(SSL_clear)(s);
+}
+
+/* ---- the handshake: where a hidden socket shows itself ----
+ *
+ * With filters set, a session whose socket OpenSSL does not know (curl's
+ * own BIO: SSL_get_fd() is -1) needs it before its first write is
+ * rewritten: the tracked socket the handshake's send/recv use is noted
+ * for the session (tls_hint).  Without filters: one check, the real call. */
+
+static SLOW int handshake_probed(SSL *s, int (*fn)(SSL *))
+{
+	int r, saved;
+
+	tls_probe_start();
+	r = fn(s);
+	saved = errno;
+	tls_hint(s, tls_probe_stop());
+	errno = saved;
+	return r;
+}
+
+static inline bool hidden_socket(SSL *s)
+{
+	return tls_filters_on() && tls_lookup(s) == NULL &&
+	       REAL_SSL(SSL_get_fd)(s) < 0;
+}
+
+EXPORT int SSL_connect(SSL *s)
+{
+	if (s != NULL && hidden_socket(s))
+		return handshake_probed(s, REAL_SSL(SSL_connect));
+	return REAL_SSL(SSL_connect)(s);
+}
+
+EXPORT int SSL_do_handshake(SSL *s)
+{
+	if (s != NULL && hidden_socket(s))
+		return handshake_probed(s, REAL_SSL(SSL_do_handshake));
+	return REAL_SSL(SSL_do_handshake)(s);
 }

@@ -26,6 +26,7 @@ events() {
 	grep -Eq '^fuzz_response: [0-9]+ inputs, ok$' "$BATS_FILE_TMPDIR/regress.out"
 	grep -Eq '^fuzz_check: [0-9]+ inputs, ok$' "$BATS_FILE_TMPDIR/regress.out"
 	grep -Eq '^fuzz_settings: [0-9]+ inputs, ok$' "$BATS_FILE_TMPDIR/regress.out"
+	grep -Eq '^fuzz_tls: [0-9]+ inputs, ok$' "$BATS_FILE_TMPDIR/regress.out"
 }
 
 # the verdict one --check seed reaches: its first output line

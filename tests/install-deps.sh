@@ -29,6 +29,7 @@ have go      || need+=(golang-go)
 # tests/tls.bats: certificates at test time, OpenSSL test programs
 have openssl || need+=(openssl)
 [ -e /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+[ -e /usr/include/gnutls/gnutls.h ] || need+=(libgnutls28-dev)
 perl -MLWP::Protocol::https -e 1 2>/dev/null ||
 	need+=(libwww-perl liblwp-protocol-https-perl)
 have ruby    || need+=(ruby)

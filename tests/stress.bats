@@ -129,6 +129,51 @@ clean_phase() {
     [ "${N[3]}" -le 64 ]
 }
 
+# The TLS scenario (tests/stress/tls_client.c): the library built with
+# -fsanitize=thread as run.sh builds it, preloaded into a TSan OpenSSL
+# client whose threads make HTTPS requests at once; the witness is the
+# recording server with --tls (it records the decrypted requests).
+@test "stress (TLS): 8 threads making HTTPS requests through one process, sessions made and freed at once" {
+    skip_unless_cmd clang
+    skip_unless_cmd openssl
+    [ -e /usr/include/openssl/ssl.h ] || skip "libssl-dev not installed"
+    local b="$BATS_TEST_TMPDIR/tls" src=() f
+    mkdir -p "$b"
+    for f in "$ROOT"/shim/*.c; do
+        case "${f##*/}" in forceclose.c|check.c|engine*.c) ;; *) src+=("$f") ;; esac
+    done
+    clang -std=gnu11 -U_FORTIFY_SOURCE -Wall -Wextra -g -O1 \
+        -fsanitize=thread -fPIC -fvisibility=hidden -pthread -shared \
+        -Wl,-z,relro,-z,now -Wl,--version-script="$ROOT/shim/libforceclose.map" \
+        -o "$b/libforceclose-tsan.so" "${src[@]}" -ldl
+    clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -fsanitize=thread -pthread \
+        -o "$b/tls_client" "$ROOT/tests/stress/tls_client.c" -lssl -lcrypto
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$b/key.pem" \
+        -out "$b/cert.pem" 2>/dev/null
+    start_server keepalive 127.0.0.1 --tls "$b/cert.pem" "$b/key.pem"
+    local reqs=$(( $(scaled 50) > 0 ? $(scaled 50) : 1 )) total
+    total=$(( 8 * reqs ))
+    run timeout -k 10 300 env LD_PRELOAD="$b/libforceclose-tsan.so" \
+        TSAN_OPTIONS="halt_on_error=1 exitcode=66 log_path=$b/tsan" \
+        "$b/tls_client" "$SERVER_PORT" "$b/cert.pem" 8 "$reqs"
+    echo "status $status: $output"
+    cat "$b"/tsan.* 2>/dev/null | head -60
+    [ "$status" -eq 0 ]
+    refute ls "$b"/tsan.*
+    # every request answered, each on its own connection (the library
+    # was there: without it the 8 threads keep 8 connections)
+    [ "$output" = "requests $total connections $total" ]
+    # (bounded wait: 10 s for the server's last close to be recorded)
+    run python3 "$ROOT/tests/lib/stats.py" "$SERVER_LOG" \
+        "open == 0 and connections == $total and requests == $total" --wait 10
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run check_requests "$SERVER_LOG" --expect-close --count "$total"
+    echo "$output" | tail -3
+    [ "$status" -eq 0 ]
+}
+
 @test "stress harness: a race planted in a preloaded library fails the run" {
     SCALE=20 stress shutdown:a STRESS_PLANT=1
     [ "$status" -ne 0 ]

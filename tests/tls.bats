@@ -31,6 +31,9 @@ setup_file() {
         "$ROOT/tests/tls/ssl_client.c" -lssl -lcrypto 2>>"$b/build.err" || true
     cc "${cf[@]}" -o "$b/dl_loader" "$ROOT/tests/tls/dl_loader.c" -ldl \
         2>>"$b/build.err" || true
+    # the GnuTLS test program (libgnutls28-dev)
+    cc "${cf[@]}" -o "$b/gnutls_client" "$ROOT/tests/tls/gnutls_client.c" \
+        -lgnutls 2>>"$b/build.err" || true
 }
 
 setup() {
@@ -167,6 +170,64 @@ curl_both() {
     curl_both "p/[1-40]" 40
     leak_free "$SERVER_LOG/shim" 40
     [ "$(tls_sessions curl)" -eq 40 ]
+}
+
+# curl installs its own BIO: SSL_get_fd() is -1, and the socket under the
+# session is learned from the handshake's own send/recv, so the filters
+# apply to the session by address as to a plain socket.
+@test "curl over TLS with FORCECLOSE_ONLY naming the server's address: tracked, one connection per request" {
+    skip_unless_cmd curl
+    start_tls keepalive
+    export FORCECLOSE_ONLY="127.0.0.1:$SERVER_PORT"
+    curl_both "only/[1-20]" 20
+    leak_free "$SERVER_LOG/shim" 20
+    [ "$(tls_sessions curl)" -eq 20 ]
+}
+
+@test "curl over TLS with FORCECLOSE_ONLY naming another address, or _EXCEPT naming this one: left alone" {
+    skip_unless_cmd curl
+    local spec
+    for spec in ONLY=127.0.0.2 EXCEPT=127.0.0.1; do
+        # a server each (its own log directories)
+        start_tls keepalive
+        rm -rf "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+        : >"$STATS"
+        export "FORCECLOSE_$spec"
+        curl_both "away/[1-20]" 20
+        unset FORCECLOSE_ONLY FORCECLOSE_EXCEPT
+        # the library was there (its exit line) and kept out of the way:
+        # curl's one keep-alive connection, no close added
+        grep -q '"program":"curl".*"tls":{"sockets":0,"sessions_tracked":0,' "$STATS"
+        run stat_wait "$SERVER_LOG/shim" "open == 0 and connections == 1 and requests == 20"
+        echo "$spec: $output"
+        [ "$status" -eq 0 ]
+        run check_requests "$SERVER_LOG/shim" --expect-close --count 20
+        [ "$status" -ne 0 ]
+    done
+}
+
+@test "curl over TLS with host-name filters: FORCECLOSE_ONLY=localhost tracks, FORCECLOSE_EXCEPT=localhost leaves alone" {
+    skip_unless_cmd curl
+    start_tls keepalive
+    local r="localhost:$SERVER_PORT:127.0.0.1"
+    SERVER_URL="https://localhost:$SERVER_PORT"
+    FORCECLOSE_ONLY=localhost curl_both "h/[1-20]" 20 --resolve "$r"
+    leak_free "$SERVER_LOG/shim" 20
+    [ "$(tls_sessions curl)" -eq 20 ]
+    # a second server (its own log directories); the requests' Host is
+    # excluded: no close added, curl's one keep-alive connection
+    start_tls keepalive
+    r="localhost:$SERVER_PORT:127.0.0.1"
+    SERVER_URL="https://localhost:$SERVER_PORT"
+    rm -rf "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/shim"
+    : >"$STATS"
+    FORCECLOSE_EXCEPT=localhost curl_both "e/[1-20]" 20 --resolve "$r"
+    # one session, given up at its first request (its Host is excluded)
+    grep -q '"program":"curl".*"requests_left_alone":1,.*"excluded_host":1,.*"tls":{"sockets":1,"sessions_tracked":1,' "$STATS"
+    run stat_wait "$SERVER_LOG/shim" "open == 0 and connections == 1 and requests == 20"
+    [ "$status" -eq 0 ]
+    run check_requests "$SERVER_LOG/shim" --expect-close --count 20
+    [ "$status" -ne 0 ]
 }
 
 # py_both MODE N: the python client without the library (phase base) and
@@ -315,6 +376,50 @@ c_mode() {
     [ "$(tls_sessions wget)" -eq "$N" ]
 }
 
+# gnutls_mode MODE PATH: the gnutls_client checks for one read mode.
+gnutls_mode() {
+    local b="$BATS_FILE_TMPDIR/bin"
+    [ -x "$b/gnutls_client" ] || { cat "$b/build.err"; return 1; }
+    start_tls keepalive
+    c_both "$b/gnutls_client" "$1" "$SERVER_PORT" "$CERT" "$2" "$N"
+    echo "$BASE_OUT" | grep -qx "connections 1"
+    run stat_wait "$SERVER_LOG/base" "connections == 1 and requests == $N"
+    [ "$status" -eq 0 ]
+    # with it: one connection each; after the teardown a read is a clean
+    # end (0) and a write fails (GNUTLS_E_PUSH_ERROR, errno EPIPE)
+    echo "$SHIM_OUT" | grep -qx "connections $N"
+    echo "$SHIM_OUT" | grep -qx "after-read 0"
+    echo "$SHIM_OUT" | grep -qx "after-write -53"
+    leak_free "$SERVER_LOG/shim" "$N"
+    [ "$(tls_sessions gnutls_client)" -eq "$N" ]
+}
+
+@test "GnuTLS program, blocking gnutls_record_recv: teardown, then a clean end and a failing write" {
+    gnutls_mode block /g
+}
+
+@test "GnuTLS program, gnutls_record_recv_seq: the same path, sequence numbers never go back" {
+    # gnutls_client exits 3 when a sequence number goes back; without the
+    # hook the reads pass by the library and nothing is torn down
+    gnutls_mode seq /g
+}
+
+@test "GnuTLS program, non-blocking: GNUTLS_E_AGAIN inside trickled heads, check_pending announces held plaintext" {
+    # /trickle/: the server sends 1 to 7 bytes per segment, so heads
+    # arrive in many records and reads meet GNUTLS_E_AGAIN between them;
+    # gnutls_client exits 4 when a poll() the pending call sent it to
+    # timed out before a read that then returned bytes
+    gnutls_mode nb /trickle/g
+    echo "$BASE_OUT" | grep -Eq "^again [1-9]"
+    echo "$SHIM_OUT" | grep -Eq "^again [1-9]"
+}
+
+@test "GnuTLS program, a 1 ms timer without SA_RESTART: GNUTLS_E_INTERRUPTED is retried as without the library" {
+    gnutls_mode intr /trickle/g
+    echo "$BASE_OUT" | grep -Eq "^interrupted [1-9]"
+    echo "$SHIM_OUT" | grep -Eq "^interrupted [1-9]"
+}
+
 @test "ab -k over TLS: every request on its own connection, carrying close" {
     skip_unless_cmd ab
     start_tls keepalive
@@ -437,6 +542,66 @@ stdout_both() {
     run "$ROOT/shim/forceclose" --check curl
     [ "$status" -eq 0 ]
     [ "$(echo "$output" | grep -c "HTTPS out of reach")" -eq 0 ]
+}
+
+# unreached_both NAME CMD...: CMD without the library and with it (under
+# the library, or as given when CMD is the launcher); both exit 0 with the
+# same bodies on stdout.
+unreached_both() {
+    local name="$1"
+    shift
+    set_phase base
+    run timeout "$FC_TIMEOUT" "$@"
+    echo "baseline: status $status"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$BATS_TEST_TMPDIR/base.out"
+    set_phase shim
+    if [ "$name" = launcher ]; then
+        FORCECLOSE_STATS="$STATS" run timeout "$FC_TIMEOUT" \
+            "$ROOT/shim/forceclose" "$@"
+    else
+        run fc "$@"
+    fi
+    echo "shim: status $status"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$BATS_TEST_TMPDIR/shim.out"
+    [ -s "$BATS_TEST_TMPDIR/shim.out" ]
+    same_file "$BATS_TEST_TMPDIR/base.out" "$BATS_TEST_TMPDIR/shim.out"
+}
+
+@test "Java over TLS (JSSE): out of reach, still working, bodies unchanged; --check says so" {
+    skip_unless_cmd javac
+    local j="$BATS_TEST_TMPDIR/java"
+    javac -d "$j" "$ROOT/tests/tls/JavaTls.java"
+    start_tls keepalive
+    unreached_both java java -cp "$j" JavaTls "$SERVER_URL/j" "$CERT" 20
+    # loaded (it saw the handshake on a socket), reached no session
+    grep -q '"program":"java".*"tls":{"sockets":[1-9][0-9]*,"sessions_tracked":0,' "$STATS"
+    run "$ROOT/shim/forceclose" --check java
+    echo "$output"
+    [ "$status" -eq 0 ]
+    echo "$output" | grep -q "^note: HTTPS out of reach: Java's TLS (JSSE) is Java code"
+}
+
+@test "Go over TLS (crypto/tls): under the launcher (system-call engine), still working, bodies unchanged; --check says so" {
+    skip_unless_cmd go
+    local g="$BATS_TEST_TMPDIR/go"
+    mkdir -p "$g"
+    # standard library only: nothing downloaded, the cache in the test's
+    # own directory
+    GOCACHE="$g/cache" GOPATH="$g/path" GO111MODULE=off GOFLAGS= \
+        GOTOOLCHAIN=local CGO_ENABLED=0 go build -o "$g/go_tls" \
+        "$ROOT/tests/tls/go_tls.go"
+    start_tls keepalive
+    # the launcher picks its system-call engine for a Go program; the
+    # ciphertext is not HTTP to it
+    unreached_both launcher "$g/go_tls" "$SERVER_URL/g" "$CERT" 20
+    # the engine was there: its stats line names the program
+    grep -q '"program":"go_tls"' "$STATS"
+    run "$ROOT/shim/forceclose" --check "$g/go_tls"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    echo "$output" | grep -q "Go's HTTPS is inside the binary"
 }
 
 @test "FORCECLOSE_ACTION=close over TLS: the socket under the session is shut down, then closed by the library" {

@@ -5,7 +5,8 @@
 
 Answers every request with 200 and a Content-Length body (N bytes of 'x'
 for a target ending in /size/N or /size/N/I, else 16 bytes), ignores "Connection:
-close" and never closes first: the server forceclose exists for.  Nothing
+close" and never closes first: the server forceclose exists for.  A
+connection that begins with the line "BULK N" (not HTTP) gets N bytes.  Nothing
 is logged, so the server costs the same in both variants of a figure."""
 import re
 import socket
@@ -20,11 +21,22 @@ def serve(conn):
     buf = b""
     try:
         while True:
-            while b"\r\n\r\n" not in buf:
+            if buf.startswith(b"BULK ") and b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                n = int(line.split()[1])
+                while n > 0:
+                    k = min(n, len(BLOCK))
+                    conn.sendall(BLOCK[:k])
+                    n -= k
+                continue
+            while b"\r\n\r\n" not in buf and not (
+                    buf.startswith(b"BULK ") and b"\n" in buf):
                 data = conn.recv(65536)
                 if not data:
                     return
                 buf += data
+            if buf.startswith(b"BULK "):
+                continue
             head, buf = buf.split(b"\r\n\r\n", 1)
             target = head.split(b" ", 2)[1].decode("latin-1")
             m = re.search(r"/size/(\d+)(/\d+)?$", target)

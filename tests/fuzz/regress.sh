@@ -15,12 +15,13 @@ mkdir -p "$out"
 status=0
 http=(shim/http_fields.c shim/http_head.c shim/http_request.c
       shim/http_response.c shim/chunked.c)
-for t in request response check settings; do
+for t in request response check settings tls; do
     bin="$out/fuzz_$t"
     case "$t" in
         request|response) pure=("${http[@]}") ;;
         check) pure=() ;;    # fuzz_check.c includes shim/check.c
         settings) pure=(shim/settings.c shim/filter.c) ;;
+        tls) pure=("${http[@]}" shim/tls_conn.c) ;;
     esac
     if ! "$cc" -std=gnu11 -g -O1 -Wall -Wextra -Werror "${san[@]}" -Ishim \
         -o "$bin" "tests/fuzz/fuzz_$t.c" tests/fuzz/standalone.c \

@@ -12,7 +12,7 @@
 # copied into it on each run and what libFuzzer adds there stays for the
 # next run; tests/fuzz/corpus/ itself is never written.  libFuzzer's output
 # is in build/fuzz/fuzz_TARGET.log.  FUZZ_CC picks the compiler (clang),
-# FUZZ_TARGETS the targets ("request response check settings"), FUZZ_OUT
+# FUZZ_TARGETS the targets ("request response check settings tls"), FUZZ_OUT
 # the directory
 # instead of build/fuzz: `make clean` removes build/, so a long run whose
 # corpus should outlive it (or that runs while someone builds) belongs
@@ -29,7 +29,7 @@ http="shim/http_fields.c shim/http_head.c shim/http_request.c
       shim/http_response.c shim/chunked.c"
 mkdir -p "$out"
 status=0 passed=0 failed=0
-for t in ${FUZZ_TARGETS:-request response check settings}; do
+for t in ${FUZZ_TARGETS:-request response check settings tls}; do
     # the code each target links, its dictionary, and the longest input:
     # room for a head just over the 64 KiB limits; for settings, for a
     # value just over the 4096-byte limit in each variable
@@ -37,6 +37,7 @@ for t in ${FUZZ_TARGETS:-request response check settings}; do
         request|response) pure=$http dict=http.dict max_len=70000 ;;
         check) pure="" dict=check.dict max_len=70000 ;;   # includes check.c
         settings) pure="shim/settings.c shim/filter.c" dict=settings.dict max_len=40000 ;;
+        tls) pure="$http shim/tls_conn.c" dict=http.dict max_len=70000 ;;
         *) echo "unknown target $t" >&2; exit 2 ;;
     esac
     bin="$out/fuzz_$t"

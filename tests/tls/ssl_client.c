@@ -21,6 +21,9 @@
  *          SSL_write_ex with its head (WANT_WRITE retries mid-call)
  *   close  blocking; the request says "Connection: close" itself and the
  *          client closes after every response (benchmark baseline)
+ *   raw    not HTTP (benchmark of an untracked session): sends the line
+ *          "BULK N" and reads N bytes (N = the fifth argument) in 64 KiB
+ *          reads; prints "bytes N" 
  * Bodies go to OUTDIR/NNNN.  After the last response one more read and one
  * write are tried on its session (if it said close) and reported as "after-read R E" and
  * "after-write R E" (return value, SSL_get_error); "connections C" counts
@@ -242,6 +245,18 @@ int main(int argc, char **argv)
 	if (p_SSL_CTX_load_verify_locations(ctx, argv[3], NULL) != 1)
 		die("CA file");
 	p_SSL_CTX_set_verify(ctx, 1 /* SSL_VERIFY_PEER */, NULL);
+	if (strcmp(mode, "raw") == 0) {
+		long long want = atoll(argv[5]), got = 0;
+		size_t k;
+
+		s = open_conn(ctx, port, &fd);
+		snprintf(req, sizeof req, "BULK %lld\n", want);
+		put(s, fd, req, strlen(req));
+		while (got < want && (k = get(s, fd, buf, sizeof buf)) > 0)
+			got += (long long)k;
+		printf("bytes %lld\n", got);
+		return got == want ? 0 : 1;
+	}
 	for (i = 0; i < n; i++) {
 		size_t have = 0, body, want;
 		char *end, *cl;
