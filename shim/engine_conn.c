@@ -55,13 +55,17 @@ struct econn *econn_new_dead(uint64_t cookie)
 	return c;
 }
 
-bool econn_take_swap(struct econn *c)
+bool econn_wants_swap(const struct econn *c)
 {
 	unsigned f = atomic_load(&c->flags);
 
 	return config.action == ACTION_CLOSE && (f & EC_TORN_DOWN) &&
-	       !(f & EC_DEAD) &&
-	       !(atomic_fetch_or(&c->flags, EC_SWAPPED) & EC_SWAPPED);
+	       !(f & (EC_DEAD | EC_NO_SWAP));
+}
+
+void econn_swap_failed(struct econn *c)
+{
+	atomic_fetch_or(&c->flags, EC_NO_SWAP);	/* stays shut down */
 }
 
 void econn_swapped(const struct econn *c)

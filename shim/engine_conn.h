@@ -22,11 +22,13 @@ struct econn *econn_new(uint64_t cookie);
  * SIGPIPE.  NULL when out of memory. */
 struct econn *econn_new_dead(uint64_t cookie);
 
-/* Torn down by the engine under action close and not yet swapped out:
- * true once per socket, for the caller that swaps it. */
-bool econn_take_swap(struct econn *c);
-/* ... and swapped: the log line. */
+/* Torn down by the engine under action close: the number a call names
+ * is to be swapped for the placeholder (every number, in every process,
+ * that still holds the socket, at its next call; not again once a swap
+ * has failed).  Then the log line, or the failure. */
+bool econn_wants_swap(const struct econn *c);
 void econn_swapped(const struct econn *c);
+void econn_swap_failed(struct econn *c);
 
 /* The socket's state with a reference, or NULL (not ours, or gone). */
 struct econn *econn_find(uint64_t cookie);

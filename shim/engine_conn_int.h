@@ -18,7 +18,7 @@ enum {
 	EC_GAVE_UP = 1u << 3,		/* counted as given up (once) */
 	EC_CHECKED = 1u << 4,		/* destination filters applied */
 	EC_DEAD = 1u << 5,		/* the placeholder of action close */
-	EC_SWAPPED = 1u << 6,		/* action close done for it (once) */
+	EC_NO_SWAP = 1u << 6,		/* action close: a swap failed */
 	EC_LOST = 1u << 7,		/* out of the supervisor's reach */
 };
 

@@ -362,7 +362,7 @@ static void data_call(const struct seccomp_notif *n)
 		return;
 	}
 	/* action close: the program touches the torn-down socket again */
-	if (econn_take_swap(c)) {
+	if (econn_wants_swap(c)) {
 		int nd = engine_swap_dead(n, (int)n->data.args[0], d, &c);
 		if (nd >= 0)
 			d = nd;

@@ -191,8 +191,10 @@ int engine_swap_dead(const struct seccomp_notif *n, int fd, int d,
 	struct econn *dead;
 	int r, nd;
 
-	if (dead_fd < 0 || (dead = econn_find(dead_cookie)) == NULL)
+	if (dead_fd < 0 || (dead = econn_find(dead_cookie)) == NULL) {
+		econn_swap_failed(*c);
 		return -1;
+	}
 	nd = fcntl(dead_fd, F_DUPFD_CLOEXEC, 0);
 	add.newfd_flags = cloexec(n, fd) ? O_CLOEXEC : 0;
 	pthread_mutex_lock(&place_lock);
@@ -207,6 +209,7 @@ int engine_swap_dead(const struct seccomp_notif *n, int fd, int d,
 		if (nd >= 0)
 			close(nd);
 		econn_put(dead);
+		econn_swap_failed(*c);
 		return -1;
 	}
 	econn_swapped(*c);
