@@ -298,7 +298,7 @@ static void print_help(void)
 	       "      --stats FILE     append a JSON line of counters at "
 	       "exit and exec\n"
 	       "      --no-inherit     programs COMMAND starts run without "
-	       "the library\n"
+	       "being reached\n"
 	       "      --engine WHICH   auto (default), preload or syscall "
 	       "(see below)\n"
 	       "      --check PROGRAM  can the library reach PROGRAM? "
