@@ -299,7 +299,13 @@ wait_line() {
     done
     exec {w}>&-
     # every connection ended, the supervisors with their programs
+    # (bounded: 10 s)
     wait_closed 11
+    local i
+    for (( i = 0; i < 200; i++ )); do
+        [ -z "$(sup_pids)" ] && break
+        sleep 0.05
+    done
     [ -z "$(sup_pids)" ]
 }
 
