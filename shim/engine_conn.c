@@ -45,6 +45,36 @@ struct econn *econn_new(uint64_t cookie)
 	return c;
 }
 
+struct econn *econn_new_dead(uint64_t cookie)
+{
+	struct econn *c = econn_new(cookie);
+
+	if (c != NULL)
+		atomic_store(&c->flags, EC_DEAD | EC_TORN_DOWN | EC_CHECKED |
+					EC_REQ_OPAQUE | EC_RESP_OPAQUE);
+	return c;
+}
+
+bool econn_wants_swap(const struct econn *c)
+{
+	unsigned f = atomic_load(&c->flags);
+
+	return config.action == ACTION_CLOSE && (f & EC_TORN_DOWN) &&
+	       !(f & (EC_DEAD | EC_NO_SWAP));
+}
+
+void econn_swap_failed(struct econn *c)
+{
+	atomic_fetch_or(&c->flags, EC_NO_SWAP);	/* stays shut down */
+}
+
+void econn_swapped(const struct econn *c)
+{
+	log_event(LOG_TEARDOWNS, c->dest,
+		  "socket closed, a closed placeholder holds its descriptor",
+		  NULL, 0);
+}
+
 struct econn *econn_find(uint64_t cookie)
 {
 	struct econn *c;
@@ -55,6 +85,27 @@ struct econn *econn_find(uint64_t cookie)
 			atomic_fetch_add(&c->refs, 1);
 			break;
 		}
+	pthread_mutex_unlock(&table_lock);
+	return c;
+}
+
+void econn_set_ino(struct econn *c, unsigned long ino)
+{
+	c->ino = ino;
+}
+
+struct econn *econn_find_ino(unsigned long ino)
+{
+	struct econn *c = NULL;
+	unsigned b;
+
+	pthread_mutex_lock(&table_lock);
+	for (b = 0; b < BUCKETS && c == NULL; b++)
+		for (c = table[b]; c != NULL; c = c->next)
+			if (c->ino == ino && ino != 0) {
+				atomic_fetch_add(&c->refs, 1);
+				break;
+			}
 	pthread_mutex_unlock(&table_lock);
 	return c;
 }
@@ -116,6 +167,8 @@ void econn_gave_up(struct econn *c, int reason)
 
 void econn_give_up_unseen(struct econn *c, int fd)
 {
+	if (atomic_load(&c->flags) & EC_DEAD)
+		return;	/* nothing to see there */
 	pthread_mutex_lock(&c->wlock);
 	econn_req_flush(c, fd);
 	http_request_give_up(&c->req);
@@ -130,8 +183,30 @@ void econn_give_up_unseen(struct econn *c, int fd)
 	econn_gave_up(c, GAVE_UP_UNSEEN_BYTES);
 }
 
+void econn_lost(struct econn *c)
+{
+	if (atomic_load(&c->flags) & EC_DEAD)
+		return;
+	/* counted as a give-up; the one line is engine_out_of_room's */
+	if (!(atomic_fetch_or(&c->flags, EC_LOST | EC_GAVE_UP) & EC_GAVE_UP))
+		stats_add(&stats.given_up[GAVE_UP_NO_MEMORY], 1);
+}
+
+bool econn_is_lost(const struct econn *c)
+{
+	return atomic_load(&c->flags) & EC_LOST;
+}
+
+void econn_drop(struct econn *c)
+{
+	if (!(atomic_load(&c->flags) & EC_DEAD))
+		unlink_conn(c);
+}
+
 void econn_closed(struct econn *c, int fd)
 {
+	if (atomic_load(&c->flags) & EC_DEAD)
+		return;	/* one of its numbers: the placeholder stays */
 	pthread_mutex_lock(&c->wlock);
 	econn_req_flush(c, fd);
 	pthread_mutex_unlock(&c->wlock);
@@ -139,9 +214,10 @@ void econn_closed(struct econn *c, int fd)
 }
 
 /* The response is complete and no other request is out: end the
- * connection as FORCECLOSE_ACTION says.  The engine cannot close the
- * program's descriptor for it, so "close" shuts down like "shutdown"
- * (the program then sees end of file and closes). */
+ * connection as FORCECLOSE_ACTION says.  "close" shuts down here too: the
+ * engine can only replace a descriptor of the program during a call of
+ * the program, so the socket is swapped for the placeholder at the
+ * program's next trapped call on it (engine_io.c). */
 void econn_maybe_teardown(struct econn *c, int fd)
 {
 	static const char *const done[] = {

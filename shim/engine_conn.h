@@ -16,9 +16,36 @@ struct econn;
  * caller.  NULL when out of memory. */
 struct econn *econn_new(uint64_t cookie);
 
+/* The placeholder that FORCECLOSE_ACTION=close puts at a torn-down
+ * socket's number (engine_sock.c): tracked for good and torn down from
+ * the start, so reads there return 0 and writes fail with EPIPE, never
+ * SIGPIPE.  NULL when out of memory. */
+struct econn *econn_new_dead(uint64_t cookie);
+
+/* Torn down by the engine under action close: the number a call names
+ * is to be swapped for the placeholder (every number, in every process,
+ * that still holds the socket, at its next call; not again once a swap
+ * has failed).  Then the log line, or the failure. */
+bool econn_wants_swap(const struct econn *c);
+void econn_swapped(const struct econn *c);
+void econn_swap_failed(struct econn *c);
+
 /* The socket's state with a reference, or NULL (not ours, or gone). */
 struct econn *econn_find(uint64_t cookie);
 void econn_put(struct econn *c);
+
+/* The same by the socket's inode (set once placed), for when the
+ * supervisor cannot hold a duplicate to read the cookie from: a search of
+ * the whole table, only on that path. */
+void econn_set_ino(struct econn *c, unsigned long ino);
+struct econn *econn_find_ino(unsigned long ino);
+
+/* The engine could not reach the socket (no duplicate to be had): bytes
+ * it holds or owes cannot be placed, so the program's calls on it fail
+ * with ECONNRESET from now on, until it closes it (econn_drop). */
+void econn_lost(struct econn *c);
+bool econn_is_lost(const struct econn *c);
+void econn_drop(struct econn *c);
 
 /* The program closes a descriptor of the socket (fd, the supervisor's
  * duplicate): held bytes go out first; the state is dropped. */

@@ -17,6 +17,9 @@ enum {
 	EC_TORN_DOWN = 1u << 2,		/* the engine shut it down */
 	EC_GAVE_UP = 1u << 3,		/* counted as given up (once) */
 	EC_CHECKED = 1u << 4,		/* destination filters applied */
+	EC_DEAD = 1u << 5,		/* the placeholder of action close */
+	EC_NO_SWAP = 1u << 6,		/* action close: a swap failed */
+	EC_LOST = 1u << 7,		/* out of the supervisor's reach */
 };
 
 #define EC_AWAITING_MAX 16	/* requests awaiting responses (pipelining) */
@@ -26,6 +29,7 @@ struct econn {
 	atomic_uint refs;
 	atomic_uint flags;
 	uint64_t cookie;
+	unsigned long ino;	/* the socket's inode, for /proc links */
 	struct econn *next;	/* hash chain */
 	uint8_t host_rule;
 	char dest[EC_DEST_MAX];	/* for log lines */

@@ -26,14 +26,36 @@
 #define SLICE_MS 200		/* a waiting worker checks this often that
 				   the thread still waits for it */
 
+/* The supervisor has no room for a duplicate: whose socket is at fd is
+ * read from /proc instead (a link, no descriptor needed). */
+static struct econn *lookup_by_link(const struct seccomp_notif *n, int fd)
+{
+	char path[64], link[64];
+	unsigned long ino;
+	ssize_t k;
+
+	snprintf(path, sizeof path, "/proc/%u/fd/%d", n->pid, fd);
+	k = readlink(path, link, sizeof link - 1);
+	if (k <= 0)
+		return NULL;
+	link[k] = '\0';
+	if (sscanf(link, "socket:[%lu]", &ino) != 1)
+		return NULL;
+	return econn_find_ino(ino);
+}
+
 /* The descriptor's socket if it is one the engine tracks: the duplicate,
- * *c referenced.  -1: not ours (nothing held). */
+ * *c referenced.  -1: not ours (nothing held).  LOST: ours, but the
+ * supervisor is out of descriptors (*c referenced, no duplicate). */
+#define LOST (-2)
 static int lookup(const struct seccomp_notif *n, int fd, struct econn **c)
 {
 	uint64_t cookie;
 	socklen_t len = sizeof cookie;
 	int d = engine_target_fd(n, fd);
 
+	if (d < 0 && out_of_room(-d) && (*c = lookup_by_link(n, fd)) != NULL)
+		return LOST;
 	if (d < 0)
 		return -1;
 	if (getsockopt(d, SOL_SOCKET, SO_COOKIE, &cookie, &len) != 0 ||
@@ -323,9 +345,27 @@ static void data_call(const struct seccomp_notif *n)
 	int d, err;
 
 	d = lookup(n, (int)n->data.args[0], &c);
+	if (d == LOST || (d >= 0 && econn_is_lost(c))) {
+		/* bytes may be held or owed: the kernel's own answer could
+		 * be wrong, so the connection fails for the program */
+		engine_out_of_room("connections it cannot reach fail with "
+				   "ECONNRESET");
+		econn_lost(c);
+		econn_put(c);
+		if (d >= 0)
+			close(d);
+		engine_reply(n, 0, ECONNRESET);
+		return;
+	}
 	if (d < 0) {
 		engine_continue(n);
 		return;
+	}
+	/* action close: the program touches the torn-down socket again */
+	if (econn_wants_swap(c)) {
+		int nd = engine_swap_dead(n, (int)n->data.args[0], d, &c);
+		if (nd >= 0)
+			d = nd;
 	}
 	if (econn_opaque(c)) {
 		engine_continue(n);
@@ -357,6 +397,11 @@ static void forget(const struct seccomp_notif *n, int fd)
 	struct econn *c;
 	int d = lookup(n, fd, &c);
 
+	if (d == LOST) {
+		econn_drop(c);	/* held bytes cannot go: closed as it is */
+		econn_put(c);
+		return;
+	}
 	if (d < 0)
 		return;
 	econn_closed(c, d);
@@ -370,8 +415,13 @@ static void unseen(const struct seccomp_notif *n, int fd)
 	struct econn *c;
 	int d;
 
-	if ((unsigned)fd < engine_base || (d = lookup(n, fd, &c)) < 0)
+	if ((unsigned)fd < engine_base || (d = lookup(n, fd, &c)) == -1)
 		return;
+	if (d == LOST) {
+		econn_lost(c);
+		econn_put(c);
+		return;
+	}
 	econn_give_up_unseen(c, d);
 	econn_put(c);
 	close(d);

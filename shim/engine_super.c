@@ -42,6 +42,7 @@
 
 int engine_listener = -1;
 unsigned engine_base;
+pid_t engine_program;
 static atomic_int idle, workers;
 
 void engine_reply(const struct seccomp_notif *n, long val, int err)
@@ -87,8 +88,10 @@ int engine_target_fd(const struct seccomp_notif *n, int fd)
 			/* a thread's pidfd: the notification names a thread */
 			e->pidfd = (int)syscall(SYS_pidfd_open, n->pid,
 						PIDFD_THREAD);
-			if (e->pidfd < 0)
-				return e->pidfd = 0, -ESRCH;
+			if (e->pidfd < 0) {
+				e->pidfd = 0;
+				return out_of_room(errno) ? -errno : -ESRCH;
+			}
 			/* the ID could have been reused before the open */
 			if (!engine_valid(n))
 				return -ESRCH;
@@ -102,6 +105,16 @@ int engine_target_fd(const struct seccomp_notif *n, int fd)
 		e->pidfd = 0;	/* an older thread with this ID: reopen */
 	}
 	return -ESRCH;
+}
+
+void engine_out_of_room(const char *what)
+{
+	static atomic_bool said;
+
+	if (!atomic_exchange(&said, true))
+		fprintf(stderr, "forceclose: the system-call engine is out of "
+			"descriptors (RLIMIT_NOFILE %s): %s\n",
+			"of its supervisor", what);
 }
 
 static void *worker(void *arg)
@@ -211,6 +224,7 @@ static void supervise(int sock, const char *program)
 	program_invocation_short_name = (char *)program;
 	prctl(PR_SET_NAME, "forceclose-sup", 0, 0, 0);
 	engine_conf_load();
+	engine_dead_init();
 	if (!spawn_worker() || !spawn_worker())
 		_exit(1);
 	if (write(sock, "R", 1) != 1)
@@ -246,6 +260,7 @@ int engine_exec(char *argv[])
 	char ack;
 
 	engine_base = choose_base();
+	engine_program = getpid();	/* exec keeps it */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
 		goto fail;
 	a = fork();

@@ -330,7 +330,7 @@ static void print_help(void)
 	       "      --report-interval SECONDS  also every SECONDS while "
 	       "the program runs\n"
 	       "      --no-inherit     programs COMMAND starts run without "
-	       "the library\n"
+	       "being reached\n"
 	       "      --engine WHICH   auto (default), preload or syscall "
 	       "(see below)\n"
 	       "      --check PROGRAM  can the library reach PROGRAM? "

@@ -120,6 +120,17 @@ print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2
     echo "$output"
     [ "$status" -eq 0 ]
     [ "$(stat_of teardowns)" -eq 600 ]
+    # the same with the close action: Go closes each socket itself, so
+    # the engine's swap has nothing left to do, and nothing breaks
+    set_phase close
+    story_run "$FC" --engine=syscall --action close --stats "$T/stats-close.json" -- \
+        "$GOBIN/story" "$SERVER_URL/submit" 600 new
+    [ "$status" -eq 0 ]
+    [ "$output" = "done 600 errors 0 sockets 0" ]
+    run check_requests "$SERVER_LOG/close" --expect-close --count 600
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])["teardowns"]["close"])' "$T/stats-close.json")" -eq 600 ]
 }
 
 @test "engine: --engine=preload leaves a static Go program unreached (the story still leaks)" {
@@ -130,39 +141,231 @@ print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2
     [[ "$output" == *"too many open files"* ]]
 }
 
-@test "engine: --check says a static Go program is reached by the engine" {
+@test "engine: --check verdicts - static and cgo Go, static C by the engine, a dynamic C program by the library" {
     run "$FC" --check "$GOBIN/story"
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"yes - a Go program: the system-call engine reaches it"* ]]
     [[ "$output" == *"Go's HTTPS"* ]]
+    if [ -x "$GOBIN/goget-cgo" ]; then
+        run "$FC" --check "$GOBIN/goget-cgo"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"yes - a Go program (cgo-linked): the system-call engine reaches it"* ]]
+    fi
+    if [ -x "$GOBIN/static_cat" ]; then
+        run "$FC" --check "$GOBIN/static_cat"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"yes - statically linked: the system-call engine reaches it"* ]]
+        [[ "$output" == *"not if it installs its own seccomp listener"* ]]
+    fi
+    run "$FC" --check "$(command -v true)"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"yes - dynamically linked against glibc; LD_PRELOAD reaches it"* ]]
     run "$FC" --engine=bogus -- true
     [ "$status" -eq 2 ]
     [[ "$output" == *"bad --engine"* ]]
 }
 
-@test "engine: a gcc -static C client, blocking sockets, every call family, SIGALRM every millisecond: each request once, torn down" {
+@test "engine: a gcc -static C client, blocking and non-blocking sockets, every call family, SIGALRM every millisecond: each request once, torn down" {
     [ -x "$GOBIN/static_client" ] || skip "cannot link statically (libc.a)"
     start_server keepalive
-    local m
-    for m in write writev sendto sendmsg; do
-        set_phase "$m"
-        # the client reads once more after each response: only a teardown
-        # answers that read (the server never closes)
-        run timeout 60 "$FC" --stats "$T/stats.json" -- \
-            "$GOBIN/static_client" "$SERVER_PORT" "$m" 40 signals
-        echo "$m: status $status: $output"
-        [ "$status" -eq 0 ]
-        [ "$output" = "ok 40 eof 40" ]
-        # framing checked by the server's own parser: a write done twice
-        # or lost would break it or the count
-        run check_requests "$SERVER_LOG/$m" --expect-close --count 40
-        echo "$output"
-        [ "$status" -eq 0 ]
-        [[ "$output" == *" 0 problems"* ]]
-        [ "$(stat_of teardowns)" -eq 40 ]
+    local m o
+    for o in signals nonblock,signals; do
+        for m in write writev sendto sendmsg; do
+            set_phase "$m-${o%%,*}"
+            # the client reads once more after each response: only a
+            # teardown answers that read (the server never closes)
+            run timeout 60 "$FC" --stats "$T/stats.json" -- \
+                "$GOBIN/static_client" "$SERVER_PORT" "$m" 40 "$o"
+            echo "$m $o: status $status: $output"
+            [ "$status" -eq 0 ]
+            [ "$output" = "ok 40 eof 40" ]
+            # framing checked by the server's own parser: a write done
+            # twice or lost would break it or the count
+            run check_requests "$SERVER_LOG/$m-${o%%,*}" --expect-close \
+                --count 40
+            echo "$output"
+            [ "$status" -eq 0 ]
+            [[ "$output" == *" 0 problems"* ]]
+            [ "$(stat_of teardowns)" -eq 40 ]
+        done
     done
 }
+
+# socket_inodes PID: the socket inodes behind PID's descriptors, one a
+# line, sorted, repeated once per descriptor.
+socket_inodes() {
+    local f
+    for f in /proc/"$1"/fd/*; do readlink "$f"; done 2>/dev/null |
+        sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' | sort
+}
+
+# wait_line FILE TEXT: FILE has a line TEXT (bounded: 20 s).
+wait_line() {
+    local i
+    for (( i = 0; i < 400; i++ )); do
+        grep -qx "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "no line \"$2\" in $1:"; cat "$1"
+    return 1
+}
+
+@test "engine: FORCECLOSE_ACTION=close - a program that never closes keeps its numbers, the sockets behind them are closed for it" {
+    [ -x "$GOBIN/static_client" ] || skip "cannot link statically (libc.a)"
+    start_server keepalive
+    local a pid ino i
+    for a in shutdown close; do
+        set_phase "$a"
+        # 5 requests, no close(): each read once more after its response
+        # (0: torn down) and written once more (EPIPE, no SIGPIPE); then
+        # the client waits to be killed
+        FORCECLOSE_ACTION=$a "$FC" --engine=syscall --stats "$T/stats-$a.json" \
+            -- "$GOBIN/static_client" "$SERVER_PORT" write 5 keep \
+            >"$T/$a.out" 2>&1 3>&- &
+        pid=$!
+        echo "$pid" >>"$T/client.pids"
+        wait_line "$T/$a.out" "ok 5 eof 5 epipe 5"
+        socket_inodes "$pid" >"$T/$a.inodes"
+        cat "$T/$a.inodes"
+        [ "$(wc -l <"$T/$a.inodes")" -eq 5 ]
+        if [ "$a" = shutdown ]; then
+            # five TCP sockets, still the program's
+            [ "$(uniq "$T/$a.inodes" | wc -l)" -eq 5 ]
+            run grep -qwf "$T/$a.inodes" /proc/net/unix
+            [ "$status" -eq 1 ]
+        else
+            # the five numbers hold one closed AF_UNIX placeholder: the
+            # TCP sockets are gone
+            [ "$(uniq "$T/$a.inodes" | wc -l)" -eq 1 ]
+            ino=$(head -1 "$T/$a.inodes")
+            awk '{print $7}' /proc/net/unix | grep -qx "$ino"
+            ss -xap | grep "pid=$pid," | grep -qw "$ino"
+        fi
+        run check_requests "$SERVER_LOG/$a" --expect-close --count 5
+        echo "$output"
+        [ "$status" -eq 0 ]
+        kill "$pid"
+        wait "$pid" || true
+    done
+    # the supervisor writes its stats line once the program has gone
+    for (( i = 0; i < 200; i++ )); do
+        [ -s "$T/stats-close.json" ] && break
+        sleep 0.05
+    done
+    cp "$T/stats-close.json" "$T/stats.json"
+    [ "$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])["teardowns"]["close"])' "$T/stats.json")" -eq 5 ]
+}
+
+@test "engine: the supervisor out of descriptors - new sockets are the program's own, sockets it cannot reach fail with ECONNRESET, no wrong bytes, no hang" {
+    [ -x "$GOBIN/static_client" ] || skip "cannot link statically (libc.a)"
+    skip_unless_cmd prlimit
+    start_server keepalive
+    set_phase base
+    run timeout 60 bash -c 'echo x | "$1" "$2" write 5 wait' x \
+        "$GOBIN/static_client" "$SERVER_PORT"
+    echo "native: $status $output"
+    [ "$status" -eq 0 ]
+    mkfifo "$T/go"
+    exec {w}<>"$T/go"
+    local mode pid sup
+    for mode in wait waitmid; do
+        set_phase "$mode"
+        # the client stops after its first response (wait) or request
+        # (waitmid) until a byte arrives on its stdin
+        "$FC" --engine=syscall -- "$GOBIN/static_client" "$SERVER_PORT" \
+            write 5 "$mode" <"$T/go" >"$T/$mode.out" 2>"$T/$mode.err" 3>&- &
+        pid=$!
+        echo "$pid" >>"$T/client.pids"
+        wait_line "$T/$mode.out" first
+        sup=$(sup_pids)
+        [ -n "$sup" ]
+        # no descriptor left for the supervisor: 0, 1 and 2 are taken
+        prlimit --pid "$sup" --nofile=3:3
+        printf x >&"$w"	# one byte: the next client must wait too
+        status=0
+        wait "$pid" || status=$?
+        echo "$mode: status $status: $(cat "$T/$mode.out" "$T/$mode.err")"
+        grep -q "system-call engine is out of descriptors" "$T/$mode.err"
+        if [ "$mode" = wait ]; then
+            # the read after the first response fails (ECONNRESET, not
+            # end of file); the four later sockets are the program's own,
+            # untouched: the server has what the program sent
+            [ "$status" -eq 0 ]
+            grep -qx "ok 5 eof 0" "$T/$mode.out"
+            run check_requests "$SERVER_LOG/$mode" --same-as "$SERVER_LOG/base" \
+                --ignore-conn-split --count 5
+            echo "$output"
+            [ "$status" -eq 0 ]
+            [ "$(grep -aci '^Connection: close' "$SERVER_LOG/$mode"/conn-*.raw |
+                 awk -F: '{s += $2} END {print s}')" -eq 1 ]
+        else
+            # the first response cannot be read: an error, not bytes
+            [ "$status" -eq 1 ]
+            grep -qx "response 0 cut short" "$T/$mode.err"
+        fi
+    done
+    exec {w}>&-
+    # every connection ended, the supervisors with their programs
+    # (bounded: 10 s)
+    wait_closed 11
+    local i
+    for (( i = 0; i < 200; i++ )); do
+        [ -z "$(sup_pids)" ] && break
+        sleep 0.05
+    done
+    [ -z "$(sup_pids)" ]
+}
+
+@test "engine: --no-inherit - the program is reached, the child it runs is not" {
+    skip_unless_cmd curl
+    start_server keepalive
+    set_phase child
+    run timeout 60 "$FC" --engine=syscall --no-inherit --stats "$T/stats.json" -- \
+        "$GOBIN/goget" "$SERVER_URL/child" 1 exec
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"Connection: close"* ]]
+    run bash -c 'cat "$1"/conn-*.raw | grep -aci "^Connection:"' x "$SERVER_LOG/child"
+    [ "$output" = 0 ]
+    [ "$(stat_of connections_tracked)" -eq 0 ]
+    set_phase own
+    run timeout 60 "$FC" --engine=syscall --no-inherit --stats "$T/stats.json" -- \
+        "$GOBIN/goget" "$SERVER_URL/own" 3 get
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "done 3 errors 0 sockets 0 "* ]]
+    run check_requests "$SERVER_LOG/own" --expect-close --count 3
+    [ "$status" -eq 0 ]
+    [ "$(stat_of teardowns)" -eq 3 ]
+}
+
+@test "engine: nothing else on the machine is affected - a native client of the same server at the same time keeps its keep-alive" {
+    local url i
+    start_server keepalive
+    url=$SERVER_URL
+    start_server keepalive
+    timeout 120 "$FC" --engine=syscall -- "$GOBIN/goget" "$url/engine" 400 get 4 \
+        >"$T/engine.out" 2>&1 3>&- &
+    echo $! >>"$T/client.pids"
+    run timeout 120 "$GOBIN/goget" "$SERVER_URL/native" 400 get 4
+    echo "native: $output"
+    [ "$status" -eq 0 ]
+    # keep-alive: connections left open, no Connection field added
+    [ "$(echo "$output" | awk '{print $6}')" -ge 1 ]
+    run bash -c 'cat "$1"/conn-*.raw | grep -aci "^Connection:"' x "$SERVER_LOG"
+    [ "$output" = 0 ]
+    for (( i = 0; i < 400; i++ )); do
+        [ -s "$T/engine.out" ] && break
+        sleep 0.05
+    done
+    cat "$T/engine.out"
+    [[ "$(cat "$T/engine.out")" == "done 400 errors 0 sockets 0 "* ]]
+}
+
 
 @test "engine: Go GET/HEAD/POST, 100 goroutines, 2000 requests each, static and cgo builds: no socket left, every response torn down" {
     local bin m
