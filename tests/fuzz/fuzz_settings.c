@@ -1,14 +1,14 @@
 /* fuzz_settings.c - libFuzzer target for the settings parser
  * (settings_parse, with filter_parse under it) and its error line.
  *
- * Input: the values of the 8 FORCECLOSE_* variables in settings.c's
+ * Input: the values of the NVARS FORCECLOSE_* variables in settings.c's
  * order (DISABLE, ACTION, ONLY, EXCEPT, INHERIT, LOG, VERBOSE, STATS),
  * separated by NUL bytes; a variable with no value is unset.  Byte 0
  * picks which of the first values are given at all (bit i: variable i set),
  * so "unset" and "empty" are both reached.  Oracles, each an abort():
  *  1. it terminates and is deterministic: a second parse gives the same
  *     verdict and the same settings;
- *  2. a refusal names one of the 8 variables, points at that variable's
+ *  2. a refusal names one of the NVARS variables, points at that variable's
  *     own value, and its message is one line (one newline, at the end) of
  *     printable bytes within the buffer, whatever the buffer's size;
  *  3. an accepted value is one of the accepted forms: action 0-2, verbose
@@ -19,13 +19,15 @@
 
 #include "settings.h"
 
-static const char *const names[8] = {
+#define NVARS 11
+static const char *const names[NVARS] = {
 	"FORCECLOSE_DISABLE", "FORCECLOSE_ACTION", "FORCECLOSE_ONLY",
 	"FORCECLOSE_EXCEPT",  "FORCECLOSE_INHERIT", "FORCECLOSE_LOG",
-	"FORCECLOSE_VERBOSE", "FORCECLOSE_STATS",
+	"FORCECLOSE_VERBOSE", "FORCECLOSE_STATS",  "FORCECLOSE_MODE",
+	"FORCECLOSE_REPORT", "FORCECLOSE_REPORT_INTERVAL",
 };
 
-static char *values[8];		/* NULL: unset */
+static char *values[NVARS];		/* NULL: unset */
 static unsigned lookups;	/* how many times get() was called */
 
 static const char *get(const char *name)
@@ -33,7 +35,7 @@ static const char *get(const char *name)
 	int i;
 
 	lookups++;
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < NVARS; i++)
 		if (strcmp(name, names[i]) == 0)
 			return values[i];
 	CHECK(!"settings_parse asked for a variable it does not document");
@@ -100,11 +102,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	p = data + 1;
 	end = data + size;
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < NVARS; i++) {
 		const uint8_t *nul = memchr(p, 0, (size_t)(end - p));
 		size_t n = nul ? (size_t)(nul - p) : (size_t)(end - p);
 		values[i] = NULL;
-		if (data[0] >> i & 1) {
+		if (data[0] >> (i % 8) & 1) {	/* 8..10 follow 0..2 */
 			values[i] = malloc(n + 1);
 			CHECK(values[i] != NULL);
 			memcpy(values[i], p, n);
@@ -119,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(ok1 == ok2);
 	if (!ok1) {
 		which = -1;
-		for (i = 0; i < 8; i++)
+		for (i = 0; i < NVARS; i++)
 			if (e1.var == names[i] || strcmp(e1.var, names[i]) == 0)
 				which = i;
 		CHECK(which >= 0);
@@ -148,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (s1.has_except)
 			check_filter(&s1.except);
 	}
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < NVARS; i++)
 		free(values[i]);
 	return 0;
 }
