@@ -157,9 +157,9 @@ clean_phase() {
     # libcrypto is not built with TSan: its lock-free caches (atomics TSan
     # cannot see) read as races between its own frames; races whose
     # accesses are in the library's code still fail the run.
-    printf 'race:libcrypto.so.3\n' >"$b/tsan.supp"
+    printf 'race:libcrypto.so.3\n' >"$b/libcrypto.supp"
     run timeout -k 10 300 env LD_PRELOAD="$b/libforceclose-tsan.so" \
-        TSAN_OPTIONS="halt_on_error=1 exitcode=66 log_path=$b/tsan suppressions=$b/tsan.supp" \
+        TSAN_OPTIONS="halt_on_error=1 exitcode=66 log_path=$b/tsan suppressions=$b/libcrypto.supp" \
         "$b/tls_client" "$SERVER_PORT" "$b/cert.pem" 8 "$reqs"
     echo "status $status: $output"
     cat "$b"/tsan.* 2>/dev/null | head -60
