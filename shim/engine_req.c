@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "engine_conn.h"
 #include "engine_conn_int.h"
+#include "engine_int.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -38,6 +39,7 @@ long econn_send_all(int fd, const uint8_t *p, size_t n)
 			continue;
 		if (r < 0 && errno != EAGAIN)
 			return -errno;
+		engine_may_block();	/* up to 30 s: another worker serves */
 		if (poll(&pf, 1, HEAD_SEND_WAIT_MS) == 0)
 			return -ETIMEDOUT;
 	}

@@ -43,7 +43,6 @@
 int engine_listener = -1;
 unsigned engine_base;
 pid_t engine_program;
-static atomic_int idle, workers;
 
 void engine_reply(const struct seccomp_notif *n, long val, int err)
 {
@@ -117,19 +116,59 @@ void engine_out_of_room(const char *what)
 			"of its supervisor", what);
 }
 
+/* One worker at a time waits in NOTIF_RECV, the others park here: the
+ * kernel wakes every worker waiting there for each notification (measured:
+ * with two workers waiting, twice the supervisor's wake-ups per request).
+ * The worker that received keeps the role for its next wait, so a lone
+ * program thread is always served by one worker and one wake-up; the role
+ * is handed to a parked worker when more notifications wait (a busy
+ * multi-threaded program still gets parallel workers) and before a
+ * worker may block (engine_may_block), so no socket stops the others. */
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool receiving;		/* a worker holds the role */
+static int parked, workers;	/* under gate */
+
+static bool spawn_worker(void);
+
+/* Someone else must take the role (gate held): a parked worker, or a new
+ * one when none is parked. */
+static void hand_over(void)
+{
+	if (parked > 0)
+		pthread_cond_signal(&gate_cv);
+	else if (workers < WORKERS_MAX)
+		spawn_worker();
+}
+
 static void *worker(void *arg)
 {
 	struct seccomp_notif n;
+	struct pollfd more = { .events = POLLIN };
+	int r;
 
 	(void)arg;
 	for (;;) {
-		atomic_fetch_add(&idle, 1);
-		memset(&n, 0, sizeof n);
-		if (ioctl(engine_listener, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) {
-			atomic_fetch_sub(&idle, 1);
-			continue;	/* EINTR, or ENOENT: the thread died */
+		pthread_mutex_lock(&gate);
+		while (receiving) {
+			parked++;
+			pthread_cond_wait(&gate_cv, &gate);
+			parked--;
 		}
-		atomic_fetch_sub(&idle, 1);
+		receiving = true;
+		pthread_mutex_unlock(&gate);
+		memset(&n, 0, sizeof n);
+		r = ioctl(engine_listener, SECCOMP_IOCTL_NOTIF_RECV, &n);
+		more.fd = engine_listener;
+		pthread_mutex_lock(&gate);
+		receiving = false;
+		/* another notification already waits: a second worker */
+		if (r == 0 && parked > 0 && poll(&more, 1, 0) > 0 &&
+		    more.revents & POLLIN)
+			hand_over();
+		pthread_mutex_unlock(&gate);
+		if (r != 0)
+			continue;	/* EINTR, or ENOENT: the thread died */
 		engine_handle(&n);
 	}
 	return NULL;
@@ -147,14 +186,16 @@ static bool spawn_worker(void)
 	ok = pthread_create(&t, &a, worker, NULL) == 0;
 	pthread_attr_destroy(&a);
 	if (ok)
-		atomic_fetch_add(&workers, 1);
+		workers++;
 	return ok;
 }
 
 void engine_may_block(void)
 {
-	if (atomic_load(&idle) == 0 && atomic_load(&workers) < WORKERS_MAX)
-		spawn_worker();
+	pthread_mutex_lock(&gate);
+	if (!receiving)
+		hand_over();
+	pthread_mutex_unlock(&gate);
 }
 
 static int receive_fd(int sock)
@@ -225,8 +266,10 @@ static void supervise(int sock, const char *program)
 	prctl(PR_SET_NAME, "forceclose-sup", 0, 0, 0);
 	engine_conf_load();
 	engine_dead_init();
+	pthread_mutex_lock(&gate);
 	if (!spawn_worker() || !spawn_worker())
 		_exit(1);
+	pthread_mutex_unlock(&gate);
 	if (write(sock, "R", 1) != 1)
 		_exit(1);
 	close(sock);
