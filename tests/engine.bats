@@ -195,6 +195,48 @@ print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2
     done
 }
 
+@test "engine: a program blocked on a server that never answers does not stop another one's requests (one supervisor)" {
+    [ -x "$GOBIN/static_client" ] || skip "cannot link statically (libc.a)"
+    local sink pid i
+    start_server sink
+    sink=$SERVER_PORT
+    start_server keepalive
+    set_phase served
+    mkfifo "$T/go"
+    # one launcher, so one supervisor: the first client's blocking read
+    # waits in a worker for as long as the server stays silent; the
+    # second one starts only once that read is pending
+    timeout 120 "$FC" --engine=syscall -- bash -c '
+        "$1" "$2" write 1 >"$4/blocked.out" 2>&1 &
+        echo $! >"$4/blocked.pid"
+        read -r _ <"$4/go"
+        exec "$1" "$3" write 40' x "$GOBIN/static_client" "$sink" \
+        "$SERVER_PORT" "$T" >"$T/served.out" 2>&1 3>&- &
+    echo $! >>"$T/client.pids"
+    for (( i = 0; i < 400; i++ )); do
+        [ -s "$T/blocked.pid" ] && break
+        sleep 0.05
+    done
+    pid=$(cat "$T/blocked.pid")
+    echo "$pid" >>"$T/client.pids"
+    # the first client sits in read(2) (number 0), trapped
+    for (( i = 0; i < 400; i++ )); do
+        [ "$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null)" = 0 ] && break
+        sleep 0.05
+    done
+    [ "$(cut -d' ' -f1 "/proc/$pid/syscall")" = 0 ]
+    echo >"$T/go"
+    for (( i = 0; i < 1200; i++ )); do
+        [ -s "$T/served.out" ] && break
+        sleep 0.05
+    done
+    cat "$T/served.out"
+    [ "$(cat "$T/served.out")" = "ok 40 eof 40" ]
+    # still waiting: its worker never gave up on it
+    kill -0 "$pid"
+    [ "$(cut -d' ' -f1 "/proc/$pid/syscall")" = 0 ]
+}
+
 # socket_inodes PID: the socket inodes behind PID's descriptors, one a
 # line, sorted, repeated once per descriptor.
 socket_inodes() {
