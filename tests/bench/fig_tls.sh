@@ -2,7 +2,11 @@
 # HTTPS (issue 14): the library inside OpenSSL 3, against a local keep-alive
 # TLS server (tests/bench/tls_server.py, ignores close, never closes first),
 # with the OpenSSL test client tests/tls/ssl_client.c.  Interleaved pairs,
-# the order swapped every other pair; 9 pairs unless RUNS says otherwise.
+# the order swapped every other pair: RUNS (9) pairs for the request path
+# and HAProxy; the CPU-time rows make shorter runs and more of them
+# (2*RUNS+1 pairs, 4*RUNS+1 for the per-call row), so that the two runs of
+# a pair share the host's state more often (a shared 2-core host swings
+# +-20 % within a second).
 # The single-threaded Python server is what the wall clock mostly measures
 # (its handshakes, its sends), and the host is shared: the client's own
 # CPU time (getrusage, microseconds, printed by the client) is what the
@@ -12,11 +16,11 @@
 #       and runs under the library, which adds close and tears down.  Both
 #       make one TLS handshake per request.  Two rows from the same runs:
 #       throughput (b)/(a), target >= 0.98, and client CPU time a/b.
-#   large download: one 256 MiB body over one connection, (a) without and
+#   large download: one 128 MiB body over one connection, (a) without and
 #       (b) with the library (the session is tracked; the body passes
 #       straight into the program's buffer and is only counted).  Client
 #       CPU time a/b, target >= 0.99.
-#   untracked sessions, 512 MiB each, (a) without and (b) with the library,
+#   untracked sessions, 128 MiB each, (a) without and (b) with the library,
 #       client CPU time a/b, target >= 0.99:
 #       - not HTTP: the line "BULK N"; the session passes for good at its
 #         first write;
@@ -25,9 +29,11 @@
 #         then DATA frames.
 #       Each is first run once under the library with FORCECLOSE_STATS to
 #       check that no session was tracked.
-#   untracked per call: tests/bench/tls_micro.c, 10^7 one-byte SSL_read_ex
+#   untracked per call: tests/bench/tls_micro.c, 10^6 one-byte SSL_read_ex
 #       on an h2 session over a memory BIO pair (no socket), ns per call
-#       (CPU time), (a) without and (b) with the library; time a/b.
+#       (CPU time), (a) without and (b) with the library; time a/b.  And
+#       the same with 16 KiB reads, one record each (64 MiB): the bulk
+#       stream without the socket's and the server's noise, target >= 0.99.
 #   against HAProxy: (a) the keep-alive client through a local HAProxy
 #       terminating TLS with "option httpclose" in front of the same
 #       server (a second TLS handshake per request, to the server), no
@@ -41,8 +47,8 @@ set -eu
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-9}
 . tests/bench/lib.sh
-n=${N:-300} big=268435456 bulk=536870912 calls=10000000
-[ "${QUICK:-0}" = 1 ] && n=${N:-100} big=33554432 bulk=67108864 calls=1000000
+n=${N:-300} big=134217728 bulk=134217728 calls=1000000 records=4096
+[ "${QUICK:-0}" = 1 ] && n=${N:-100} big=16777216 bulk=33554432 calls=300000 records=1024
 command -v openssl >/dev/null || { echo "fig_tls: no openssl" >&2; exit 0; }
 cc -std=gnu11 -O2 -o "$BTMP/ssl_client" tests/tls/ssl_client.c -lssl -lcrypto &&
 	cc -std=gnu11 -O2 -o "$BTMP/tls_micro" tests/bench/tls_micro.c \
@@ -74,13 +80,14 @@ t() {
 	echo "$(( (e - s) / 1000 )) $(awk '$1 == "cpu-us" { print $2 }' "$BTMP/out")"
 }
 
-# run_pairs: RUNS pairs of t "${a_args[@]}" and t "${b_args[@]}";
-# ratios: throughput b/a (= wall a/wall b), cratios: CPU time a/b
+# run_pairs [PAIRS]: PAIRS (RUNS) pairs of t "${a_args[@]}" and
+# t "${b_args[@]}"; ratios: throughput b/a (= wall a/wall b), cratios: CPU
+# time a/b
 ratios=() cratios=()
 run_pairs() {
 	local i ta tb
 	ratios=() cratios=()
-	for ((i = 0; i < RUNS; i++)); do
+	for ((i = 0; i < ${1:-$RUNS}; i++)); do
 		if ((i % 2)); then
 			tb=$(t "${b_args[@]}"); ta=$(t "${a_args[@]}")
 		else
@@ -112,51 +119,64 @@ fig "HTTPS request path, client CPU (time a/b)" \
 	"client sends close, no library" "keep-alive client under the library" \
 	"${cratios[@]}"
 
-echo "tls large download: $big bytes, $RUNS pairs, client CPU time" >&2
+cpairs=$((2 * RUNS + 1))
+echo "tls large download: $big bytes, $cpairs pairs, client CPU time" >&2
 a_args=(block /size/$big 1) b_args=(block /size/$big 1 lib)
-run_pairs
+run_pairs "$cpairs"
 fig "HTTPS $((big >> 20)) MiB download, client CPU (tracked session; time a/b)" \
 	"no library" "library" "${cratios[@]}"
 
-echo "tls untracked session: $bulk bytes not HTTP, $RUNS pairs, client CPU time" >&2
+echo "tls untracked session: $bulk bytes not HTTP, $cpairs pairs, client CPU time" >&2
 untracked_check raw "$bulk"
 a_args=(raw /x "$bulk") b_args=(raw /x "$bulk" lib)
-run_pairs
+run_pairs "$cpairs"
 fig "TLS untracked session, $((bulk >> 20)) MiB not HTTP, client CPU (time a/b)" \
 	"no library" "library" "${cratios[@]}"
 
-echo "tls untracked session: $bulk bytes over h2, $RUNS pairs, client CPU time" >&2
+echo "tls untracked session: $bulk bytes over h2, $cpairs pairs, client CPU time" >&2
 untracked_check h2 "$bulk"
 grep -qx "alpn h2" "$BTMP/out"
 a_args=(h2 /x "$bulk") b_args=(h2 /x "$bulk" lib)
-run_pairs
+run_pairs "$cpairs"
 fig "TLS untracked h2 session (ALPN h2), $((bulk >> 20)) MiB, client CPU (time a/b)" \
 	"no library" "library" "${cratios[@]}"
 
-# m [lib]: ns per one-byte SSL_read_ex on an untracked (h2) session
+# m CALLS SIZE [lib]: ns per SIZE-byte SSL_read_ex on an untracked (h2)
+# session over a memory BIO pair
 m() {
-	LD_PRELOAD=${1:+$LIB} "$BTMP/tls_micro" "$BTMP/cert.pem" "$BTMP/key.pem" \
-		"$calls" | awk '$1 == "ns-per-call" { print $2 }'
+	LD_PRELOAD=${3:+$LIB} "$BTMP/tls_micro" "$BTMP/cert.pem" \
+		"$BTMP/key.pem" "$1" "$2" | awk '$1 == "ns-per-call" { print $2 }'
 }
-echo "tls untracked per call: $calls one-byte SSL_read_ex, $RUNS pairs" >&2
+# micro_pairs CALLS SIZE: mpairs pairs; mr (time a/b), ma, mb (ns)
+mpairs=$((4 * RUNS + 1))
+micro_pairs() {
+	local i ta tb
+	mr=() ma=() mb=()
+	for ((i = 0; i < mpairs; i++)); do
+		if ((i % 2)); then
+			tb=$(m "$1" "$2" lib); ta=$(m "$1" "$2")
+		else
+			ta=$(m "$1" "$2"); tb=$(m "$1" "$2" lib)
+		fi
+		ma+=("$ta") mb+=("$tb") mr+=("$(div "$ta" "$tb")")
+		echo "  pair $i: a $ta ns, b $tb ns" >&2
+	done
+}
 rm -f "$BTMP/stats"
 FORCECLOSE_STATS=$BTMP/stats LD_PRELOAD=$LIB "$BTMP/tls_micro" \
 	"$BTMP/cert.pem" "$BTMP/key.pem" 1000 >/dev/null
 grep -q '"sessions_tracked":0,' "$BTMP/stats" || {
 	echo "fig_tls: the micro session was tracked" >&2; exit 1; }
-mr=() ma=() mb=()
-for ((i = 0; i < RUNS; i++)); do
-	if ((i % 2)); then
-		tb=$(m lib); ta=$(m)
-	else
-		ta=$(m); tb=$(m lib)
-	fi
-	ma+=("$ta") mb+=("$tb") mr+=("$(div "$ta" "$tb")")
-	echo "  pair $i: a $ta ns, b $tb ns" >&2
-done
+echo "tls untracked per call: $calls one-byte SSL_read_ex, $mpairs pairs" >&2
+micro_pairs "$calls" 1
 fig "TLS untracked h2 session, one-byte SSL_read_ex in memory (time a/b)" \
 	"no library: $(median "${ma[@]}") ns a call" \
 	"library: $(median "${mb[@]}") ns a call" "${mr[@]}"
+echo "tls untracked in memory: $records 16 KiB SSL_read_ex, $mpairs pairs" >&2
+micro_pairs "$records" 16384
+fig "TLS untracked h2 session, $((records >> 6)) MiB in 16 KiB SSL_read_ex in memory (time a/b)" \
+	"no library: $(median "${ma[@]}") ns a record" \
+	"library: $(median "${mb[@]}") ns a record" "${mr[@]}"
 
 # HAProxy terminating TLS with option httpclose, re-encrypting to the same
 # server.  It cannot bind port 0 and say which port it got: a free port is

@@ -1,6 +1,6 @@
 /* tls_micro.c - what an untracked SSL * costs per call (fig_tls.sh).
  *
- *   tls_micro CERT KEY CALLS
+ *   tls_micro CERT KEY CALLS [SIZE]
  *
  * A client and a server session in one process over an OpenSSL memory
  * BIO pair (no socket, no system call in the loop).  The client offers
@@ -8,11 +8,12 @@
  * write), so under the library its session takes exactly the path an h2
  * session takes: decided at that write, passed for good.  Then the server
  * writes 16 KiB records and the client takes them back in CALLS
- * SSL_read_ex calls of one byte each: per call, OpenSSL copies one byte
- * out of a record it has already decrypted, so the hook's own cost is as
- * large a part of the call as it can be.  Prints "ns-per-call X" (the
- * process's CPU time over the loop, including the server's writes and the
- * decryption, divided by CALLS) and "alpn h2". */
+ * SSL_read_ex calls of SIZE bytes each (1 by default: per call, OpenSSL
+ * copies one byte out of a record it has already decrypted, so the hook's
+ * own cost is as large a part of the call as it can be; 16384: one record
+ * decrypted per call, a bulk stream without the socket).  Prints
+ * "ns-per-call X" (the process's CPU time over the loop, including the
+ * server's writes and the encryption, divided by CALLS) and "alpn h2". */
 #define _GNU_SOURCE
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -44,7 +45,7 @@ static int alpn_h2(SSL *s, const unsigned char **out, unsigned char *outlen,
 int main(int argc, char **argv)
 {
 	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-	static unsigned char block[16384], got[sizeof preface];
+	static unsigned char block[16384], got[16384];
 	SSL_CTX *sctx, *cctx;
 	SSL *srv, *cli;
 	BIO *bs, *bc;
@@ -52,12 +53,16 @@ int main(int argc, char **argv)
 	unsigned sel_len = 0;
 	struct timespec t0, t1;
 	long long calls, done = 0;
-	size_t n;
+	size_t n, size = 1;
 	int rs = 0, rc = 0, i;
 
-	if (argc != 4)
+	if (argc != 4 && argc != 5)
 		return 2;
 	calls = atoll(argv[3]);
+	if (argc == 5)
+		size = (size_t)atol(argv[4]);
+	if (size < 1 || size > sizeof block || sizeof block % size != 0)
+		die("SIZE: 1 to 16384, dividing 16384");
 	sctx = SSL_CTX_new(TLS_server_method());
 	cctx = SSL_CTX_new(TLS_client_method());
 	if (SSL_CTX_use_certificate_chain_file(sctx, argv[1]) != 1 ||
@@ -95,9 +100,9 @@ int main(int argc, char **argv)
 		if (SSL_write_ex(srv, block, sizeof block, &n) != 1)
 			die("server write");
 		for (k = 0; k < (long long)sizeof block && done < calls;
-		     k++, done++)
-			if (SSL_read_ex(cli, got, 1, &n) != 1 || n != 1 ||
-			    got[0] != 'x')
+		     k += (long long)size, done++)
+			if (SSL_read_ex(cli, got, size, &n) != 1 || n != size ||
+			    got[0] != 'x' || got[size - 1] != 'x')
 				die("client read");
 	}
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
