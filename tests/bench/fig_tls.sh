@@ -2,16 +2,17 @@
 # HTTPS (issue 14): the library inside OpenSSL 3, against a local keep-alive
 # TLS server (tests/bench/tls_server.py, ignores close, never closes first),
 # with the OpenSSL test client tests/tls/ssl_client.c.  Interleaved pairs,
-# the order swapped every other pair: RUNS (9) pairs for the request path
-# and HAProxy; the CPU-time rows make shorter runs and more of them
-# (2*RUNS+1 pairs, 4*RUNS+1 for the per-call row), so that the two runs of
-# a pair share the host's state more often (a shared 2-core host swings
+# the order swapped every other pair: RUNS (9) pairs for HAProxy; the
+# request path and the CPU-time rows make shorter runs and more of them
+# (2*RUNS+1 pairs, 4*RUNS+1 for the in-memory rows), so that the two runs
+# of a pair share the host's state more often (a shared 2-core host swings
 # +-20 % within a second).
 # The single-threaded Python server is what the wall clock mostly measures
 # (its handshakes, its sends), and the host is shared: the client's own
 # CPU time (getrusage, microseconds, printed by the client) is what the
 # library can change, so every row but throughput and HAProxy uses it.
-#   request path: (a) the client sends "Connection: close" itself and closes
+#   request path (100 requests a run): (a) the client sends
+#       "Connection: close" itself and closes
 #       after each response, no library; (b) the client asks for keep-alive
 #       and runs under the library, which adds close and tears down.  Both
 #       make one TLS handshake per request.  Two rows from the same runs:
@@ -34,7 +35,7 @@
 #       (CPU time), (a) without and (b) with the library; time a/b.  And
 #       the same with 16 KiB reads, one record each (64 MiB): the bulk
 #       stream without the socket's and the server's noise, target >= 0.99.
-#   against HAProxy: (a) the keep-alive client through a local HAProxy
+#   against HAProxy (300 requests a run): (a) the keep-alive client through a local HAProxy
 #       terminating TLS with "option httpclose" in front of the same
 #       server (a second TLS handshake per request, to the server), no
 #       library; (b) the same client direct, under the library.  Ratio:
@@ -42,13 +43,16 @@
 #       haproxy (Debian package).
 # Output: FIG lines on stdout; progress on stderr.
 # usage: tests/bench/fig_tls.sh   env: RUNS (9), QUICK=1 (3 pairs, smaller
-#        sizes), N (requests per run, 300; 100 with QUICK)
+#        sizes), N (requests per run: 100 for the request path, 300 for
+#        HAProxy; 50 and 100 with QUICK)
 set -eu
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-9}
 . tests/bench/lib.sh
-n=${N:-300} big=134217728 bulk=134217728 calls=1000000 records=4096
-[ "${QUICK:-0}" = 1 ] && n=${N:-100} big=16777216 bulk=33554432 calls=300000 records=1024
+n=${N:-100} nh=${N:-300} big=134217728 bulk=134217728 calls=1000000 records=4096
+[ "${QUICK:-0}" = 1 ] && n=${N:-50} nh=${N:-100} big=16777216 bulk=33554432 \
+	calls=300000 records=1024
+cpairs=$((2 * RUNS + 1))
 command -v openssl >/dev/null || { echo "fig_tls: no openssl" >&2; exit 0; }
 cc -std=gnu11 -O2 -o "$BTMP/ssl_client" tests/tls/ssl_client.c -lssl -lcrypto &&
 	cc -std=gnu11 -O2 -o "$BTMP/tls_micro" tests/bench/tls_micro.c \
@@ -109,9 +113,9 @@ untracked_check() {
 		echo "fig_tls: the $1 session was tracked" >&2; exit 1; }
 }
 
-echo "tls request path: $n requests per run, $RUNS pairs" >&2
+echo "tls request path: $n requests per run, $cpairs pairs" >&2
 a_args=(close /r "$n") b_args=(block /r "$n" lib)
-run_pairs
+run_pairs "$cpairs"
 fig "HTTPS request path (OpenSSL, ssl_client), throughput b/a" \
 	"client sends close, no library" "keep-alive client under the library" \
 	"${ratios[@]}"
@@ -119,7 +123,6 @@ fig "HTTPS request path, client CPU (time a/b)" \
 	"client sends close, no library" "keep-alive client under the library" \
 	"${cratios[@]}"
 
-cpairs=$((2 * RUNS + 1))
 echo "tls large download: $big bytes, $cpairs pairs, client CPU time" >&2
 a_args=(block /size/$big 1) b_args=(block /size/$big 1 lib)
 run_pairs "$cpairs"
@@ -213,8 +216,8 @@ done
 	printf 'SKIP\t%s\t%s\n' "HTTPS against HAProxy" "haproxy did not start"
 	exit 0
 }
-echo "tls against haproxy (port $hport): $n requests per run, $RUNS pairs" >&2
-a_args=(block /h "$n" hap) b_args=(block /h "$n" lib)
+echo "tls against haproxy (port $hport): $nh requests per run, $RUNS pairs" >&2
+a_args=(block /h "$nh" hap) b_args=(block /h "$nh" lib)
 run_pairs
 fig "HTTPS against HAProxy terminating TLS (option httpclose), throughput b/a" \
 	"haproxy in front, no library" "direct, under the library" "${ratios[@]}"
