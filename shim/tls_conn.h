@@ -11,6 +11,7 @@
 #ifndef FORCECLOSE_TLS_CONN_H
 #define FORCECLOSE_TLS_CONN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,6 +86,25 @@ static inline bool tls_hinted(const struct tls_conn *t)
 static inline struct tls_conn *tls_tracked(struct tls_conn *t)
 {
 	return ((uintptr_t)t & 3) == 0 ? t : NULL;
+}
+
+/* Sessions tracked now, process-wide.  While there are none (a program
+ * that speaks h2 or no HTTP over TLS), a read or a query on any session
+ * is one relaxed load, no lookup.  A session becomes tracked only in its
+ * own thread's write, and a program that hands a session to another
+ * thread synchronises that hand-over, so no thread can miss the session
+ * it is using. */
+extern _Atomic unsigned long tls_live;
+
+static inline bool tls_any_tracked(void)
+{
+	return atomic_load_explicit(&tls_live, memory_order_relaxed) != 0;
+}
+
+/* The session's connection if it is tracked, else NULL: reads' test. */
+static inline struct tls_conn *tls_find_tracked(const void *session)
+{
+	return tls_any_tracked() ? tls_tracked(tls_lookup(session)) : NULL;
 }
 
 /* The first plaintext the program writes decides.  Returns the session's

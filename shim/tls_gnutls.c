@@ -55,7 +55,6 @@ static struct {
 	GNUTLS_OTHERS(FIELD)
 #undef FIELD
 } gt_real;
-static _Atomic int gt_resolved;
 
 static SLOW void resolve(void)
 {
@@ -71,19 +70,21 @@ static SLOW void resolve(void)
 #undef HOOKED
 #undef OTHER
 #undef RESOLVE
-	atomic_store(&gt_resolved, 1);
 }
 
-static inline void gt_ready(void)
-{
-	if (__builtin_expect(!atomic_load_explicit(&gt_resolved,
-						   memory_order_acquire), 0))
-		resolve();
-}
-
-/* relaxed: a late resolve() may be storing the same pointer again */
-#define REAL_GT(name) \
-	(gt_ready(), __atomic_load_n(&gt_real.name, __ATOMIC_RELAXED))
+/* The pointer itself says whether it is resolved (real_tls_symbol never
+ * gives NULL): one load on the way to the real function. */
+#define REAL_GT(name)                                                     \
+	(__extension__({                                                  \
+		__typeof__(gt_real.name) f_ =                             \
+			__atomic_load_n(&gt_real.name, __ATOMIC_ACQUIRE);  \
+		if (__builtin_expect(f_ == NULL, 0)) {                    \
+			resolve();                                        \
+			f_ = __atomic_load_n(&gt_real.name,               \
+					     __ATOMIC_ACQUIRE);           \
+		}                                                         \
+		f_;                                                       \
+	}))
 
 /* ---- the session as tls_conn.c sees it ---- */
 
@@ -142,7 +143,7 @@ static const struct tls_ops gnutls_ops = {
 
 static inline struct tls_conn *tracked(gnutls_session_t s)
 {
-	return tls_tracked(tls_lookup(s));
+	return tls_find_tracked(s);
 }
 
 static SLOW struct tls_conn *first_send(gnutls_session_t s, const void *p,
@@ -175,13 +176,23 @@ EXPORT ssize_t gnutls_record_send(gnutls_session_t s, const void *p, size_t n)
 	return (ssize_t)r;
 }
 
-EXPORT ssize_t gnutls_record_recv(gnutls_session_t s, void *p, size_t n)
+/* Out of line: while no session is tracked the hook is a load, a test
+ * and a jump. */
+static __attribute__((noinline)) ssize_t recv_any(gnutls_session_t s, void *p,
+						  size_t n)
 {
-	struct tls_conn *t = tracked(s);
+	struct tls_conn *t = tls_tracked(tls_lookup(s));
 
-	if (__builtin_expect(t == NULL, 1))
+	if (t == NULL)
 		return REAL_GT(gnutls_record_recv)(s, p, n);
 	return (ssize_t)tls_conn_read(t, p, n, false);
+}
+
+EXPORT ssize_t gnutls_record_recv(gnutls_session_t s, void *p, size_t n)
+{
+	if (__builtin_expect(!tls_any_tracked(), 1))
+		return REAL_GT(gnutls_record_recv)(s, p, n);
+	return recv_any(s, p, n);
 }
 
 /* The plaintext a tracked session delivers may be a rewritten head made

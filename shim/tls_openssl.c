@@ -21,6 +21,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 #define SLOW __attribute__((noinline, cold))
+#define NOINLINE __attribute__((noinline))
 
 typedef struct ssl_st SSL;
 
@@ -64,7 +65,6 @@ static struct {
 	SSL_OTHERS(FIELD)
 #undef FIELD
 } ssl_real;
-static _Atomic int ssl_resolved;
 
 /* Idempotent: racing threads store the same pointers. */
 static SLOW void resolve(void)
@@ -81,19 +81,21 @@ static SLOW void resolve(void)
 #undef HOOKED
 #undef OTHER
 #undef RESOLVE
-	atomic_store(&ssl_resolved, 1);
 }
 
-static inline void ssl_ready(void)
-{
-	if (__builtin_expect(!atomic_load_explicit(&ssl_resolved,
-						   memory_order_acquire), 0))
-		resolve();
-}
-
-/* relaxed: a late resolve() may be storing the same pointer again */
-#define REAL_SSL(name) \
-	(ssl_ready(), __atomic_load_n(&ssl_real.name, __ATOMIC_RELAXED))
+/* The pointer itself says whether it is resolved (real_tls_symbol never
+ * gives NULL): one load on the way to the real function. */
+#define REAL_SSL(name)                                                    \
+	(__extension__({                                                  \
+		__typeof__(ssl_real.name) f_ =                            \
+			__atomic_load_n(&ssl_real.name, __ATOMIC_ACQUIRE); \
+		if (__builtin_expect(f_ == NULL, 0)) {                    \
+			resolve();                                        \
+			f_ = __atomic_load_n(&ssl_real.name,              \
+					     __ATOMIC_ACQUIRE);           \
+		}                                                         \
+		f_;                                                       \
+	}))
 
 /* ---- the session as tls_conn.c sees it ---- */
 
@@ -157,7 +159,7 @@ static const struct tls_ops openssl_ops = {
 
 static inline struct tls_conn *tracked(const SSL *s)
 {
-	return tls_tracked(tls_lookup(s));
+	return tls_find_tracked(s);
 }
 
 static SLOW struct tls_conn *first_write(SSL *s, const void *p, size_t n)
@@ -204,52 +206,61 @@ EXPORT int SSL_write(SSL *s, const void *b, int n)
 	return (int)tls_conn_write(t, b, (size_t)n);
 }
 
-EXPORT int SSL_read_ex(SSL *s, void *b, size_t n, size_t *got)
+/* The reads on a session that may be tracked, out of line: while no
+ * session is tracked a read hook is a load, a test and a jump. */
+static NOINLINE int read_ex_any(SSL *s, void *b, size_t n, size_t *got,
+				bool peek)
 {
-	struct tls_conn *t = tracked(s);
+	struct tls_conn *t = tls_tracked(tls_lookup(s));
 	long r;
 
-	if (__builtin_expect(t == NULL, 1))
-		return REAL_SSL(SSL_read_ex)(s, b, n, got);
-	r = tls_conn_read(t, b, n, false);
+	if (t == NULL)
+		return peek ? REAL_SSL(SSL_peek_ex)(s, b, n, got) :
+			      REAL_SSL(SSL_read_ex)(s, b, n, got);
+	r = tls_conn_read(t, b, n, peek);
 	if (r <= 0)
 		return 0;
 	if (got != NULL)
 		*got = (size_t)r;
 	return 1;
+}
+
+static NOINLINE int read_any(SSL *s, void *b, int n, bool peek)
+{
+	struct tls_conn *t = n > 0 ? tls_tracked(tls_lookup(s)) : NULL;
+
+	if (t == NULL)
+		return peek ? REAL_SSL(SSL_peek)(s, b, n) :
+			      REAL_SSL(SSL_read)(s, b, n);
+	return (int)tls_conn_read(t, b, (size_t)n, peek);
+}
+
+EXPORT int SSL_read_ex(SSL *s, void *b, size_t n, size_t *got)
+{
+	if (__builtin_expect(!tls_any_tracked(), 1))
+		return REAL_SSL(SSL_read_ex)(s, b, n, got);
+	return read_ex_any(s, b, n, got, false);
 }
 
 EXPORT int SSL_read(SSL *s, void *b, int n)
 {
-	struct tls_conn *t = n > 0 ? tracked(s) : NULL;
-
-	if (__builtin_expect(t == NULL, 1))
+	if (__builtin_expect(!tls_any_tracked(), 1))
 		return REAL_SSL(SSL_read)(s, b, n);
-	return (int)tls_conn_read(t, b, (size_t)n, false);
+	return read_any(s, b, n, false);
 }
 
 EXPORT int SSL_peek_ex(SSL *s, void *b, size_t n, size_t *got)
 {
-	struct tls_conn *t = tracked(s);
-	long r;
-
-	if (__builtin_expect(t == NULL, 1))
+	if (__builtin_expect(!tls_any_tracked(), 1))
 		return REAL_SSL(SSL_peek_ex)(s, b, n, got);
-	r = tls_conn_read(t, b, n, true);
-	if (r <= 0)
-		return 0;
-	if (got != NULL)
-		*got = (size_t)r;
-	return 1;
+	return read_ex_any(s, b, n, got, true);
 }
 
 EXPORT int SSL_peek(SSL *s, void *b, int n)
 {
-	struct tls_conn *t = n > 0 ? tracked(s) : NULL;
-
-	if (__builtin_expect(t == NULL, 1))
+	if (__builtin_expect(!tls_any_tracked(), 1))
 		return REAL_SSL(SSL_peek)(s, b, n);
-	return (int)tls_conn_read(t, b, (size_t)n, true);
+	return read_any(s, b, n, true);
 }
 
 /* Plaintext the shim holds counts as the library's own. */

@@ -18,6 +18,7 @@
 #include "real.h"
 #include "stats.h"
 
+_Alignas(64) _Atomic unsigned long tls_live;	/* its own cache line */
 __thread int tls_probe_fd __attribute__((tls_model("initial-exec"))) = -1;
 
 /* ---- the table ----
@@ -125,8 +126,11 @@ void tls_forget(const void *session)
 		t = atomic_exchange(&slots[i].val, NULL);
 		atomic_store_explicit(&slots[i].key, KEY_TOMB,
 				      memory_order_release);
-		if (tls_tracked(t) != NULL)
+		if (tls_tracked(t) != NULL) {
 			conn_free(t);
+			atomic_fetch_sub_explicit(&tls_live, 1,
+						  memory_order_relaxed);
+		}
 		return;
 	}
 }
@@ -244,7 +248,9 @@ struct tls_conn *tls_decide(void *session, const struct tls_ops *ops,
 		t->req.leave_host_alone = host_left_alone;
 		t->req.host_ctx = t;
 	}
+	atomic_fetch_add_explicit(&tls_live, 1, memory_order_relaxed);
 	if (!table_put(session, t)) {
+		atomic_fetch_sub_explicit(&tls_live, 1, memory_order_relaxed);
 		free(t);
 		return NULL;
 	}

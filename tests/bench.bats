@@ -19,3 +19,4 @@ bench_smoke() {
 @test "bench smoke: figure 2b, where the request-path gap goes" { bench_smoke fig_request_breakdown.sh; }
 @test "bench smoke: figure 4, body throughput" { bench_smoke fig_body.sh; }
 @test "bench smoke: figure 6, header work" { bench_smoke fig_headers.sh; }
+@test "bench smoke: figure 7, HTTPS (request path, untracked non-HTTP and h2 sessions, per call)" { bench_smoke fig_tls.sh; }

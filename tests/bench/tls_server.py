@@ -6,7 +6,12 @@
 Answers every request with 200 and a Content-Length body (N bytes of 'x'
 for a target ending in /size/N or /size/N/I, else 16 bytes), ignores "Connection:
 close" and never closes first: the server forceclose exists for.  A
-connection that begins with the line "BULK N" (not HTTP) gets N bytes.  Nothing
+connection that begins with the line "BULK N" (not HTTP) gets N bytes.  ALPN
+offers h2 (preferred) and http/1.1; on a session that selected h2 the server
+reads the client's connection preface and frames up to a PING, whose 8
+bytes are N, and sends an empty SETTINGS frame and then N bytes of DATA
+frames (16384 at most each, stream 1, END_STREAM on the last): the framing
+tests/tls/ssl_client.c mode h2 reads, no HPACK, no streams.  Nothing
 is logged, so the server costs the same in both variants of a figure."""
 import re
 import socket
@@ -52,9 +57,58 @@ def serve(conn):
         conn.close()
 
 
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def serve_h2(conn):
+    buf = b""
+    try:
+        while len(buf) < 24:
+            data = conn.recv(65536)
+            if not data:
+                return
+            buf += data
+        if not buf.startswith(PREFACE):
+            return
+        frames = buf[24:]
+        # the client's frames, up to its PING (type 6)
+        while True:
+            while len(frames) < 9 or len(frames) < 9 + int.from_bytes(
+                    frames[:3], "big"):
+                data = conn.recv(65536)
+                if not data:
+                    return
+                frames += data
+            size = int.from_bytes(frames[:3], "big")
+            ftype = frames[3]
+            payload, frames = frames[9:9 + size], frames[9 + size:]
+            if ftype == 6:
+                break
+        n = int.from_bytes(payload, "big")
+        conn.sendall(b"\0\0\0\x04\0\0\0\0\0")
+        data = BLOCK[:16384]
+        head = (16384).to_bytes(3, "big") + b"\0\0\0\0\0\x01"
+        many = (head + data) * 4
+        while n > 0:
+            if n > 4 * 16384:
+                conn.sendall(many)
+                n -= 4 * 16384
+                continue
+            k = min(n, 16384)
+            end = 1 if k == n else 0
+            conn.sendall(k.to_bytes(3, "big") + bytes([0, end]) +
+                         b"\0\0\0\x01" + data[:k])
+            n -= k
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
 def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", 0))
@@ -72,7 +126,9 @@ def main():
         except OSError:
             c.close()
             continue
-        threading.Thread(target=serve, args=(c,), daemon=True).start()
+        h2 = c.selected_alpn_protocol() == "h2"
+        threading.Thread(target=serve_h2 if h2 else serve, args=(c,),
+                         daemon=True).start()
 
 
 if __name__ == "__main__":

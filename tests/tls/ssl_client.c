@@ -23,11 +23,19 @@
  *          client closes after every response (benchmark baseline)
  *   raw    not HTTP (benchmark of an untracked session): sends the line
  *          "BULK N" and reads N bytes (N = the fifth argument) in 64 KiB
- *          reads; prints "bytes N" 
+ *          reads; prints "bytes N" and "cpu-us U" (its own user+system
+ *          time, microseconds)
+ *   h2     the same over HTTP/2 framing (tests/bench/tls_server.py): offers
+ *          ALPN "h2" only, exits 5 unless the server selects it, writes the
+ *          connection preface, an empty SETTINGS frame and a PING frame
+ *          carrying N in one call (as h2 clients open), then reads the
+ *          server's SETTINGS and DATA frames (N payload bytes) in 64 KiB
+ *          reads, counting bytes; prints "alpn h2", "bytes N", "cpu-us U"
  * Bodies go to OUTDIR/NNNN.  After the last response one more read and one
  * write are tried on its session (if it said close) and reported as "after-read R E" and
  * "after-write R E" (return value, SSL_get_error); "connections C" counts
- * the connections made. */
+ * the connections made; "cpu-us U" is the client's own user+system time in
+ * microseconds (tests/bench/fig_tls.sh). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -40,6 +48,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -63,7 +72,11 @@ typedef struct ssl_method_st SSL_METHOD;
 	X(int, SSL_has_pending, (const SSL *))                          \
 	X(int, SSL_get_error, (const SSL *, int))                       \
 	X(int, SSL_shutdown, (SSL *))                                   \
-	X(void, SSL_free, (SSL *))
+	X(void, SSL_free, (SSL *))                                      \
+	X(int, SSL_CTX_set_alpn_protos, (SSL_CTX *, const unsigned char *, \
+					 unsigned))                     \
+	X(void, SSL_get0_alpn_selected, (const SSL *,                   \
+					 const unsigned char **, unsigned *))
 
 extern const SSL_METHOD *TLS_client_method(void);
 extern SSL_CTX *SSL_CTX_new(const SSL_METHOD *);
@@ -81,6 +94,10 @@ extern int SSL_has_pending(const SSL *);
 extern int SSL_get_error(const SSL *, int);
 extern int SSL_shutdown(SSL *);
 extern void SSL_free(SSL *);
+extern int SSL_CTX_set_alpn_protos(SSL_CTX *, const unsigned char *,
+				   unsigned);
+extern void SSL_get0_alpn_selected(const SSL *, const unsigned char **,
+				   unsigned *);
 #define PTR(ret, name, params) static ret(*p_##name) params = name;
 FUNCS(PTR)
 
@@ -226,6 +243,53 @@ __attribute__((visibility("default"))) int ssl_client_main(int, char **);
 #define main ssl_client_main
 #endif
 
+/* The process's own user+system time so far, microseconds. */
+static long long cpu_us(void)
+{
+	struct rusage u;
+
+	getrusage(RUSAGE_SELF, &u);
+	return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000LL +
+	       u.ru_utime.tv_usec + u.ru_stime.tv_usec;
+}
+
+/* Mode h2: what an h2 client's session looks like to the library (ALPN
+ * h2, the preface first), then bulk DATA.  Frames: 9-byte header (length
+ * 24 bits, type, flags, stream 31 bits), RFC 9113. */
+static int h2_bulk(SSL_CTX *ctx, int port, long long want)
+{
+	static char buf[65536];
+	static const unsigned char alpn[] = "\x02h2";
+	unsigned char open[24 + 9 + 9 + 8];
+	const unsigned char *sel = NULL;
+	unsigned sel_len = 0;
+	long long total, got = 0;
+	SSL *s;
+	size_t k;
+	int fd, i;
+
+	p_SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
+	s = open_conn(ctx, port, &fd);
+	p_SSL_get0_alpn_selected(s, &sel, &sel_len);
+	if (sel_len != 2 || memcmp(sel, "h2", 2) != 0) {
+		fprintf(stderr, "ssl_client: ALPN h2 not selected\n");
+		return 5;
+	}
+	memcpy(open, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	memcpy(open + 24, "\0\0\0\4\0\0\0\0\0", 9);	/* SETTINGS */
+	memcpy(open + 33, "\0\0\x08\x06\0\0\0\0\0", 9);	/* PING */
+	for (i = 0; i < 8; i++)
+		open[42 + i] = (unsigned char)(want >> (56 - 8 * i));
+	put(s, fd, (const char *)open, sizeof open);
+	/* the server's empty SETTINGS, then DATA frames of up to 16384 */
+	total = 9 + want + 9 * ((want + 16383) / 16384);
+	while (got < total && (k = get(s, fd, buf, sizeof buf)) > 0)
+		got += (long long)k;
+	printf("alpn h2\nbytes %lld\ncpu-us %lld\n",
+	       got - 9 - 9 * ((want + 16383) / 16384), cpu_us());
+	return got == total ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static char buf[65536];
@@ -254,9 +318,11 @@ int main(int argc, char **argv)
 		put(s, fd, req, strlen(req));
 		while (got < want && (k = get(s, fd, buf, sizeof buf)) > 0)
 			got += (long long)k;
-		printf("bytes %lld\n", got);
+		printf("bytes %lld\ncpu-us %lld\n", got, cpu_us());
 		return got == want ? 0 : 1;
 	}
+	if (strcmp(mode, "h2") == 0)
+		return h2_bulk(ctx, port, atoll(argv[5]));
 	for (i = 0; i < n; i++) {
 		size_t have = 0, body, want;
 		char *end, *cl;
@@ -329,6 +395,6 @@ int main(int argc, char **argv)
 			s = NULL;
 		}
 	}
-	printf("connections %d\n", conns);
+	printf("connections %d\ncpu-us %lld\n", conns, cpu_us());
 	return 0;
 }
