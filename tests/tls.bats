@@ -660,3 +660,66 @@ unreached_both() {
     [ "$status" -eq 0 ]
     [ "$(tls_sessions ssl_client)" -eq 3 ]
 }
+
+# tls_syscalls OUT PRELOAD MODE N: strace -c of ssl_client MODE making N
+# requests ("NAME COUNT" lines into OUT); the library preloaded in the
+# traced program only.  The client's own output goes to OUT.client.
+tls_syscalls() {
+    local out="$1" pre="$2" raw="$1.raw"
+    shift 2
+    strace -f -c -o "$raw" ${pre:+-E LD_PRELOAD="$pre"} \
+        "$BATS_FILE_TMPDIR/bin/ssl_client" "$1" "$SERVER_PORT" "$CERT" /s "$2" \
+        "$BATS_TEST_TMPDIR/bodies" >"$out.client" || return 1
+    grep -qx "connections $2" "$out.client" || return 1
+    # rows: % time, seconds, usecs/call, calls, [errors,] syscall
+    awk 'NF >= 5 && $1 ~ /^[0-9.]+$/ && $NF != "total" { print $NF, $4 }' "$raw" >"$out"
+}
+
+@test "system calls per HTTPS exchange: exactly one more than a client sending close itself (the shutdown)" {
+    skip_unless_cmd strace
+    start_tls keepalive
+    local t="$BATS_TEST_TMPDIR"
+    mkdir -p "$t/bodies"
+    # (a) the client says close itself and closes, no library; (b) it asks
+    # for keep-alive under the library, which adds close and tears down.
+    # Both make one connection and one TLS handshake per request.  The
+    # differences of runs of 200 and 100 requests leave start-up and exit
+    # out.  Before the socket layer let a TLS socket's reads pass without a
+    # look, (b) made a MSG_PEEK recvfrom per connection too.
+    tls_syscalls "$t/a1" "" close 100
+    tls_syscalls "$t/a2" "" close 200
+    tls_syscalls "$t/b1" "$FC_PRELOAD" block 100
+    tls_syscalls "$t/b2" "$FC_PRELOAD" block 200
+    # the library tracked every session (b) and tore each down
+    grep -qx "after-read 0 6" "$t/b2.client"
+    run python3 - "$t"/{a1,a2,b1,b2} <<'EOF2'
+import sys
+# the library sends the first TLS record with send() where OpenSSL wrote
+# it with write(): the same one call
+SAME = {"recvfrom": "read", "sendto": "write"}
+def load(p):
+    d = {}
+    for line in open(p):
+        name, n = line.split()
+        name = SAME.get(name, name)
+        d[name] = d.get(name, 0) + int(n)
+    return d
+a1, a2, b1, b2 = (load(p) for p in sys.argv[1:5])
+delta = {}
+for k in sorted(set(a1) | set(a2) | set(b1) | set(b2)):
+    da = a2.get(k, 0) - a1.get(k, 0)
+    db = b2.get(k, 0) - b1.get(k, 0)
+    if da or db:
+        print("%-12s without %5.2f  with %5.2f per exchange" % (k, da / 100, db / 100))
+    if db != da:
+        delta[k] = (db - da) / 100
+print("extra per exchange:", delta)
+print("total", sum(delta.values()))
+EOF2
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # the client's own calls happened in both runs
+    grep -E '^connect +without  1\.00  with  1\.00' <<<"$output"
+    [ "${lines[-1]}" = "total 1.0" ]
+    grep -F "extra per exchange: {'shutdown': 1.0}" <<<"$output"
+}
