@@ -36,13 +36,15 @@ static SLOW ssize_t recv_tracked(int fd, void *buf, size_t n, int flags,
 				 bool is_read)
 {
 	struct conn *c = n > 0 && bad_ptr(buf) ? NULL : conn_read_enter(fd);
-	struct iovec v = { buf, n };
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	struct iovec v;
+	struct msghdr m;
 	ssize_t r;
 
 	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c == NULL)
-		goto pass;
+		goto pass;	/* (a TLS socket: nothing built for it) */
+	v = (struct iovec){ buf, n };
+	m = (struct msghdr){ .msg_iov = &v, .msg_iovlen = 1 };
 	if (addr != NULL && alen != NULL && !bad_ptr(alen)) {
 		m.msg_name = addr;
 		m.msg_namelen = *alen;
