@@ -351,15 +351,14 @@ bool conn_same_socket(const struct conn *c, int fd)
 
 struct conn *conn_acquire_active(int fd)
 {
-	struct conn *c = fdtable_peek(fd);
+	struct conn *c;
 
 	/* A connection that passes everything (a TLS socket, once its first
 	 * read and write are seen) is answered without a reference: the call
 	 * goes to libc, and a reference would not pin the number for it
 	 * anyway (it may be closed and reused the moment after, with or
 	 * without one).  Connections are never freed, so the load is safe. */
-	if (c == NULL || (atomic_load_explicit(&c->flags, memory_order_relaxed) &
-			  CONN_OPAQUE))
+	if (conn_passes(fd))
 		return NULL;
 	c = fdtable_acquire(fd);
 	if (c != NULL && (atomic_load(&c->flags) & CONN_OPAQUE)) {

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "fdtable.h"
 #include "http_request.h"
 #include "http_response.h"
 #include "observe.h"
@@ -172,6 +173,19 @@ void conn_pid_reset(void);
 /* A counted reference to fd's connection unless there is none or it is
  * opaque (then the call goes straight to libc). */
 struct conn *conn_acquire_active(int fd);
+
+/* True when fd's calls go straight to libc: no connection, or one that
+ * passes everything (a TLS socket once its first write and read are seen).
+ * No reference (see conn_acquire_active), so cheap enough to test before
+ * a hook builds anything. */
+static inline bool conn_passes(int fd)
+{
+	struct conn *c = fdtable_peek(fd);
+
+	return c == NULL ||
+	       (atomic_load_explicit(&c->flags, memory_order_relaxed) &
+		CONN_OPAQUE);
+}
 
 /* The write side of fd, locked, or NULL when the call should go straight
  * to libc (untracked, opaque, or fd is no longer the connected socket).

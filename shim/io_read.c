@@ -31,20 +31,17 @@ static ssize_t through(struct conn *c, int fd, struct msghdr *m, int flags,
 }
 
 /* is_read: the program called read() (no flags, any kind of file) */
-static SLOW ssize_t recv_tracked(int fd, void *buf, size_t n, int flags,
-				 struct sockaddr *addr, socklen_t *alen,
-				 bool is_read)
+static SLOW ssize_t recv_conn(int fd, void *buf, size_t n, int flags,
+			      struct sockaddr *addr, socklen_t *alen,
+			      bool is_read)
 {
 	struct conn *c = n > 0 && bad_ptr(buf) ? NULL : conn_read_enter(fd);
-	struct iovec v;
-	struct msghdr m;
+	struct iovec v = { buf, n };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	ssize_t r;
 
-	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c == NULL)
-		goto pass;	/* (a TLS socket: nothing built for it) */
-	v = (struct iovec){ buf, n };
-	m = (struct msghdr){ .msg_iov = &v, .msg_iovlen = 1 };
+		goto pass;
 	if (addr != NULL && alen != NULL && !bad_ptr(alen)) {
 		m.msg_name = addr;
 		m.msg_namelen = *alen;
@@ -56,6 +53,20 @@ static SLOW ssize_t recv_tracked(int fd, void *buf, size_t n, int flags,
 		*alen = m.msg_namelen;
 	return r;
 pass:
+	if (is_read)
+		return REAL(read)(fd, buf, n);
+	return REAL(recvfrom)(fd, buf, n, flags, addr, alen);
+}
+
+/* A socket that passes everything (TLS, once known) goes to libc with no
+ * frame built for the tracked path: each record costs OpenSSL two reads */
+static SLOW ssize_t recv_tracked(int fd, void *buf, size_t n, int flags,
+				 struct sockaddr *addr, socklen_t *alen,
+				 bool is_read)
+{
+	tls_probe(fd);	/* a TLS call may be learning its socket */
+	if (!conn_passes(fd))
+		return recv_conn(fd, buf, n, flags, addr, alen, is_read);
 	if (is_read)
 		return REAL(read)(fd, buf, n);
 	return REAL(recvfrom)(fd, buf, n, flags, addr, alen);
