@@ -757,9 +757,12 @@ static ssize_t read_step(struct conn *c, int fd, struct msghdr *msg,
 	switch (c->resp.phase) {
 	case HTTP_RESP_HEAD:
 		if (c->rheld_len == 0 &&
-		    (atomic_load(&c->flags) & CONN_TLS)) {
-			/* TLS records (tls_*.c meets the plaintext): pass
-			 * without a look at the kernel's queue */
+		    (atomic_load(&c->flags) & CONN_TLS) &&
+		    atomic_load(&c->awaiting_out) ==
+			    atomic_load(&c->awaiting_in)) {
+			/* TLS records answering no request we saw (tls_*.c
+			 * meets the plaintext): pass without a look at the
+			 * kernel's queue */
 			stop_tracking(c, -1);
 			return NEED_AGAIN;
 		}
