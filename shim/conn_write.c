@@ -311,6 +311,16 @@ struct head_start {
 	unsigned awaiting_in;
 };
 
+/* A head rewritten in this call did not go out after all. */
+static void uncount_head(struct conn *c)
+{
+	stats_sub(&stats.requests_rewritten, 1);
+	stats_sub(&stats.close_added, c->head_counted.close_added);
+	stats_sub(&stats.close_rewritten, c->head_counted.changed);
+	stats_sub(&stats.bytes_inspected, c->head_counted.len);
+	observe_request_undo(&c->obs);
+}
+
 /* The kernel took only pending_off bytes of a head just rewritten.  If
  * they are the program's own bytes, unchanged, the rewrite is undone:
  * those bytes stay held (as sent) and count as written, the rest is the
@@ -354,12 +364,7 @@ static ssize_t give_back_head(struct conn *c, const struct head_start *h)
 	c->req = req;
 	c->head_sent = sent;
 	atomic_store(&c->awaiting_in, h->awaiting_in);
-	/* it is counted when written again */
-	stats_sub(&stats.requests_rewritten, 1);
-	stats_sub(&stats.close_added, c->head_counted.close_added);
-	stats_sub(&stats.close_rewritten, c->head_counted.changed);
-	stats_sub(&stats.bytes_inspected, c->head_counted.len);
-	observe_request_undo(&c->obs);
+	uncount_head(c);	/* it is counted when written again */
 	return (ssize_t)(h->done + mine);
 fail:
 	c->held_len = was;
@@ -450,6 +455,7 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 				 * head written in pieces) */
 				c->verify_head = false;
 				if (!conn_verify_socket(c, fd)) {
+					uncount_head(c);
 					conn_forget_number(c, fd, true);
 					if (start.done == 0) {
 						errno = entry;
@@ -487,6 +493,8 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 				 * could not see it.  Nothing went out: what was
 				 * owed belonged to the lost socket, and the
 				 * program's call is made as it made it. */
+				if (fresh)
+					uncount_head(c);
 				conn_forget_number(c, fd, true);
 				if (confirmed == 0) {
 					errno = entry;
