@@ -133,6 +133,10 @@ reuse_case() {
     reuse_case dgram-head
 }
 
+@test "reuse: request sent, inline close, inline connected datagram socket holding a response: recv(MSG_PEEK) and read() return the datagram exactly" {
+    reuse_case peek-dgram
+}
+
 @test "reuse: torn down, inline close, inline openat of a file: write() and read() act on the file (no EPIPE)" {
     reuse_case down-file
     grep -F 'connection shut down' <<<"$output"

@@ -18,6 +18,11 @@
  *   dgram-head   connect, write() half a request head; close, a datagram
  *                socket connected to a receiver at the number; write()
  *                the other half: the receiver gets exactly that half;
+ *   peek-dgram   connect, write the request; close, a datagram socket
+ *                connected to a receiver at the number, which sends it a
+ *                response: recv(MSG_PEEK) and then read() return exactly
+ *                that datagram (the response head found by peeking is the
+ *                rare point where the kind and the peer are checked);
  *   down-file    a whole exchange (the library tears the connection down
  *                in the read of the last byte); close, openat a file at
  *                the number: write() and read() act on the file;
@@ -304,6 +309,27 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		return datagram_is(rs, REQ + half, sizeof REQ - 1 - half);
+	}
+	if (!strcmp(sc, "peek-dgram")) {
+		struct sockaddr_in me;
+		socklen_t ml = sizeof me;
+		char got[512];
+		ssize_t r;
+		fd = connected(&as);
+		rs = bound(SOCK_DGRAM, &port);
+		if (write(fd, REQ, sizeof REQ - 1) != (ssize_t)(sizeof REQ - 1))
+			die("write");
+		read_head(as);
+		raw_socket_at(fd, SOCK_DGRAM, port);
+		if (getsockname(fd, (struct sockaddr *)&me, &ml) != 0 ||
+		    sendto(rs, RESP, sizeof RESP - 1, 0, (struct sockaddr *)&me,
+			   ml) != (ssize_t)(sizeof RESP - 1))
+			die("send the datagram");
+		r = recv(fd, got, sizeof got, MSG_PEEK);
+		fprintf(stderr, "peek returned %zd\n", r);
+		if (r != (ssize_t)(sizeof RESP - 1) || memcmp(got, RESP, (size_t)r))
+			return fail("the peek did not see exactly the datagram");
+		return read_exactly(fd, RESP);
 	}
 	if (!strcmp(sc, "down-file")) {
 		fd = connected(&as);
