@@ -142,6 +142,11 @@ reuse_case() {
     grep -F 'connection shut down' <<<"$output"
 }
 
+@test "reuse: Unix stream socket torn down, inline close, inline openat of a file: write() and read() act on the file" {
+    reuse_case unix-down-file
+    grep -F 'connection shut down' <<<"$output"
+}
+
 @test "reuse: torn down, inline close, inline openat of a file holding a response: read() returns it (not 0)" {
     reuse_case down-read
     grep -F 'connection shut down' <<<"$output"

@@ -26,6 +26,8 @@
  *   down-file    a whole exchange (the library tears the connection down
  *                in the read of the last byte); close, openat a file at
  *                the number: write() and read() act on the file;
+ *   unix-down-file  down-file over a Unix stream socket (the probe after
+ *                the teardown is a zero-length peek there);
  *   down-read    the same, the file holding a response: the first call
  *                is a read(), which returns the file's bytes exactly;
  *   down-dgram   the same exchange; close, a connected datagram socket at
@@ -166,6 +168,27 @@ static int connected(int *as)
 	if (*as < 0)
 		die("accept");
 	/* the listener stays open: no free number below fd */
+	return fd;
+}
+
+/* connected() over a Unix stream socket, its listener at `path` */
+static int connected_unix(int *as, const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int ls = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	unlink(path);
+	if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    listen(ls, 4) != 0)
+		die("unix listener");
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		die("unix connect");
+	*as = accept(ls, NULL, NULL);
+	if (*as < 0)
+		die("unix accept");
+	unlink(path);
 	return fd;
 }
 
@@ -333,6 +356,14 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(sc, "down-file")) {
 		fd = connected(&as);
+		exchange(fd, as);
+		raw_file_at(fd, path, "");
+		return file_calls(fd, path);
+	}
+	if (!strcmp(sc, "unix-down-file")) {
+		char sock[80];
+		snprintf(sock, sizeof sock, "%s.sock", path);
+		fd = connected_unix(&as, sock);
 		exchange(fd, as);
 		raw_file_at(fd, path, "");
 		return file_calls(fd, path);
