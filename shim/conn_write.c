@@ -449,13 +449,14 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 			done += absorb_head(c, &k);
 			fresh = pending_left(c) > 0 &&
 				c->req.phase != HTTP_REQ_OPAQUE;
-			if (fresh && c->verify_head) {
-				/* a later head of a socket the library made:
-				 * still that socket?  (rare: pipelining, a
-				 * head written in pieces) */
+			if (c->verify_head && pending_left(c) > 0) {
+				/* a later head of a socket the library made
+				 * (rewritten or not): still that socket?
+				 * (rare: pipelining, a head in pieces) */
 				c->verify_head = false;
 				if (!conn_verify_socket(c, fd)) {
-					uncount_head(c);
+					if (fresh)
+						uncount_head(c);
 					conn_forget_number(c, fd, true);
 					if (start.done == 0) {
 						errno = entry;
