@@ -6,7 +6,9 @@
 # for by the calls the library sees (docs/internals.md, "What a descriptor
 # number is").  These tests cover every place where a check with the
 # kernel still runs or where the record must be dropped, and count the
-# system calls (tests/c/floor.c runs its own loopback peers).
+# system calls (tests/c/floor.c runs its own loopback peers).  The
+# "reuse:" tests close a tracked socket's number and make it again with
+# inline system calls the library cannot see (tests/c/floor_reuse.c).
 
 load lib/common
 
