@@ -340,7 +340,10 @@ struct conn *conn_acquire_active(int fd)
 		conn_put(c);
 		return NULL;
 	}
-	if ((f & (CONN_TORN_DOWN | CONN_CLOSED)) == CONN_TORN_DOWN &&
+	/* between the teardown's flag and its shutdown() the socket is
+	 * still open (and a writer's EPIPE then finds the flag): not asked */
+	if ((f & (CONN_TORN_DOWN | CONN_SHUT | CONN_CLOSED)) ==
+		    (CONN_TORN_DOWN | CONN_SHUT) &&
 	    !conn_still_shut_down(c, fd)) {
 		conn_forget_number(c, fd, false);
 		conn_put(c);

@@ -49,6 +49,11 @@ enum {
 	CONN_TLS = 1u << 8,		/* began with a TLS handshake: both
 					   sides pass, not counted as a
 					   give-up (tls_*.c sees the HTTP) */
+	CONN_SHUT = 1u << 9,		/* the teardown's shutdown() returned:
+					   only from then on can a call ask
+					   the kernel whether the number is
+					   still that socket (before it, the
+					   socket is still open) */
 };
 
 /* conn.host_rule: which Host filters apply to this connection's requests */

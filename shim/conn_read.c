@@ -207,6 +207,7 @@ static void teardown(struct conn *c, int fd)
 		errno = saved;
 		return;
 	}
+	atomic_fetch_or(&c->flags, CONN_SHUT);
 	if (config.action == CONN_ACTION_CLOSE)
 		conn_close_later(c, fd);
 	errno = saved;

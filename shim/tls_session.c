@@ -291,6 +291,7 @@ void tls_teardown(struct tls_conn *t)
 		    conn_verify_socket(c, t->fd)) {
 			atomic_fetch_or(&c->flags, CONN_TORN_DOWN);
 			REAL(shutdown)(t->fd, SHUT_RDWR);
+			atomic_fetch_or(&c->flags, CONN_SHUT);
 			if (config.action == CONN_ACTION_CLOSE)
 				conn_close_later(c, t->fd);
 		}
