@@ -182,17 +182,6 @@ void conn_put(struct conn *c)
 	while (!atomic_compare_exchange_weak(&pool_retired, &top, c));
 }
 
-static bool socket_identity(int fd, dev_t *dev, ino_t *ino)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
-		return false;
-	*dev = st.st_dev;
-	*ino = st.st_ino;
-	return true;
-}
-
 /* The request's Host decides (see FORCECLOSE_ONLY, _EXCEPT). */
 static bool host_left_alone(const void *ctx, const uint8_t *host, size_t len)
 {
@@ -251,7 +240,7 @@ static bool connectable(int fd, dev_t *dev, ino_t *ino, bool *lived)
 	    (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
 	     type != SOCK_STREAM))
 		return false;
-	return socket_identity(fd, dev, ino);
+	return conn_socket_inode(fd, dev, ino);
 }
 
 void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -299,6 +288,11 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	c->ino = ino;
 	c->identity_fresh = true;
 	c->identity_lived = lived;
+	c->peer_len = 0;
+	if (lived) {	/* for conn_verify_socket, at the rare points */
+		c->peer_len = len < sizeof c->peer ? len : sizeof c->peer;
+		memcpy(&c->peer, addr, c->peer_len);
+	}
 	c->host_rule = host_rule;
 	if (host_rule != 0) {
 		c->req.leave_host_alone = host_left_alone;
@@ -328,30 +322,16 @@ void conn_gave_up(struct conn *c, int reason)
 		  strlen(stats_reason_name(reason)));
 }
 
-/* A connection whose socket the library made (identity_lived) is still
- * that socket while its number holds it in the table: every close, dup2,
- * dup3, close_range, closefrom, fdopen and descriptor creation the
- * library sees at that number takes it out (docs/internals.md, "What a
- * descriptor number is").  Any other is checked by its inode. */
-bool conn_same_socket(const struct conn *c, int fd)
-{
-	int saved = errno;
-	dev_t dev;
-	ino_t ino;
-	bool same;
-
-	if (c->identity_lived)
-		return fdtable_peek(fd) == c;
-	same = socket_identity(fd, &dev, &ino) && dev == c->dev &&
-	       ino == c->ino;
-
-	errno = saved;
-	return same;
-}
-
+/* A call on a torn-down connection is answered from memory (read 0,
+ * write EPIPE) only while the number is still the socket the teardown
+ * shut down: one that was closed and made again where the library could
+ * not see it gets the program's own call.  Without the library such a
+ * call is a system call too; the common exchange ends with the read that
+ * tears down and never gets here. */
 struct conn *conn_acquire_active(int fd)
 {
 	struct conn *c;
+	unsigned f;
 
 	/* A connection that passes everything (a TLS socket, once its first
 	 * read and write are seen) is answered without a reference: the call
@@ -361,7 +341,19 @@ struct conn *conn_acquire_active(int fd)
 	if (conn_passes(fd))
 		return NULL;
 	c = fdtable_acquire(fd);
-	if (c != NULL && (atomic_load(&c->flags) & CONN_OPAQUE)) {
+	if (c == NULL)
+		return NULL;
+	f = atomic_load(&c->flags);
+	if (f & CONN_OPAQUE) {
+		conn_put(c);
+		return NULL;
+	}
+	/* between the teardown's flag and its shutdown() the socket is
+	 * still open (and a writer's EPIPE then finds the flag): not asked */
+	if ((f & (CONN_TORN_DOWN | CONN_SHUT | CONN_CLOSED)) ==
+		    (CONN_TORN_DOWN | CONN_SHUT) &&
+	    !conn_still_shut_down(c, fd)) {
+		conn_forget_number(c, fd, false);
 		conn_put(c);
 		return NULL;
 	}
@@ -403,6 +395,10 @@ struct conn *conn_write_enter(int fd, int flags)
 		conn_put(c);
 		return NULL;
 	}
+	/* the first head, written whole in the first call after connect,
+	 * is the one a socket made by the library's socket() sends
+	 * unchecked, as every socket did before issue 16 */
+	c->verify_head = c->identity_lived && !c->identity_fresh;
 	c->identity_fresh = false;
 	return c;
 }
@@ -555,7 +551,7 @@ static void flush_fd_for_fork(int fd, const struct timespec *deadline)
 	    atomic_load(&c->wlock.owner) != (unsigned long)pthread_self() &&
 	    pthread_mutex_timedlock(&c->wlock.mutex, deadline) == 0) {
 		if (!c->sending && owes_wire(c) && !conn_torn_down(c) &&
-		    conn_same_socket(c, fd))
+		    conn_verify_socket(c, fd))
 			flush_for_fork(c, fd);
 		pthread_mutex_unlock(&c->wlock.mutex);
 	}

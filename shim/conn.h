@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <errno.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -49,6 +50,11 @@ enum {
 	CONN_TLS = 1u << 8,		/* began with a TLS handshake: both
 					   sides pass, not counted as a
 					   give-up (tls_*.c sees the HTTP) */
+	CONN_SHUT = 1u << 9,		/* the teardown's shutdown() returned:
+					   only from then on can a call ask
+					   the kernel whether the number is
+					   still that socket (before it, the
+					   socket is still open) */
 };
 
 /* conn.host_rule: which Host filters apply to this connection's requests */
@@ -71,6 +77,13 @@ struct conn {
 	bool identity_lived;	/* no dev/ino: the socket was made by the
 				   library's socket() and its number never
 				   left the table since (conn_same_socket) */
+	bool verify_head;	/* identity_lived: a head completed in this
+				   write call is checked before it goes out
+				   (not the first head, written whole in the
+				   first call after connect) */
+	socklen_t peer_len;	/* identity_lived: what connect() was given,
+				   for the checks at rare points */
+	struct sockaddr_storage peer;
 	uint8_t host_rule;
 	char dest[CONN_DEST_MAX];	/* empty unless logging */
 	struct observe_conn obs;	/* FORCECLOSE_MODE=observe */
@@ -136,8 +149,42 @@ void conn_gave_up(struct conn *c, int reason);
 bool conn_tryget(struct conn *c);
 void conn_put(struct conn *c);
 
-/* Is fd still the socket that was connected?  (errno is kept) */
+/* Is fd still the socket that was connected?  (errno is kept)  For a
+ * socket made by the library's socket() (identity_lived) this asks
+ * nothing of the kernel: its number is still in the table.  The places
+ * that checked the inode before issue 16 and are not part of the common
+ * exchange (a later request head, a response head found by peeking, the
+ * flushes at close, exit and fork, a TLS teardown) call
+ * conn_verify_socket, which for such a socket also asks the kernel: a
+ * stream socket connected to the address connect() was given. */
 bool conn_same_socket(const struct conn *c, int fd);
+bool conn_verify_socket(const struct conn *c, int fd);
+
+/* fstat: is fd a socket, and which one. */
+bool conn_socket_inode(int fd, dev_t *dev, ino_t *ino);
+
+/* The library's own socket call on fd failed with err: ENOTSOCK or EBADF
+ * prove that the number is no longer a socket (a file, pipe... made
+ * where the library could not see it) or is closed.  Such a call sent or
+ * took nothing: the program's own call is made instead, as it made it. */
+static inline bool conn_number_lost(int err)
+{
+	return err == ENOTSOCK || err == EBADF;
+}
+
+/* fd is no longer c's socket (conn_number_lost, or a check said so): fd
+ * leaves the table for good and its kind is unknown again.  drop: c's
+ * owed state came from the program's call now made natively (or belongs
+ * to the lost socket): c goes pass-through everywhere (a dup of it
+ * included), its owed bytes dropped.  Call with c->wlock held when drop
+ * is true. */
+void conn_forget_number(struct conn *c, int fd, bool drop);
+
+/* A call on a torn-down connection (c, not the sentinel): is fd still
+ * the socket the teardown shut down?  One system call (TCP_INFO, or a
+ * zero-length peek for a Unix socket), for calls that without the
+ * library are system calls of their own (docs/internals.md). */
+bool conn_still_shut_down(const struct conn *c, int fd);
 
 /* A connect() on fd succeeded or is in progress. */
 void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len);
@@ -199,7 +246,11 @@ void conn_write_leave(struct conn *c);
 void conn_wait_turn(struct conn *c);
 
 /* Sends the program's bytes through the rewriter.  Called between enter
- * and leave.  Returns what write()/sendmsg() would: program bytes. */
+ * and leave.  Returns what write()/sendmsg() would: program bytes; or
+ * CONN_WRITE_PASS when the number turned out not to be the connected
+ * socket (conn_number_lost, conn_verify_socket) before any of this call's
+ * bytes went out: the program's own call goes to libc as it made it. */
+#define CONN_WRITE_PASS ((ssize_t)-2)
 ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 		   int iovcnt, int flags);
 
@@ -243,7 +294,8 @@ struct conn *conn_read_enter(int fd);
 void conn_read_leave(struct conn *c);
 
 /* conn_read's answer when the program's own call should go to libc as it
- * is, once the lock is left (nothing owed, nothing to follow). */
+ * is, once the lock is left (nothing owed, nothing to follow; or the
+ * number turned out not to be the socket: conn_number_lost). */
 #define CONN_READ_PASS ((ssize_t)-2)
 
 /* Reads into msg's iovecs (msg_name and msg_control are cleared when the

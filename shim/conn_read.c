@@ -200,7 +200,14 @@ static void teardown(struct conn *c, int fd)
 		return;	/* fd was closed during the read: not ours now */
 	/* the flag first: a send that fails on this shutdown must find it */
 	atomic_fetch_or(&c->flags, CONN_TORN_DOWN);
-	REAL(shutdown)(fd, SHUT_RDWR);
+	if (REAL(shutdown)(fd, SHUT_RDWR) != 0 && conn_number_lost(errno)) {
+		/* not a socket any more: nothing was shut down, and the
+		 * number is none of the connection's */
+		conn_forget_number(c, fd, false);
+		errno = saved;
+		return;
+	}
+	atomic_fetch_or(&c->flags, CONN_SHUT);
 	if (config.action == CONN_ACTION_CLOSE)
 		conn_close_later(c, fd);
 	errno = saved;
@@ -339,7 +346,7 @@ static enum fill fill_head(struct conn *c, int fd, struct msghdr *msg,
 	uint8_t *out;
 	ssize_t r;
 
-	if (c->rheld_len == 0 && !conn_same_socket(c, fd)) {
+	if (c->rheld_len == 0 && !conn_verify_socket(c, fd)) {
 		/* the number was reused behind our back */
 		stop_tracking(c, GAVE_UP_MOVED);
 		if (conn_table_mutable())
@@ -803,8 +810,8 @@ static ssize_t read_step(struct conn *c, int fd, struct msghdr *msg,
 	}
 }
 
-ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
-		  bool plain)
+static ssize_t read_loop(struct conn *c, int fd, struct msghdr *msg,
+			 int flags, bool plain)
 {
 	size_t want = iov_total(msg);
 	ssize_t r;
@@ -835,6 +842,27 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 			return 0;	/* closed meanwhile: the old socket's end */
 	}
 }
+/* A kernel call of the library's failed with ENOTSOCK or EBADF: the
+ * number is no longer the socket (a file, a pipe... made where the
+ * library could not see it), and that call took nothing.  What the shim
+ * held for the program came from the lost socket; the program's own call
+ * goes to libc as it made it. */
+ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
+		  bool plain)
+{
+	int entry = errno;
+	ssize_t r = read_loop(c, fd, msg, flags, plain);
+
+	if (r == -1 && conn_number_lost(errno)) {
+		stop_tracking(c, GAVE_UP_MOVED);
+		rout_clear(c);
+		conn_forget_number(c, fd, false);
+		errno = entry;
+		return CONN_READ_PASS;
+	}
+	return r;
+}
+
 struct conn *conn_read_enter(int fd)
 {
 	struct conn *c = conn_acquire_active(fd);

@@ -311,6 +311,16 @@ struct head_start {
 	unsigned awaiting_in;
 };
 
+/* A head rewritten in this call did not go out after all. */
+static void uncount_head(struct conn *c)
+{
+	stats_sub(&stats.requests_rewritten, 1);
+	stats_sub(&stats.close_added, c->head_counted.close_added);
+	stats_sub(&stats.close_rewritten, c->head_counted.changed);
+	stats_sub(&stats.bytes_inspected, c->head_counted.len);
+	observe_request_undo(&c->obs);
+}
+
 /* The kernel took only pending_off bytes of a head just rewritten.  If
  * they are the program's own bytes, unchanged, the rewrite is undone:
  * those bytes stay held (as sent) and count as written, the rest is the
@@ -354,12 +364,7 @@ static ssize_t give_back_head(struct conn *c, const struct head_start *h)
 	c->req = req;
 	c->head_sent = sent;
 	atomic_store(&c->awaiting_in, h->awaiting_in);
-	/* it is counted when written again */
-	stats_sub(&stats.requests_rewritten, 1);
-	stats_sub(&stats.close_added, c->head_counted.close_added);
-	stats_sub(&stats.close_rewritten, c->head_counted.changed);
-	stats_sub(&stats.bytes_inspected, c->head_counted.len);
-	observe_request_undo(&c->obs);
+	uncount_head(c);	/* it is counted when written again */
 	return (ssize_t)(h->done + mine);
 fail:
 	c->held_len = was;
@@ -420,7 +425,7 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 	struct iovec out[PIECES_MAX + 1];
 	struct msghdr msg;
 	size_t done = 0, confirmed = 0, direct, owed;
-	int nout, saved = errno;
+	int nout, saved = errno, entry = errno;
 	ssize_t s, result = 0;
 	struct head_start start;
 	bool fresh = false;	/* pending is a head this call took */
@@ -444,6 +449,23 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 			done += absorb_head(c, &k);
 			fresh = pending_left(c) > 0 &&
 				c->req.phase != HTTP_REQ_OPAQUE;
+			if (c->verify_head && pending_left(c) > 0) {
+				/* a later head of a socket the library made
+				 * (rewritten or not): still that socket?
+				 * (rare: pipelining, a head in pieces) */
+				c->verify_head = false;
+				if (!conn_verify_socket(c, fd)) {
+					if (fresh)
+						uncount_head(c);
+					conn_forget_number(c, fd, true);
+					if (start.done == 0) {
+						errno = entry;
+						return CONN_WRITE_PASS;
+					}
+					confirmed = start.done;
+					break;
+				}
+			}
 		} else if (done > 0 && fdtable_peek(fd) != c) {
 			break;	/* another thread closed fd: not ours now */
 		}
@@ -466,6 +488,21 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 		s = send_unlocked(c, fd, &msg, flags | MSG_NOSIGNAL);
 		if (s < 0) {
 			int err = errno;
+			if (conn_number_lost(err)) {
+				/* not a socket (a file, a pipe...) or closed:
+				 * the number was reused where the library
+				 * could not see it.  Nothing went out: what was
+				 * owed belonged to the lost socket, and the
+				 * program's call is made as it made it. */
+				if (fresh)
+					uncount_head(c);
+				conn_forget_number(c, fd, true);
+				if (confirmed == 0) {
+					errno = entry;
+					return CONN_WRITE_PASS;
+				}
+				break;
+			}
 			if (conn_torn_down(c) && (err == EPIPE || err == ECONNRESET))
 				err = EPIPE;
 			else if (err == EPIPE && !(flags & MSG_NOSIGNAL))
@@ -564,6 +601,7 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 int conn_give_up(struct conn *c, int fd, int flags, int reason)
 {
 	struct iovec none = { NULL, 0 };
+	ssize_t r;
 
 	if (conn_torn_down(c)) {
 		errno = EPIPE;
@@ -572,7 +610,10 @@ int conn_give_up(struct conn *c, int fd, int flags, int reason)
 	stop_rewriting(c, reason);
 	/* An empty write flushes what is owed; at close or exit (reason -1)
 	 * without waiting for room. */
-	if (write_out(c, fd, &none, 1, flags, reason >= 0) < 0)
+	r = write_out(c, fd, &none, 1, flags, reason >= 0);
+	if (r == CONN_WRITE_PASS)
+		return 0;	/* not the socket: nothing owed to it now */
+	if (r < 0)
 		return -1;
 	return pending_left(c) == 0 ? 0 : (errno = EAGAIN, -1);
 }
@@ -611,7 +652,7 @@ void conn_flush_on_close(int fd)
 		return;
 	}
 	if (!c->sending && (c->held_len > 0 || pending_left(c) > 0) &&
-	    conn_same_socket(c, fd))
+	    conn_verify_socket(c, fd))
 		conn_give_up(c, fd, MSG_NOSIGNAL | MSG_DONTWAIT, -1);
 	conn_write_leave(c);
 }
@@ -627,7 +668,7 @@ void conn_flush_all(void)
 		if (conn_trylock(&c->wlock)) {
 			if (!c->sending &&
 			    (c->held_len > 0 || pending_left(c) > 0) &&
-			    !conn_torn_down(c) && conn_same_socket(c, (int)fd))
+			    !conn_torn_down(c) && conn_verify_socket(c, (int)fd))
 				conn_give_up(c, (int)fd,
 					     MSG_NOSIGNAL | MSG_DONTWAIT, -1);
 			conn_unlock(&c->wlock);

@@ -65,9 +65,11 @@ static SLOW ssize_t write_tracked(int fd, const void *buf, size_t n)
 	struct iovec v = { (void *)buf, n };
 
 	tls_probe(fd);	/* a TLS call may be learning its socket */
-	if (c == NULL)
+	ssize_t r;
+
+	if (c == NULL || (r = through(c, fd, &v, 1, 0)) == CONN_WRITE_PASS)
 		return REAL(write)(fd, buf, n);
-	return through(c, fd, &v, 1, 0);
+	return r;
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
@@ -81,6 +83,7 @@ static SLOW ssize_t writev_tracked(int fd, const struct iovec *iov,
 				   int iovcnt)
 {
 	struct conn *c = conn_write_enter(fd, 0);
+	ssize_t r;
 
 	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c == NULL)
@@ -89,7 +92,9 @@ static SLOW ssize_t writev_tracked(int fd, const struct iovec *iov,
 		conn_write_leave(c);
 		return REAL(writev)(fd, iov, iovcnt);	/* its error */
 	}
-	return through(c, fd, iov, iovcnt, 0);
+	if ((r = through(c, fd, iov, iovcnt, 0)) == CONN_WRITE_PASS)
+		return REAL(writev)(fd, iov, iovcnt);
+	return r;
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
@@ -104,6 +109,7 @@ static SLOW ssize_t send_tracked(int fd, const void *buf, size_t n,
 {
 	struct conn *c = conn_write_enter(fd, flags);
 	struct iovec v = { (void *)buf, n };
+	ssize_t r;
 
 	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c == NULL)
@@ -115,7 +121,9 @@ static SLOW ssize_t send_tracked(int fd, const void *buf, size_t n,
 			return -1;
 		return REAL(send)(fd, buf, n, flags);
 	}
-	return through(c, fd, &v, 1, flags);
+	if ((r = through(c, fd, &v, 1, flags)) == CONN_WRITE_PASS)
+		return REAL(send)(fd, buf, n, flags);
+	return r;
 }
 
 EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
@@ -130,6 +138,7 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 {
 	struct conn *c = bad_ptr(buf) ? NULL : tracked(fd, flags);
 	struct iovec v = { (void *)buf, n };
+	ssize_t r;
 
 	if (c == NULL)
 		return REAL(sendto)(fd, buf, n, flags, addr, alen);
@@ -140,7 +149,9 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 			return -1;
 		return REAL(sendto)(fd, buf, n, flags, addr, alen);
 	}
-	return through(c, fd, &v, 1, flags);
+	if ((r = through(c, fd, &v, 1, flags)) == CONN_WRITE_PASS)
+		return REAL(sendto)(fd, buf, n, flags, addr, alen);
+	return r;
 }
 
 /* Ancillary data (descriptors passed over a Unix socket) and addresses
@@ -155,6 +166,7 @@ static bool plain_msg(const struct msghdr *m, int flags)
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct conn *c = bad_msg(msg) ? NULL : tracked(fd, flags);
+	ssize_t r;
 
 	if (c == NULL)
 		return REAL(sendmsg)(fd, msg, flags);
@@ -165,7 +177,10 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 			return -1;
 		return REAL(sendmsg)(fd, msg, flags);
 	}
-	return through(c, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+	r = through(c, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+	if (r == CONN_WRITE_PASS)
+		return REAL(sendmsg)(fd, msg, flags);
+	return r;
 }
 
 EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
@@ -194,6 +209,11 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 		size_t want = 0, j;
 		ssize_t r = conn_write(c, fd, m->msg_iov, (int)m->msg_iovlen,
 				       flags);
+		if (r == CONN_WRITE_PASS && i == 0) {
+			/* not the socket any more: the program's call */
+			conn_write_leave(c);
+			return REAL(sendmmsg)(fd, vec, vlen, flags);
+		}
 		if (r < 0)
 			break;
 		vec[i].msg_len = (unsigned int)r;

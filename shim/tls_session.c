@@ -288,9 +288,10 @@ void tls_teardown(struct tls_conn *t)
 		c = fdtable_acquire(t->fd);
 		/* only the socket the shim saw connected, still that one */
 		if (c != NULL && c != &conn_closed &&
-		    conn_same_socket(c, t->fd)) {
+		    conn_verify_socket(c, t->fd)) {
 			atomic_fetch_or(&c->flags, CONN_TORN_DOWN);
 			REAL(shutdown)(t->fd, SHUT_RDWR);
+			atomic_fetch_or(&c->flags, CONN_SHUT);
 			if (config.action == CONN_ACTION_CLOSE)
 				conn_close_later(c, t->fd);
 		}

@@ -6,7 +6,9 @@
 # for by the calls the library sees (docs/internals.md, "What a descriptor
 # number is").  These tests cover every place where a check with the
 # kernel still runs or where the record must be dropped, and count the
-# system calls (tests/c/floor.c runs its own loopback peers).
+# system calls (tests/c/floor.c runs its own loopback peers).  The
+# "reuse:" tests close a tracked socket's number and make it again with
+# inline system calls the library cannot see (tests/c/floor_reuse.c).
 
 load lib/common
 
@@ -93,6 +95,73 @@ x86_64_only() {
 @test "fdopen()/fclose() of a tracked socket, number reused by an inline socket() for datagrams: never rewritten" {
     x86_64_only
     floor_case fclose-udp exact
+}
+
+# reuse_case SCENARIO: tests/c/floor_reuse.c, where the number of a socket
+# made by the library's socket() is closed and made again by inline
+# system calls (unseen), then used through libc.  The program's calls
+# must return, and the new file, pipe or peer must hold, exactly what
+# they do without the library.
+reuse_case() {
+    x86_64_only
+    need_programs floor_reuse
+    run timeout "$FC_TIMEOUT" "$B/floor_reuse" "$1"
+    echo "without: status $status"; echo "$output"
+    [ "$status" -ne 77 ] || skip "precondition did not hold: $output"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "lib=0" ]
+    run with_shim env FORCECLOSE_VERBOSE=3 timeout "$FC_TIMEOUT" "$B/floor_reuse" "$1"
+    echo "with: status $status"; echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "lib=1" ]
+    # the library did follow the connection, and let the number go
+    grep -F 'tracking connection' <<<"$output"
+    grep -F 'pass-through from now on (moved)' <<<"$output"
+}
+
+@test "reuse: inline close, inline openat of a file at the number, then write() and read(): the file's bytes, no ENOTSOCK" {
+    reuse_case file-write
+}
+
+@test "reuse: request sent, inline close, inline openat of a file holding a response: read() returns the file's bytes unchanged" {
+    reuse_case file-read
+}
+
+@test "reuse: request sent, inline close, inline pipe2() whose read end takes the number: read() returns the pipe's bytes" {
+    reuse_case pipe-read
+}
+
+@test "reuse: half a head written, inline close, inline connected datagram socket: the other half goes out as written" {
+    reuse_case dgram-head
+}
+
+@test "reuse: request sent, inline close, inline connected datagram socket holding a response: recv(MSG_PEEK) and read() return the datagram exactly" {
+    reuse_case peek-dgram
+}
+
+@test "reuse: torn down, inline close, inline openat of a file: write() and read() act on the file (no EPIPE)" {
+    reuse_case down-file
+    grep -F 'connection shut down' <<<"$output"
+}
+
+@test "reuse: Unix stream socket torn down, inline close, inline openat of a file: write() and read() act on the file" {
+    reuse_case unix-down-file
+    grep -F 'connection shut down' <<<"$output"
+}
+
+@test "reuse: torn down, inline close, inline openat of a file holding a response: read() returns it (not 0)" {
+    reuse_case down-read
+    grep -F 'connection shut down' <<<"$output"
+}
+
+@test "reuse: torn down, inline close, inline connected datagram socket: write() sends exactly the program's bytes" {
+    reuse_case down-dgram
+    grep -F 'connection shut down' <<<"$output"
+}
+
+@test "reuse: torn down, inline close, inline stream socket connected to another listener: write() and read() carry the program's bytes unchanged" {
+    reuse_case down-stream
+    grep -F 'connection shut down' <<<"$output"
 }
 
 # strace_counts PRELOAD ARGS...: "NAME COUNT" lines of strace -c for

@@ -1,0 +1,193 @@
+/* conn_identity.c - is a descriptor number still the socket that was
+ * connected?  (DESIGN contract point 3; docs/internals.md, "What a
+ * descriptor number is".)  The common exchange asks the kernel nothing:
+ * a socket made by the library's socket() is vouched for by the table.
+ * What the kernel says anyway is used: the library's own send or recv
+ * failing with ENOTSOCK or EBADF (conn_number_lost).  The rare points
+ * ask the kernel (conn_verify_socket, conn_still_shut_down). */
+#define _GNU_SOURCE
+#include "conn.h"
+
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+
+#include "fdtable.h"
+#include "real.h"
+#include "stats.h"
+
+bool conn_socket_inode(int fd, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return true;
+}
+
+/* A connection whose socket the library made (identity_lived) is still
+ * that socket while its number holds it in the table: every close, dup2,
+ * dup3, close_range, closefrom, fdopen and descriptor creation the
+ * library sees at that number takes it out.  Any other is checked by its
+ * inode. */
+bool conn_same_socket(const struct conn *c, int fd)
+{
+	int saved = errno;
+	dev_t dev;
+	ino_t ino;
+	bool same;
+
+	if (c->identity_lived)
+		return fdtable_peek(fd) == c;
+	same = conn_socket_inode(fd, &dev, &ino) && dev == c->dev &&
+	       ino == c->ino;
+	errno = saved;
+	return same;
+}
+
+/* Is a (what getpeername said) the address connect() was given?  Only
+ * family, address and port: the kernel fills in the rest its own way.
+ * A Unix path is compared as a string, an abstract name byte for byte.
+ * Where the kernel names the peer otherwise than the program did (a
+ * connect to 0.0.0.0 or ::, a Unix listener bound by another spelling of
+ * its path) the answer is no: the connection then goes pass-through. */
+static bool peer_is(const struct conn *c, const struct sockaddr_storage *a,
+		    socklen_t len)
+{
+	const struct sockaddr_storage *p = &c->peer;
+
+	if (a->ss_family != p->ss_family)
+		return false;
+	switch (a->ss_family) {
+	case AF_INET: {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)p;
+		return len >= sizeof *x && c->peer_len >= sizeof *y &&
+		       x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)p;
+		return len >= sizeof *x && c->peer_len >= sizeof *y &&
+		       x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr);
+	}
+	case AF_UNIX: {
+		const struct sockaddr_un *x = (const void *)a, *y = (const void *)p;
+		size_t off = offsetof(struct sockaddr_un, sun_path);
+		size_t n = len > off ? len - off : 0;
+		size_t m = c->peer_len > off ? c->peer_len - off : 0;
+		if (n > sizeof x->sun_path)
+			n = sizeof x->sun_path;
+		if (m > sizeof y->sun_path)
+			m = sizeof y->sun_path;
+		if (n > 0 && x->sun_path[0] == '\0')	/* abstract */
+			return n == m && !memcmp(x->sun_path, y->sun_path, n);
+		n = strnlen(x->sun_path, n);
+		return n == strnlen(y->sun_path, m) &&
+		       !memcmp(x->sun_path, y->sun_path, n);
+	}
+	}
+	return false;
+}
+
+bool conn_verify_socket(const struct conn *c, int fd)
+{
+	int saved = errno, type = 0;
+	socklen_t tl = sizeof type, pl = sizeof(struct sockaddr_storage);
+	struct sockaddr_storage peer;
+	bool same;
+
+	if (!c->identity_lived || fdtable_peek(fd) != c)
+		return conn_same_socket(c, fd);
+	/* a stream socket (not one for datagrams connected to the same
+	 * address), connected to where the program connected it */
+	same = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+	       type == SOCK_STREAM &&
+	       getpeername(fd, (struct sockaddr *)&peer, &pl) == 0 &&
+	       peer_is(c, &peer, pl);
+	errno = saved;
+	return same;
+}
+
+/* The kernel's TCP states (include/net/tcp_states.h, tcpi_state: ABI;
+ * <netinet/tcp.h> names them but clashes with <linux/tcp.h>, whose
+ * struct tcp_info has the byte counts). */
+enum { ST_FIN_WAIT1 = 4, ST_FIN_WAIT2, ST_TIME_WAIT, ST_CLOSE, ST_CLOSE_WAIT,
+       ST_LAST_ACK, ST_LISTEN, ST_CLOSING };
+
+/* What a socket shut down both ways by the library can be: it sent its
+ * FIN (and may have had the peer's, or a reset, since). */
+static bool shut_down_state(unsigned state)
+{
+	switch (state) {
+	case ST_FIN_WAIT1:
+	case ST_FIN_WAIT2:
+	case ST_TIME_WAIT:
+	case ST_CLOSE:
+	case ST_LAST_ACK:
+	case ST_CLOSING:
+		return true;
+	}
+	return false;
+}
+
+bool conn_still_shut_down(const struct conn *c, int fd)
+{
+	int saved = errno;
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	ssize_t r;
+	bool same;
+
+	if (!c->identity_lived)
+		return conn_same_socket(c, fd);	/* the inode: exact */
+	if (fdtable_peek(fd) != c)
+		return false;
+	if (c->peer.ss_family == AF_UNIX) {
+		/* after our shutdown a zero-length peek answers 0 (or the
+		 * error a reset left); a file fails with ENOTSOCK, a socket
+		 * not shut down for reading waits (EAGAIN), one not
+		 * connected fails with ENOTCONN or EINVAL */
+		r = REAL(recv)(fd, NULL, 0, MSG_PEEK | MSG_DONTWAIT);
+		same = r == 0 || (r < 0 && (errno == ECONNRESET ||
+					    errno == EPIPE));
+		errno = saved;
+		return same;
+	}
+	/* TCP: a state after our FIN, and bytes received (the response the
+	 * teardown followed).  A file, a datagram socket, an open or
+	 * listening TCP socket or a new one (closed, nothing received) is
+	 * not ours.  Kernels before 4.1 report no byte count. */
+	memset(&ti, 0, sizeof ti);
+	same = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+	       shut_down_state(ti.tcpi_state) &&
+	       (tl < offsetof(struct tcp_info, tcpi_bytes_received) +
+			     sizeof ti.tcpi_bytes_received ||
+		ti.tcpi_bytes_received > 0);
+	errno = saved;
+	return same;
+}
+
+void conn_forget_number(struct conn *c, int fd, bool drop)
+{
+	int saved = errno;
+
+	if (drop) {
+		/* under wlock: the request side's state goes; the response
+		 * side is only told, by the flag (its reader may be at work) */
+		c->pending_len = c->pending_off = 0;
+		c->held_len = c->head_sent = 0;
+		http_request_give_up(&c->req);
+		atomic_fetch_or(&c->flags, CONN_REQ_OPAQUE | CONN_RESP_GAVE_UP |
+						   CONN_OPAQUE);
+	}
+	conn_gave_up(c, GAVE_UP_MOVED);
+	if (conn_table_mutable() && fdtable_forget_if(fd, c))
+		fdtable_set_kind(fd, FDKIND_UNKNOWN);
+	errno = saved;
+}
