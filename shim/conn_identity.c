@@ -95,6 +95,8 @@ static bool peer_is(const struct conn *c, const struct sockaddr_storage *a,
 	return false;
 }
 
+static bool tcp_ended_after_bytes(int fd);
+
 bool conn_verify_socket(const struct conn *c, int fd)
 {
 	int saved = errno, type = 0;
@@ -107,9 +109,16 @@ bool conn_verify_socket(const struct conn *c, int fd)
 	/* a stream socket (not one for datagrams connected to the same
 	 * address), connected to where the program connected it */
 	same = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
-	       type == SOCK_STREAM &&
-	       getpeername(fd, (struct sockaddr *)&peer, &pl) == 0 &&
-	       peer_is(c, &peer, pl);
+	       type == SOCK_STREAM;
+	if (same && getpeername(fd, (struct sockaddr *)&peer, &pl) == 0)
+		same = peer_is(c, &peer, pl);
+	else if (same)
+		/* no peer any more: a TCP connection that ended (reset,
+		 * or closed both ways, our teardown perhaps racing this
+		 * call) after bytes came in is still ours; a new socket
+		 * never connected is not */
+		same = errno == ENOTCONN && c->peer.ss_family != AF_UNIX &&
+		       tcp_ended_after_bytes(fd);
 	errno = saved;
 	return same;
 }
@@ -139,8 +148,6 @@ static bool shut_down_state(unsigned state)
 bool conn_still_shut_down(const struct conn *c, int fd)
 {
 	int saved = errno;
-	struct tcp_info ti;
-	socklen_t tl = sizeof ti;
 	ssize_t r;
 	bool same;
 
@@ -162,15 +169,25 @@ bool conn_still_shut_down(const struct conn *c, int fd)
 	/* TCP: a state after our FIN, and bytes received (the response the
 	 * teardown followed).  A file, a datagram socket, an open or
 	 * listening TCP socket or a new one (closed, nothing received) is
-	 * not ours.  Kernels before 4.1 report no byte count. */
+	 * not ours. */
+	same = tcp_ended_after_bytes(fd);
+	errno = saved;
+	return same;
+}
+
+/* A TCP socket in a state after a FIN (or a reset) that has received
+ * bytes.  Kernels before 4.1 report no byte count.  errno: clobbered. */
+static bool tcp_ended_after_bytes(int fd)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+
 	memset(&ti, 0, sizeof ti);
-	same = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
 	       shut_down_state(ti.tcpi_state) &&
 	       (tl < offsetof(struct tcp_info, tcpi_bytes_received) +
 			     sizeof ti.tcpi_bytes_received ||
 		ti.tcpi_bytes_received > 0);
-	errno = saved;
-	return same;
 }
 
 void conn_forget_number(struct conn *c, int fd, bool drop)
