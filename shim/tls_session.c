@@ -272,6 +272,10 @@ void tls_teardown(struct tls_conn *t)
 		"TLS response complete, connection left open (action none)",
 	};
 	int saved = errno;
+	/* this call read the record from the session's socket: the number
+	 * is the socket as much as in a plain read's teardown (conn_read.c),
+	 * so the slot check will do; else ask the kernel */
+	bool read_here = t->fd >= 0 && tls_probe_fd == t->fd;
 	struct conn *c;
 
 	stats_add(&stats.teardowns[config.action], 1);
@@ -288,7 +292,8 @@ void tls_teardown(struct tls_conn *t)
 		c = fdtable_acquire(t->fd);
 		/* only the socket the shim saw connected, still that one */
 		if (c != NULL && c != &conn_closed &&
-		    conn_verify_socket(c, t->fd)) {
+		    (read_here ? conn_same_socket(c, t->fd) :
+				 conn_verify_socket(c, t->fd))) {
 			atomic_fetch_or(&c->flags, CONN_TORN_DOWN);
 			REAL(shutdown)(t->fd, SHUT_RDWR);
 			atomic_fetch_or(&c->flags, CONN_SHUT);
@@ -308,8 +313,10 @@ void tls_teardown(struct tls_conn *t)
  * descriptor used during the call (tls_probe). */
 static void probe_begin(const struct tls_conn *t)
 {
-	if (t->fd < 0)
-		tls_probe_fd = -2;
+	(void)t;
+	/* armed for every call: a socket not known yet is learned, and the
+	 * teardown knows whether this call read from the session's socket */
+	tls_probe_fd = -2;
 }
 
 static void probe_end(struct tls_conn *t)
@@ -317,11 +324,9 @@ static void probe_end(struct tls_conn *t)
 	struct conn *c;
 	int fd;
 
-	if (t->fd >= 0)
-		return;
 	fd = tls_probe_fd;
 	tls_probe_fd = -1;
-	if (fd < 0)
+	if (t->fd >= 0 || fd < 0)
 		return;
 	t->fd = fd;
 	c = fdtable_acquire(fd);
