@@ -11,6 +11,7 @@
 # inline system calls the library cannot see (tests/c/floor_reuse.c).
 
 load lib/common
+load lib/syscalls
 
 B="$ROOT/build/tests"
 
@@ -164,49 +165,6 @@ reuse_case() {
     grep -F 'connection shut down' <<<"$output"
 }
 
-# strace_counts PRELOAD ARGS...: "NAME COUNT" lines of strace -c for
-# floor ARGS (the library preloaded in the traced program only)
-strace_counts() {
-    local pre="$1" out="$BATS_TEST_TMPDIR/strace.$RANDOM"
-    shift
-    strace -f -c -o "$out" ${pre:+-E LD_PRELOAD="$pre"} "$B/floor" "$@" >&2 || return 1
-    # rows: % time, seconds, usecs/call, calls, [errors,] syscall
-    awk 'NF >= 5 && $1 ~ /^[0-9.]+$/ && $NF != "total" { print $NF, $4 }' "$out"
-}
-
-# per_exchange A1 A2 B1 B2 [IGNORED...]: what the library adds per
-# exchange, from runs of 100 and 200 exchanges without (A) and with (B) it
-per_exchange() {
-    python3 - "$@" <<'EOF'
-import sys
-# the library sends with send() where the program wrote with write(), and
-# reads with recv() where it read with read(): the same one call each
-SAME = {"recvfrom": "read", "recvmsg": "read", "readv": "read",
-        "sendto": "write", "sendmsg": "write", "writev": "write"}
-IGNORED = set(sys.argv[5:])
-def load(p):
-    d = {}
-    for line in open(p):
-        name, n = line.split()
-        name = SAME.get(name, name)
-        if name not in IGNORED:
-            d[name] = d.get(name, 0) + int(n)
-    return d
-a1, a2, b1, b2 = (load(p) for p in sys.argv[1:5])
-names = sorted(set(a1) | set(a2) | set(b1) | set(b2))
-delta = {}
-for k in names:
-    da = a2.get(k, 0) - a1.get(k, 0)
-    db = b2.get(k, 0) - b1.get(k, 0)
-    if da or db:
-        print("%-12s without %5.2f  with %5.2f per exchange" % (k, da / 100, db / 100))
-    if db != da:
-        delta[k] = (db - da) / 100
-print("extra per exchange:", delta)
-print("total", sum(delta.values()))
-EOF
-}
-
 @test "system calls per exchange, a socket made under the library: exactly one more than without (the shutdown)" {
     command -v strace >/dev/null || skip "strace not installed"
     cc -O2 -o "$BATS_TEST_TMPDIR/bench_server" "$ROOT/tests/bench/bench_server.c"
@@ -222,10 +180,10 @@ EOF
     PORT=$(head -1 "$t/port")
     # the differences of runs of 200 and 100 exchanges leave start-up and
     # exit out; (b) minus (a) is what the library adds per exchange
-    strace_counts "" exchanges "$PORT" 100 >"$t/a1"
-    strace_counts "" exchanges "$PORT" 200 >"$t/a2"
-    strace_counts "$FC_PRELOAD" exchanges "$PORT" 100 >"$t/b1"
-    strace_counts "$FC_PRELOAD" exchanges "$PORT" 200 >"$t/b2"
+    strace_counts "" "$B/floor" exchanges "$PORT" 100 >"$t/a1"
+    strace_counts "" "$B/floor" exchanges "$PORT" 200 >"$t/a2"
+    strace_counts "$FC_PRELOAD" "$B/floor" exchanges "$PORT" 100 >"$t/b1"
+    strace_counts "$FC_PRELOAD" "$B/floor" exchanges "$PORT" 200 >"$t/b2"
     run per_exchange "$t"/{a1,a2,b1,b2}
     echo "$output"
     [ "$status" -eq 0 ]
@@ -242,10 +200,10 @@ EOF
     local t="$BATS_TEST_TMPDIR"
     # floor's server thread answers once the client sleeps in its read;
     # its polling of /proc (pread64, sched_yield) varies from run to run
-    strace_counts "" late 100 >"$t/a1"
-    strace_counts "" late 200 >"$t/a2"
-    strace_counts "$FC_PRELOAD" late 100 >"$t/b1"
-    strace_counts "$FC_PRELOAD" late 200 >"$t/b2"
+    strace_counts "" "$B/floor" late 100 >"$t/a1"
+    strace_counts "" "$B/floor" late 200 >"$t/a2"
+    strace_counts "$FC_PRELOAD" "$B/floor" late 100 >"$t/b1"
+    strace_counts "$FC_PRELOAD" "$B/floor" late 200 >"$t/b2"
     run per_exchange "$t"/{a1,a2,b1,b2} pread64 sched_yield
     echo "$output"
     [ "$status" -eq 0 ]

@@ -12,6 +12,7 @@
 
 load lib/common
 load lib/resp
+load lib/syscalls
 
 N=200
 
@@ -665,14 +666,10 @@ unreached_both() {
 # requests ("NAME COUNT" lines into OUT); the library preloaded in the
 # traced program only.  The client's own output goes to OUT.client.
 tls_syscalls() {
-    local out="$1" pre="$2" raw="$1.raw"
-    shift 2
-    strace -f -c -o "$raw" ${pre:+-E LD_PRELOAD="$pre"} \
-        "$BATS_FILE_TMPDIR/bin/ssl_client" "$1" "$SERVER_PORT" "$CERT" /s "$2" \
-        "$BATS_TEST_TMPDIR/bodies" >"$out.client" || return 1
-    grep -qx "connections $2" "$out.client" || return 1
-    # rows: % time, seconds, usecs/call, calls, [errors,] syscall
-    awk 'NF >= 5 && $1 ~ /^[0-9.]+$/ && $NF != "total" { print $NF, $4 }' "$raw" >"$out"
+    local out="$1" pre="$2"
+    strace_counts "$pre" "$BATS_FILE_TMPDIR/bin/ssl_client" "$3" "$SERVER_PORT" \
+        "$CERT" /s "$4" "$BATS_TEST_TMPDIR/bodies" >"$out" 2>"$out.client" || return 1
+    grep -qx "connections $4" "$out.client"
 }
 
 @test "system calls per HTTPS exchange: exactly one more than a client sending close itself (the shutdown)" {
@@ -692,30 +689,7 @@ tls_syscalls() {
     tls_syscalls "$t/b2" "$FC_PRELOAD" block 200
     # the library tracked every session (b) and tore each down
     grep -qx "after-read 0 6" "$t/b2.client"
-    run python3 - "$t"/{a1,a2,b1,b2} <<'EOF2'
-import sys
-# the library sends the first TLS record with send() where OpenSSL wrote
-# it with write(): the same one call
-SAME = {"recvfrom": "read", "sendto": "write"}
-def load(p):
-    d = {}
-    for line in open(p):
-        name, n = line.split()
-        name = SAME.get(name, name)
-        d[name] = d.get(name, 0) + int(n)
-    return d
-a1, a2, b1, b2 = (load(p) for p in sys.argv[1:5])
-delta = {}
-for k in sorted(set(a1) | set(a2) | set(b1) | set(b2)):
-    da = a2.get(k, 0) - a1.get(k, 0)
-    db = b2.get(k, 0) - b1.get(k, 0)
-    if da or db:
-        print("%-12s without %5.2f  with %5.2f per exchange" % (k, da / 100, db / 100))
-    if db != da:
-        delta[k] = (db - da) / 100
-print("extra per exchange:", delta)
-print("total", sum(delta.values()))
-EOF2
+    run per_exchange "$t"/{a1,a2,b1,b2}
     echo "$output"
     [ "$status" -eq 0 ]
     # the client's own calls happened in both runs
