@@ -288,11 +288,8 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	c->ino = ino;
 	c->identity_fresh = true;
 	c->identity_lived = lived;
-	c->peer_len = 0;
-	if (lived) {	/* for conn_verify_socket, at the rare points */
-		c->peer_len = len < sizeof c->peer ? len : sizeof c->peer;
-		memcpy(&c->peer, addr, c->peer_len);
-	}
+	/* for conn_verify_socket, at the rare points */
+	conn_peer_set(&c->peer, lived ? addr : NULL, len);
 	c->host_rule = host_rule;
 	if (host_rule != 0) {
 		c->req.leave_host_alone = host_left_alone;

@@ -68,6 +68,16 @@ enum {
 /* Requests awaiting their responses, in order (pipelining). */
 #define CONN_AWAITING_MAX 16
 
+/* Where connect() sent a connection, compact (a sockaddr_storage is 128
+ * bytes, and there is one of these per tracked connection): family, port
+ * and address of an IP peer; a Unix peer's path as its length and a
+ * 64-bit hash (an abstract name: the first byte of addr says so). */
+struct conn_peer {
+	sa_family_t family;	/* AF_UNSPEC: none recorded, matches nothing */
+	uint16_t port;		/* IP: network order; Unix: path length */
+	uint8_t addr[16];	/* IPv4: 4 bytes; IPv6: 16; Unix: flag, hash */
+};
+
 struct conn {
 	atomic_uint refs;	/* 0: free, in the pool */
 	atomic_uint flags;
@@ -81,9 +91,8 @@ struct conn {
 				   write call is checked before it goes out
 				   (not the first head, written whole in the
 				   first call after connect) */
-	socklen_t peer_len;	/* identity_lived: what connect() was given,
-				   for the checks at rare points */
-	struct sockaddr_storage peer;
+	struct conn_peer peer;	/* identity_lived: what connect() was
+				   given, for the checks at rare points */
 	uint8_t host_rule;
 	char dest[CONN_DEST_MAX];	/* empty unless logging */
 	struct observe_conn obs;	/* FORCECLOSE_MODE=observe */
@@ -159,6 +168,10 @@ void conn_put(struct conn *c);
  * stream socket connected to the address connect() was given. */
 bool conn_same_socket(const struct conn *c, int fd);
 bool conn_verify_socket(const struct conn *c, int fd);
+
+/* Record where connect() was given (a of len bytes; NULL: nowhere). */
+void conn_peer_set(struct conn_peer *p, const struct sockaddr *a,
+		   socklen_t len);
 
 /* fstat: is fd a socket, and which one. */
 bool conn_socket_inode(int fd, dev_t *dev, ino_t *ino);

@@ -50,49 +50,79 @@ bool conn_same_socket(const struct conn *c, int fd)
 	return same;
 }
 
-/* Is a (what getpeername said) the address connect() was given?  Only
- * family, address and port: the kernel fills in the rest its own way.
- * A Unix path is compared as a string, an abstract name byte for byte.
+/* FNV-1a, 64 bits: a Unix path in 8 bytes.  A collision could only make
+ * a socket re-made behind the library's back and connected to another
+ * path pass for ours, with odds of 2^-64. */
+static uint64_t path_hash(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	while (n--) {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* Only family, address and port: the kernel fills in the rest its own
+ * way.  A Unix path counts up to its NUL, an abstract name byte for byte.
  * Where the kernel names the peer otherwise than the program did (a
  * connect to 0.0.0.0 or ::, a Unix listener bound by another spelling of
- * its path) the answer is no: the connection then goes pass-through. */
+ * its path) the two differ: the connection then goes pass-through. */
+void conn_peer_set(struct conn_peer *p, const struct sockaddr *a,
+		   socklen_t len)
+{
+	memset(p, 0, sizeof *p);	/* AF_UNSPEC: matches nothing */
+	if (a == NULL || len < sizeof(sa_family_t))
+		return;
+	switch (a->sa_family) {
+	case AF_INET: {
+		const struct sockaddr_in *x = (const void *)a;
+		if (len < sizeof *x)
+			return;
+		p->port = x->sin_port;
+		memcpy(p->addr, &x->sin_addr, sizeof x->sin_addr);
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *x = (const void *)a;
+		if (len < sizeof *x)
+			return;
+		p->port = x->sin6_port;
+		memcpy(p->addr, &x->sin6_addr, sizeof x->sin6_addr);
+		break;
+	}
+	case AF_UNIX: {
+		const struct sockaddr_un *x = (const void *)a;
+		size_t off = offsetof(struct sockaddr_un, sun_path);
+		size_t n = len > off ? len - off : 0;
+		uint64_t h;
+		if (n > sizeof x->sun_path)
+			n = sizeof x->sun_path;
+		if (n > 0 && x->sun_path[0] == '\0')
+			p->addr[0] = 1;	/* abstract */
+		else
+			n = strnlen(x->sun_path, n);
+		p->port = (uint16_t)n;
+		h = path_hash(x->sun_path, n);
+		memcpy(p->addr + 8, &h, sizeof h);
+		break;
+	}
+	default:
+		return;
+	}
+	p->family = a->sa_family;
+}
+
+/* Is a (what getpeername said) the address connect() was given? */
 static bool peer_is(const struct conn *c, const struct sockaddr_storage *a,
 		    socklen_t len)
 {
-	const struct sockaddr_storage *p = &c->peer;
+	struct conn_peer got;
 
-	if (a->ss_family != p->ss_family)
-		return false;
-	switch (a->ss_family) {
-	case AF_INET: {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)p;
-		return len >= sizeof *x && c->peer_len >= sizeof *y &&
-		       x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	case AF_INET6: {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)p;
-		return len >= sizeof *x && c->peer_len >= sizeof *y &&
-		       x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr);
-	}
-	case AF_UNIX: {
-		const struct sockaddr_un *x = (const void *)a, *y = (const void *)p;
-		size_t off = offsetof(struct sockaddr_un, sun_path);
-		size_t n = len > off ? len - off : 0;
-		size_t m = c->peer_len > off ? c->peer_len - off : 0;
-		if (n > sizeof x->sun_path)
-			n = sizeof x->sun_path;
-		if (m > sizeof y->sun_path)
-			m = sizeof y->sun_path;
-		if (n > 0 && x->sun_path[0] == '\0')	/* abstract */
-			return n == m && !memcmp(x->sun_path, y->sun_path, n);
-		n = strnlen(x->sun_path, n);
-		return n == strnlen(y->sun_path, m) &&
-		       !memcmp(x->sun_path, y->sun_path, n);
-	}
-	}
-	return false;
+	conn_peer_set(&got, (const struct sockaddr *)a, len);
+	return got.family != AF_UNSPEC &&
+	       !memcmp(&got, &c->peer, sizeof got);
 }
 
 static bool tcp_ended_after_bytes(int fd);
@@ -117,7 +147,7 @@ bool conn_verify_socket(const struct conn *c, int fd)
 		 * or closed both ways, our teardown perhaps racing this
 		 * call) after bytes came in is still ours; a new socket
 		 * never connected is not */
-		same = errno == ENOTCONN && c->peer.ss_family != AF_UNIX &&
+		same = errno == ENOTCONN && c->peer.family != AF_UNIX &&
 		       tcp_ended_after_bytes(fd);
 	errno = saved;
 	return same;
@@ -155,7 +185,7 @@ bool conn_still_shut_down(const struct conn *c, int fd)
 		return conn_same_socket(c, fd);	/* the inode: exact */
 	if (fdtable_peek(fd) != c)
 		return false;
-	if (c->peer.ss_family == AF_UNIX) {
+	if (c->peer.family == AF_UNIX) {
 		/* after our shutdown a zero-length peek answers 0 (or the
 		 * error a reset left); a file fails with ENOTSOCK, a socket
 		 * not shut down for reading waits (EAGAIN), one not

@@ -165,6 +165,38 @@ reuse_case() {
     grep -F 'connection shut down' <<<"$output"
 }
 
+# peer_case ADDR: requests written one call each before any response is
+# read (the default action, so the socket stays a library-made one with no
+# inode on record).  Every head after the first is checked against the
+# address connect() was given (conn_verify_socket, compact in struct conn):
+# a family whose address the check did not recognise would send those
+# heads unrewritten.
+peer_case() {
+    local n=4
+    run with_shim timeout "$FC_TIMEOUT" "$ROOT/build/tests/http_writer" \
+        --whole --no-read --wait-eof "$1" @get-ka @get-te-ka @post-cl @get
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run python3 "$CHECK" "$SERVER_LOG" --expect-close --count "$n"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+@test "identity at later heads: IPv4, IPv6 and Unix peers are each recognised as the socket connect() connected" {
+    need_programs http_writer
+    start_server keepalive
+    peer_case "127.0.0.1:$SERVER_PORT"
+    if start_server keepalive ::1; then
+        peer_case "[::1]:$SERVER_PORT"
+    else
+        echo "no ::1 here: IPv6 not tried"
+    fi
+    local sock="$BATS_TEST_TMPDIR/p.sock"
+    (( ${#sock} > 100 )) && sock="$(mktemp -d /tmp/fc.XXXXXX)/p.sock"
+    start_server keepalive "unix:$sock"
+    peer_case "unix:$sock"
+}
+
 @test "system calls per exchange, a socket made under the library: exactly one more than without (the shutdown)" {
     command -v strace >/dev/null || skip "strace not installed"
     cc -O2 -o "$BATS_TEST_TMPDIR/bench_server" "$ROOT/tests/bench/bench_server.c"
