@@ -595,7 +595,21 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 		   int iovcnt, int flags)
 {
-	return write_out(c, fd, iov, iovcnt, flags, true);
+	ssize_t r = write_out(c, fd, iov, iovcnt, flags, true);
+
+	/* A head wholly on the wire: its buffer goes now, in the program's
+	 * own write (never in a flush from close, which may run in a signal
+	 * handler).  Most connections carry one request, and an idle one
+	 * then holds only struct conn (docs/performance.md, fig5). */
+	if (c->pending != NULL && pending_left(c) == 0) {
+		int saved = errno;
+		free(c->pending);
+		c->pending = NULL;
+		c->pending_cap = 0;
+		pending_clear(c);
+		errno = saved;
+	}
+	return r;
 }
 
 int conn_give_up(struct conn *c, int fd, int flags, int reason)
