@@ -83,34 +83,7 @@ static void precondition(const char *what)
 	exit(77);
 }
 
-static int lib_loaded(void)
-{
-	char line[4096];
-	FILE *f = fopen("/proc/self/maps", "r");
-	int found = 0;
 
-	if (f == NULL)
-		die("/proc/self/maps");
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strstr(line, "libforceclose") != NULL)
-			found = 1;
-	fclose(f);
-	return found;
-}
-
-#if defined(__x86_64__)
-/* A system call libc never sees (so neither does the library). */
-static long asm_syscall3(long n, long a, long b, long c)
-{
-	long r;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(n), "D"(a), "S"(b), "d"(c)
-			 : "rcx", "r11", "memory");
-	return r;
-}
-#endif
 
 static struct sockaddr_in loopback(int port)
 {
@@ -411,14 +384,14 @@ int main(int argc, char **argv)
 		goto usage;
 	expect_rewrite = !strcmp(argv[2], "rewritten");
 	if (strcmp(sc, "inherited-child") != 0)
-		printf("lib=%d\n", lib_loaded());
+		printf("lib=%d\n", tl_lib_loaded());
 	fflush(stdout);
 	if (!strcmp(sc, "inherited-tcp"))
 		return inherited(argv[0], "tcp");
 	if (!strcmp(sc, "inherited-udp"))
 		return inherited(argv[0], "udp");
 	if (!strcmp(sc, "inherited-child") && argc == 5) {
-		printf("lib=%d\n", lib_loaded());
+		printf("lib=%d\n", tl_lib_loaded());
 		fflush(stdout);
 		fd = atoi(argv[4]);
 		return !strcmp(argv[3], "tcp") ? tcp_exchange(fd) : udp_exchange(fd);
@@ -449,14 +422,14 @@ int main(int argc, char **argv)
 			die("socket");
 		if (sc[0] == 'c' ? close(s) != 0 : syscall(SYS_close, s) != 0)
 			die("close");
-		fd = (int)asm_syscall3(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+		fd = (int)tl_inline_syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0, 0);
 		if (fd != s)
 			precondition("the inline socket() did not reuse the number");
 		return udp_exchange(fd);
 	}
 	if (!strcmp(sc, "asm-close-udp")) {
 		int s = socket(AF_INET, SOCK_STREAM, 0);
-		if (s < 0 || asm_syscall3(SYS_close, s, 0, 0) != 0)
+		if (s < 0 || tl_inline_syscall(SYS_close, s, 0, 0, 0) != 0)
 			die("socket/inline close");
 		fd = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
 		if (fd != s)
@@ -465,7 +438,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(sc, "fclose-udp")) {
 		int s = fclosed_number();
-		fd = (int)asm_syscall3(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+		fd = (int)tl_inline_syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0, 0);
 		if (fd != s)
 			precondition("the inline socket() did not reuse the number");
 		return udp_exchange(fd);

@@ -64,39 +64,11 @@ static int fail(const char *what)
 	return 1;
 }
 
-static int lib_loaded(void)
-{
-	char line[4096];
-	FILE *f = fopen("/proc/self/maps", "r");
-	int found = 0;
-
-	if (f == NULL)
-		die("/proc/self/maps");
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strstr(line, "libforceclose") != NULL)
-			found = 1;
-	fclose(f);
-	return found;
-}
-
 #if defined(__x86_64__)
-/* System calls libc never sees (so neither does the library). */
-static long sys4(long n, long a, long b, long c, long d)
-{
-	long r;
-	register long r10 __asm__("r10") = d;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return r;
-}
-
 /* closes fd and makes the next descriptor, which must take its number */
 static void raw_close(int fd)
 {
-	if (sys4(SYS_close, fd, 0, 0, 0) != 0)
+	if (tl_inline_syscall(SYS_close, fd, 0, 0, 0) != 0)
 		die("inline close");
 }
 
@@ -117,7 +89,7 @@ static void raw_file_at(int fd, const char *path, const char *content)
 		die("prepare file");
 	/* made before the close: the close leaves fd the lowest free number */
 	raw_close(fd);
-	reused(sys4(SYS_openat, AT_FDCWD, (long)path, O_RDWR, 0), fd,
+	reused(tl_inline_syscall(SYS_openat, AT_FDCWD, (long)path, O_RDWR, 0), fd,
 	       "inline openat");
 	close(w);
 }
@@ -130,8 +102,8 @@ static void raw_socket_at(int fd, int type, int port)
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
 	raw_close(fd);
-	reused(sys4(SYS_socket, AF_INET, type, 0, 0), fd, "inline socket");
-	if (sys4(SYS_connect, fd, (long)&a, sizeof a, 0) != 0)
+	reused(tl_inline_syscall(SYS_socket, AF_INET, type, 0, 0), fd, "inline socket");
+	if (tl_inline_syscall(SYS_connect, fd, (long)&a, sizeof a, 0) != 0)
 		die("inline connect");
 }
 #endif
@@ -285,7 +257,7 @@ int main(int argc, char **argv)
 	int fd, as, rs, port;
 
 	tl_alarm("floor_reuse", 20);
-	printf("lib=%d\n", lib_loaded());
+	printf("lib=%d\n", tl_lib_loaded());
 	fflush(stdout);
 	snprintf(path, sizeof path, "/tmp/floor_reuse.%d", (int)getpid());
 #if defined(__x86_64__)
@@ -312,7 +284,7 @@ int main(int argc, char **argv)
 		read_head(as);
 		tl_write_all(as, RESP, sizeof RESP - 1, "response");
 		raw_close(fd);
-		if (sys4(SYS_pipe2, (long)p, 0, 0, 0) != 0)
+		if (tl_inline_syscall(SYS_pipe2, (long)p, 0, 0, 0) != 0)
 			die("inline pipe2");
 		reused(p[0], fd, "inline pipe2");
 		tl_write_all(p[1], RESP, sizeof RESP - 1, "pipe");

@@ -438,4 +438,39 @@ static TL_UNUSED int tl_read_responses(int fd, unsigned n, const char *prog, int
     return 0;
 }
 
+/* ---- the library and the kernel behind its back ---- */
+
+/* 1 if libforceclose is mapped in this process (so a test knows which run
+ * it is in), 0 if not, -1 if /proc/self/maps cannot be read. */
+static TL_UNUSED int tl_lib_loaded(void)
+{
+    char line[4096];
+    FILE *f = fopen("/proc/self/maps", "r");
+    int found = 0;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strstr(line, "libforceclose") != NULL)
+            found = 1;
+    fclose(f);
+    return found;
+}
+
+#if defined(__x86_64__)
+/* A system call made inline: libc never sees it, so neither does the
+ * library (syscall(2) goes through libc's wrapper, which it may hook). */
+static TL_UNUSED long tl_inline_syscall(long n, long a, long b, long c, long d)
+{
+    long r;
+    register long r10 __asm__("r10") = d;
+
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+                     : "rcx", "r11", "memory");
+    return r;
+}
+#endif
+
 #endif
