@@ -21,14 +21,14 @@
 # number of connects (%{num_connects}) is checked to equal the requests.
 #
 # Output: FIG lines (TAB-separated) on stdout; progress on stderr.
-# usage: tests/bench/fig_request_path.sh     env: RUNS (9), QUICK=1, N, CURL_N, BENCH_CPU, BENCH_LIB
+# usage: tests/bench/fig_request_path.sh     env: RUNS (21), QUICK=1, N, CURL_N, BENCH_CPU, BENCH_LIB
 set -eu
 cd "$(dirname "$0")/../.."
 lib=${BENCH_LIB:-$PWD/shim/libforceclose.so}  # BENCH_LIB: another build, for a before/after
 if [ "${QUICK:-0}" = 1 ]; then
 	runs=${RUNS:-3} n=${N:-3000} curl_n=${CURL_N:-1000}
 else
-	runs=${RUNS:-9} n=${N:-10000} curl_n=${CURL_N:-3000}
+	runs=${RUNS:-21} n=${N:-10000} curl_n=${CURL_N:-3000}
 fi
 . tests/bench/request_setup.sh
 
