@@ -27,8 +27,8 @@
 #include "stats.h"
 #include "fdtable.h"
 #include "real.h"
+#include "conn_read_int.h"
 
-#define PEEK_MAX 8192		/* head bytes looked at per system call */
 #define WAIT_PEEK 4096		/* bytes a wait looks at (see wait_bytes) */
 
 /* A kernel call under the lock found nothing, and the program's call
@@ -38,7 +38,7 @@
 _Static_assert(NEED_WAIT == OBSERVE_READ_WAIT, "observe_read.c waits too");
 
 /* Would the program's call have waited where ours got EAGAIN? */
-static bool must_wait(ssize_t r, int flags)
+bool resp_must_wait(ssize_t r, int flags)
 {
 	return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
 	       !(flags & MSG_DONTWAIT);
@@ -46,7 +46,7 @@ static bool must_wait(ssize_t r, int flags)
 
 /* No request is left unanswered: a teardown now discards nothing the
  * server has been asked for (pipelining). */
-static bool answered_all(const struct conn *c)
+bool resp_answered_all(const struct conn *c)
 {
 	return atomic_load(&c->awaiting_out) == atomic_load(&c->awaiting_in);
 }
@@ -56,7 +56,7 @@ static size_t rout_left(const struct conn *c)
 	return c->rout_len - c->rout_off;
 }
 
-static void rout_clear(struct conn *c)
+void resp_rout_clear(struct conn *c)
 {
 	free(c->rout);
 	c->rout = NULL;
@@ -67,7 +67,7 @@ static void rout_clear(struct conn *c)
 /* Gives the response side up: what was taken from the kernel reaches the
  * program first, unchanged; no teardown.  reason: enum stats_reason, or -1
  * when the stream simply ended. */
-static void stop_tracking(struct conn *c, int reason)
+void resp_stop_tracking(struct conn *c, int reason)
 {
 	if (reason >= 0 && c->resp.phase != HTTP_RESP_OPAQUE) {
 		conn_gave_up(c, reason);
@@ -76,32 +76,16 @@ static void stop_tracking(struct conn *c, int reason)
 	http_response_give_up(&c->resp);
 	c->rout_ends_response = false;
 	if (c->rheld_len > 0 && rout_left(c) == 0) {
-		rout_clear(c);
+		resp_rout_clear(c);
 		c->rout = c->rheld;
 		c->rout_len = c->rheld_len;
 		c->rout_off = c->rheld_given;	/* the program has had them */
 		c->rheld = NULL;
 		c->rheld_len = c->rheld_cap = 0;
 		if (rout_left(c) == 0)
-			rout_clear(c);
+			resp_rout_clear(c);
 	}
 	c->rheld_given = 0;
-}
-
-static bool rheld_reserve(struct conn *c, size_t n)
-{
-	if (c->rheld_len + n > c->rheld_cap) {
-		size_t cap = c->rheld_cap ? c->rheld_cap : 1024;
-		uint8_t *b;
-		while (cap < c->rheld_len + n)
-			cap *= 2;
-		b = realloc(c->rheld, cap);
-		if (b == NULL)
-			return false;
-		c->rheld = b;
-		c->rheld_cap = cap;
-	}
-	return true;
 }
 
 static size_t iov_total(const struct msghdr *m)
@@ -113,7 +97,7 @@ static size_t iov_total(const struct msghdr *m)
 	return n;
 }
 
-static void scatter(const struct msghdr *m, const uint8_t *p, size_t n)
+void resp_scatter(const struct msghdr *m, const uint8_t *p, size_t n)
 {
 	size_t i;
 
@@ -189,7 +173,7 @@ static void teardown(struct conn *c, int fd)
 	};
 	int saved = errno;
 
-	if (!answered_all(c))
+	if (!resp_answered_all(c))
 		return;	/* pipelined requests still await their responses */
 	stats_add(&stats.teardowns[config.action], 1);
 	log_event(LOG_TEARDOWNS, c->dest, done[config.action], NULL, 0);
@@ -222,19 +206,6 @@ static void count_bad_chunks(struct conn *c, unsigned before)
 		conn_gave_up(c, GAVE_UP_BAD_RESPONSE);
 }
 
-/* A response head was rewritten (or copied as is). */
-static void count_response(struct conn *c, const struct http_response_info *info,
-			   size_t head_len, bool kept)
-{
-	stats_add(&stats.bytes_inspected, head_len);
-	if (info->verdict == HTTP_RESP_FINAL && !kept)
-		stats_add(&stats.responses_rewritten, 1);
-	else if (info->verdict == HTTP_RESP_INVALID)
-		conn_gave_up(c, GAVE_UP_BAD_RESPONSE);
-	else if (info->verdict == HTTP_RESP_TUNNEL)
-		conn_gave_up(c, GAVE_UP_LEFT_ALONE);
-}
-
 /* Hands the program bytes the shim owes it (a head). */
 static ssize_t deliver(struct conn *c, int fd, struct msghdr *msg, int flags,
 		       size_t want)
@@ -249,15 +220,15 @@ static ssize_t deliver(struct conn *c, int fd, struct msghdr *msg, int flags,
 		if (REAL(recv)(fd, &tail, 1, MSG_DONTWAIT) != 1) {
 			/* not there: it was read behind our back, or is still
 			 * queued; either way it is not ours to deliver */
-			stop_tracking(c, GAVE_UP_MOVED);
+			resp_stop_tracking(c, GAVE_UP_MOVED);
 			c->rout_len--;
 			if (--n == 0) {
-				rout_clear(c);
+				resp_rout_clear(c);
 				return CONN_READ_PASS;
 			}
 		}
 	}
-	scatter(msg, c->rout + c->rout_off, n);
+	resp_scatter(msg, c->rout + c->rout_off, n);
 	msg->msg_namelen = 0;
 	msg->msg_controllen = 0;
 	msg->msg_flags = 0;
@@ -265,230 +236,12 @@ static ssize_t deliver(struct conn *c, int fd, struct msghdr *msg, int flags,
 		c->rout_off += n;
 		if (rout_left(c) == 0) {
 			bool ends = c->rout_ends_response;
-			rout_clear(c);
+			resp_rout_clear(c);
 			if (ends)
 				teardown(c, fd);
 		}
 	}
 	return (ssize_t)n;
-}
-
-/* Bytes of an unfinished head the program may have now (see
- * http_response_stable), beyond those it has had. */
-static size_t rheld_stable(const struct conn *c)
-{
-	size_t n = c->rheld_len > c->rheld_given ?
-		   http_response_stable(c->rheld, c->rheld_len) : 0;
-
-	return n > c->rheld_given ? n - c->rheld_given : 0;
-}
-
-/* A read finds an unfinished head and nothing more in the kernel: it
- * returns what the rewrite cannot change, as it would without the shim,
- * rather than wait for the rest.  The rest of rheld stays held. */
-static ssize_t give_stable(struct conn *c, struct msghdr *msg, int flags,
-			   size_t want)
-{
-	size_t n = rheld_stable(c);
-
-	if (n > want)
-		n = want;
-	scatter(msg, c->rheld + c->rheld_given, n);
-	msg->msg_namelen = 0;
-	msg->msg_controllen = 0;
-	msg->msg_flags = 0;
-	if (!(flags & MSG_PEEK))
-		c->rheld_given += n;
-	return (ssize_t)n;
-}
-
-enum fill { FILL_AGAIN, FILL_EOF, FILL_ERROR, FILL_GIVE, FILL_WAIT,
-	    FILL_PEEKED };
-
-/* fd was closed by another thread while the shim looked at it (the number
- * may be another file's by now): the n bytes seen are what a read blocked
- * there would have returned; nothing more is taken from the number. */
-static void take_from_closed(struct conn *c, const uint8_t *p, size_t n)
-{
-	uint8_t *b;
-
-	stop_tracking(c, GAVE_UP_MOVED);
-	if (n > 0 && (b = realloc(c->rout, c->rout_len + n)) != NULL) {
-		memcpy(b + c->rout_len, p, n);
-		c->rout = b;
-		c->rout_len += n;
-	}
-}
-
-/* A response head the program must read as the server sent it: one that
- * answers an earlier of several pipelined requests (the connection goes
- * on), keeping what the tracker learnt of its framing. */
-static bool keep_head(struct conn *c, unsigned out_index,
-		      const struct http_response_info *info)
-{
-	return info->verdict == HTTP_RESP_FINAL &&
-	       out_index + 1 != atomic_load(&c->awaiting_in);
-}
-
-/* The head phase: looks at the kernel's queue and takes a head from it
- * once complete, rewritten into rout. */
-static enum fill fill_head(struct conn *c, int fd, struct msghdr *msg,
-			   int flags, size_t want, size_t *peeked)
-{
-	uint8_t tmp[PEEK_MAX];
-	struct http_response_stream probe = c->resp, next;
-	struct http_response_info info;
-	enum http_head_status st;
-	const uint8_t *head;
-	size_t k, len, consume, out_len, given = c->rheld_given;
-	unsigned out_index;
-	bool tail_queued, stable;
-	uint8_t *out;
-	ssize_t r;
-
-	if (c->rheld_len == 0 && !conn_verify_socket(c, fd)) {
-		/* the number was reused behind our back */
-		stop_tracking(c, GAVE_UP_MOVED);
-		if (conn_table_mutable())
-			fdtable_forget_if(fd, c);
-		return FILL_AGAIN;
-	}
-	/* with bytes for the program in hand, look without waiting */
-	stable = rheld_stable(c) > 0;
-	r = REAL(recv)(fd, tmp, sizeof tmp, MSG_PEEK | MSG_DONTWAIT);
-	if (r < 0 && stable && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return FILL_GIVE;
-	if (must_wait(r, flags))
-		return FILL_WAIT;
-	if (r < 0 && c->rheld_len > 0 && errno != EAGAIN &&
-	    errno != EWOULDBLOCK && errno != EINTR) {
-		/* the kernel reports an error once, and the held bytes came
-		 * before it: they go first, the error after them */
-		c->rerr = errno;
-		stop_tracking(c, -1);
-		return FILL_AGAIN;
-	}
-	if (r < 0)
-		return FILL_ERROR;
-	if (fdtable_peek(fd) != c) {
-		take_from_closed(c, tmp, (size_t)r < want ? (size_t)r : want);
-		return FILL_AGAIN;
-	}
-	if (r == 0) {
-		if (c->rheld_len == 0)
-			return FILL_EOF;
-		stop_tracking(c, -1);	/* a cut head: deliver it as it is */
-		return FILL_AGAIN;
-	}
-	out_index = atomic_load(&c->awaiting_out);
-	if (c->rheld_len == 0 &&
-	    (out_index == atomic_load(&c->awaiting_in) ||
-	     (atomic_load(&c->flags) & CONN_RESP_LOST))) {
-		/* bytes that answer no request we saw (a TLS server's
-		 * handshake answers one, but not ours to count) */
-		stop_tracking(c, atomic_load(&c->flags) & CONN_TLS ?
-					 -1 : GAVE_UP_UNPAIRED);
-		return FILL_AGAIN;
-	}
-	k = http_response_scan(&probe, tmp, (size_t)r, &st);
-	if (st == HTTP_HEAD_INVALID) {
-		stop_tracking(c, GAVE_UP_BAD_RESPONSE);
-		return FILL_AGAIN;
-	}
-	if (st == HTTP_HEAD_MORE && (flags & MSG_PEEK) && c->rheld_len == 0) {
-		/* the program peeks: it sees the part the rewrite cannot
-		 * change, and the kernel keeps every byte, for whatever call
-		 * comes next (splice, recvmmsg: calls the shim cannot follow) */
-		size_t n = http_response_stable(tmp, (size_t)r);
-		if (n > 0) {
-			*peeked = n < want ? n : want;
-			scatter(msg, tmp, *peeked);
-			msg->msg_namelen = 0;
-			msg->msg_controllen = 0;
-			msg->msg_flags = 0;
-			return FILL_PEEKED;
-		}
-	}
-	if (st == HTTP_HEAD_MORE) {
-		/* an unfinished head is no use to the program yet: take it,
-		 * the rest must still come */
-		if (!rheld_reserve(c, (size_t)r)) {
-			stop_tracking(c, GAVE_UP_NO_MEMORY);
-			return FILL_AGAIN;
-		}
-		r = REAL(recv)(fd, c->rheld + c->rheld_len, (size_t)r,
-			       MSG_DONTWAIT);
-		if (r > 0) {
-			http_response_scan(&c->resp, c->rheld + c->rheld_len,
-					   (size_t)r, &st);
-			c->rheld_len += (size_t)r;
-		}
-		return FILL_AGAIN;
-	}
-
-	/* complete: the head is rheld plus tmp[0, k) */
-	if (c->rheld_len == 0) {
-		head = tmp;
-		len = k;
-	} else {
-		if (!rheld_reserve(c, k)) {
-			stop_tracking(c, GAVE_UP_NO_MEMORY);
-			return FILL_AGAIN;
-		}
-		memcpy(c->rheld + c->rheld_len, tmp, k);
-		head = c->rheld;
-		len = c->rheld_len + k;
-	}
-	out = malloc(http_response_out_room(len));
-	if (out == NULL) {
-		stop_tracking(c, GAVE_UP_NO_MEMORY);
-		return FILL_AGAIN;
-	}
-	next = c->resp;
-	out_len = http_response_finish_head(
-		&next, head, len, c->awaiting[out_index % CONN_AWAITING_MAX],
-		out, &info);
-	if (keep_head(c, out_index, &info)) {
-		memcpy(out, head, len);
-		out_len = len;
-	}
-	if (given > 0 && (out_len < given || memcmp(out, head, given) != 0)) {
-		/* the rewrite would change bytes the program has had (never,
-		 * by http_response_stable): the head goes as it came */
-		free(out);
-		stop_tracking(c, GAVE_UP_BAD_RESPONSE);
-		return FILL_AGAIN;
-	}
-	/* keep the last byte queued unless all of the output goes now */
-	tail_queued = (flags & MSG_PEEK) || out_len - given > want;
-	consume = k - (tail_queued ? 1 : 0);
-	r = consume > 0 ? REAL(recv)(fd, tmp, consume, MSG_DONTWAIT) : 0;
-	if (r != (ssize_t)consume) {
-		/* the queue was not what we saw: bytes moved behind our
-		 * back.  What we did take goes to the program unchanged. */
-		free(out);
-		if (r > 0 && rheld_reserve(c, (size_t)r)) {
-			memcpy(c->rheld + c->rheld_len, tmp, (size_t)r);
-			c->rheld_len += (size_t)r;
-		}
-		stop_tracking(c, GAVE_UP_MOVED);
-		return FILL_AGAIN;
-	}
-	c->resp = next;
-	count_response(c, &info, len, out_len == len && keep_head(c, out_index,
-								   &info));
-	if (info.verdict != HTTP_RESP_INTERIM)
-		atomic_store(&c->awaiting_out, out_index + 1);
-	rout_clear(c);
-	c->rout = out;
-	c->rout_len = out_len;
-	c->rout_off = given;
-	c->rheld_given = 0;
-	c->rout_tail_queued = tail_queued;
-	c->rout_ends_response = info.verdict == HTTP_RESP_FINAL &&
-				info.complete && answered_all(c);
-	c->rheld_len = 0;
-	return FILL_AGAIN;
 }
 
 /* A response ended at `end` of the n bytes a read took past it (on the
@@ -498,8 +251,8 @@ static enum fill fill_head(struct conn *c, int fd, struct msghdr *msg,
  * pass-through (its answers can no longer be followed). */
 static ssize_t end_of_response(struct conn *c, int fd, size_t end, size_t n)
 {
-	if (end < n && !answered_all(c)) {
-		stop_tracking(c, GAVE_UP_UNPAIRED);
+	if (end < n && !resp_answered_all(c)) {
+		resp_stop_tracking(c, GAVE_UP_UNPAIRED);
 		return (ssize_t)n;
 	}
 	teardown(c, fd);
@@ -564,7 +317,7 @@ static ssize_t wait_reader(struct conn *c, int flags)
 			return -1;
 		}
 		if (c->receiving == (unsigned long)pthread_self()) {
-			stop_tracking(c, GAVE_UP_MOVED);
+			resp_stop_tracking(c, GAVE_UP_MOVED);
 			return CONN_READ_PASS;
 		}
 		atomic_store(&c->rlock.owner, 0);
@@ -604,7 +357,7 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 		uint8_t *out;
 		bool complete;
 
-		if (st == HTTP_HEAD_MORE && rheld_reserve(c, n - pos)) {
+		if (st == HTTP_HEAD_MORE && resp_rheld_reserve(c, n - pos)) {
 			/* an unfinished head: held until the rest comes */
 			memcpy(c->rheld, buf + pos, n - pos);
 			c->rheld_len = n - pos;
@@ -617,7 +370,7 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 		    (out = room <= sizeof small ? small : malloc(room)) ==
 			    NULL) {
 			/* everything as it came */
-			stop_tracking(c, st != HTTP_HEAD_COMPLETE ?
+			resp_stop_tracking(c, st != HTTP_HEAD_COMPLETE ?
 						 GAVE_UP_BAD_RESPONSE :
 					 out_index == atomic_load(&c->awaiting_in) ?
 						 GAVE_UP_UNPAIRED :
@@ -627,7 +380,7 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 		out_len = http_response_finish_head(
 			&c->resp, buf + pos, k,
 			c->awaiting[out_index % CONN_AWAITING_MAX], out, &info);
-		count_response(c, &info, k, false);
+		resp_count_response(c, &info, k, false);
 		if (info.verdict != HTTP_RESP_INTERIM)
 			atomic_store(&c->awaiting_out, out_index + 1);
 		memmove(buf + pos + out_len, buf + pos + k, n - pos - k);
@@ -665,9 +418,9 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 	size_t used;
 	ssize_t r;
 
-	if ((config.action == CONN_ACTION_NONE || !answered_all(c)) && !peek) {
+	if ((config.action == CONN_ACTION_NONE || !resp_answered_all(c)) && !peek) {
 		r = REAL(recvmsg)(fd, msg, flags | MSG_PEEK | MSG_DONTWAIT);
-		if (must_wait(r, flags))
+		if (resp_must_wait(r, flags))
 			return NEED_WAIT;
 		if (r <= 0)
 			goto eof_or_error;
@@ -681,7 +434,7 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 		return r;
 	}
 	r = REAL(recvmsg)(fd, msg, flags | MSG_DONTWAIT);
-	if (must_wait(r, flags))
+	if (resp_must_wait(r, flags))
 		return NEED_WAIT;
 	if (r <= 0)
 		goto eof_or_error;
@@ -694,7 +447,7 @@ static ssize_t read_chunked(struct conn *c, int fd, struct msghdr *msg,
 	return (ssize_t)used;
 eof_or_error:
 	if (r == 0)
-		stop_tracking(c, -1);	/* cut short: nothing more to do */
+		resp_stop_tracking(c, -1);	/* cut short: nothing more to do */
 	return r;
 }
 
@@ -705,10 +458,10 @@ static ssize_t read_length(struct conn *c, int fd, struct msghdr *msg,
 	bool complete;
 	ssize_t r = recv_limited(fd, msg, lim, flags | MSG_DONTWAIT, plain);
 
-	if (must_wait(r, flags))
+	if (resp_must_wait(r, flags))
 		return NEED_WAIT;
 	if (r == 0)
-		stop_tracking(c, -1);
+		resp_stop_tracking(c, -1);
 	if (r > 0 && !(flags & MSG_PEEK)) {
 		http_response_pass(&c->resp, NULL, (size_t)r, &complete);
 		stats_add(&stats.bytes_inspected, (unsigned long)r);
@@ -734,7 +487,7 @@ static bool wait_bytes(struct conn *c, int fd, int flags, size_t want)
 	err = errno;
 	conn_lock(&c->rlock);
 	if (r > 0 && fdtable_peek(fd) != c) {
-		take_from_closed(c, buf, (size_t)r < want ? (size_t)r : want);
+		resp_take_from_closed(c, buf, (size_t)r < want ? (size_t)r : want);
 		return true;
 	}
 	if (r >= 0)
@@ -744,7 +497,7 @@ static bool wait_bytes(struct conn *c, int fd, int flags, size_t want)
 		/* the kernel reports an error once, and the held bytes came
 		 * before it: they go first, the error after them */
 		c->rerr = err;
-		stop_tracking(c, -1);
+		resp_stop_tracking(c, -1);
 		return true;
 	}
 	errno = err;
@@ -770,7 +523,7 @@ static ssize_t read_step(struct conn *c, int fd, struct msghdr *msg,
 			/* TLS records answering no request we saw (tls_*.c
 			 * meets the plaintext): pass without a look at the
 			 * kernel's queue */
-			stop_tracking(c, -1);
+			resp_stop_tracking(c, -1);
 			return NEED_AGAIN;
 		}
 		if (direct_ok(c, msg, flags)) {
@@ -779,7 +532,7 @@ static ssize_t read_step(struct conn *c, int fd, struct msghdr *msg,
 						&again);
 			return again ? NEED_AGAIN : r;
 		}
-		switch (fill_head(c, fd, msg, flags, want, &peeked)) {
+		switch (resp_fill_head(c, fd, msg, flags, want, &peeked)) {
 		case FILL_AGAIN:
 			return NEED_AGAIN;
 		case FILL_EOF:
@@ -793,7 +546,7 @@ static ssize_t read_step(struct conn *c, int fd, struct msghdr *msg,
 		case FILL_GIVE:
 			break;
 		}
-		return give_stable(c, msg, flags, want);
+		return resp_give_stable(c, msg, flags, want);
 	case HTTP_RESP_BODY_LENGTH:
 		return read_length(c, fd, msg, flags, plain, want);
 	case HTTP_RESP_BODY_CHUNKED:
@@ -821,7 +574,7 @@ static ssize_t read_loop(struct conn *c, int fd, struct msghdr *msg,
 								   stream */
 	if ((flags & (MSG_TRUNC | MSG_WAITALL)) && !conn_torn_down(c))
 		/* semantics we cannot follow */
-		stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
+		resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 	for (;;) {
 		if (c->receiving != 0 && (r = wait_reader(c, flags)) != 0)
 			return r;
@@ -854,8 +607,8 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 	ssize_t r = read_loop(c, fd, msg, flags, plain);
 
 	if (r == -1 && conn_number_lost(errno)) {
-		stop_tracking(c, GAVE_UP_MOVED);
-		rout_clear(c);
+		resp_stop_tracking(c, GAVE_UP_MOVED);
+		resp_rout_clear(c);
 		conn_forget_number(c, fd, false);
 		errno = entry;
 		return CONN_READ_PASS;
@@ -888,7 +641,7 @@ int conn_read_elsewhere(int fd)
 	if (conn_torn_down(c)) {
 		r = 0;
 	} else {
-		stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
+		resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 		if (rout_left(c) > 0)
 			r = 2;	/* owed head bytes come first */
 	}
@@ -907,7 +660,7 @@ void conn_release(int fd)
 		goto out;
 	conn_lock(&c->rlock);
 	if (!conn_torn_down(c))
-		stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
+		resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 	conn_unlock(&c->rlock);
 	/* stdio reads and writes through glibc's own calls: nothing the
 	 * shim could still deliver reaches it, and the number may be
