@@ -8,6 +8,7 @@
 # names is then enforced and the leak is shown to stop.
 
 load lib/common
+load lib/syscalls
 
 CURL=(curl -q -sS --noproxy '*')
 PYLEAK="$ROOT/tests/lib/py_leak.py"
@@ -418,4 +419,31 @@ observed() {
             observed "${W[@]}" -O - -i "$T/w.list"
         fi
     done
+}
+
+@test "no system call per request from observe mode: on a kept-alive connection only the tracker's identity check (one fstat, as in enforcement) is added" {
+    skip_unless_cmd strace
+    start_server keepalive
+    local k
+    for k in 100 200; do
+        set_phase "a$k"
+        strace_counts "" python3 "$PYLEAK" reuse 127.0.0.1 "$SERVER_PORT" "$k" >"$T/a$k"
+        set_phase "b$k"
+        FORCECLOSE_MODE=observe FORCECLOSE_REPORT="$T/b$k.json" \
+            strace_counts "$FC_PRELOAD" python3 "$PYLEAK" reuse 127.0.0.1 "$SERVER_PORT" "$k" >"$T/b$k"
+        # observe mode was on and followed every request on one connection
+        ocheck "$T/b$k.json" - "d['requests'] == $k" "d['connections'] == 1"
+    done
+    run per_exchange "$T/a100" "$T/a200" "$T/b100" "$T/b200"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # one fstat per request; anything else below one call in 50 requests
+    # (python's own odd read at start-up or exit)
+    python3 - "${lines[-2]#extra per exchange: }" <<'EOF2'
+import ast, sys
+d = ast.literal_eval(sys.argv[1])
+f = {k: v for k, v in d.items() if "fstat" in k}
+assert len(f) == 1 and abs(list(f.values())[0] - 1) < 0.02, d
+assert all(abs(v) < 0.02 for k, v in d.items() if k not in f), d
+EOF2
 }
