@@ -447,3 +447,33 @@ assert len(f) == 1 and abs(list(f.values())[0] - 1) < 0.02, d
 assert all(abs(v) < 0.02 for k, v in d.items() if k not in f), d
 EOF2
 }
+
+@test "could not follow: TLS connections (curl, and node's built-in OpenSSL) are counted as such, the program's output unchanged" {
+    skip_unless_cmd openssl
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+    start_server keepalive 127.0.0.1 --tls "$T/cert.pem" "$T/key.pem"
+    local url="https://127.0.0.1:$SERVER_PORT"
+    set_phase base
+    base cbase "${CURL[@]}" --cacert "$T/cert.pem" "$url/t/1" "$url/t/2" "$url/t/3"
+    set_phase obs
+    observe ctls "${CURL[@]}" --cacert "$T/cert.pem" "$url/t/1" "$url/t/2" "$url/t/3"
+    same_file "$T/cbase.out" "$T/ctls.json.out"
+    wait_open "$SERVER_LOG/obs" 0
+    ocheck "$T/ctls.json" "$SERVER_LOG/obs/stats.json" "s['requests'] == 3" \
+        "d['connections'] == s['connections'] == 1" "d['requests'] == 0" \
+        "d['not_followed']['total'] == d['not_followed']['tls'] == 1" \
+        "d['verdict'] == 'not_followed'" "len(d['verdicts']) == 1" \
+        "'could not follow 1 of 1 connection (1 TLS: observe mode does not follow TLS)' in d['verdicts'][0]"
+    command -v node >/dev/null 2>&1 || return 0
+    set_phase nbase
+    base nbase node "$ROOT/tests/tls/node_client.js" "$url/n" "$T/cert.pem" 5
+    set_phase nobs
+    observe ntls node "$ROOT/tests/tls/node_client.js" "$url/n" "$T/cert.pem" 5
+    same_file "$T/nbase.out" "$T/ntls.json.out"
+    wait_open "$SERVER_LOG/nobs" 0
+    ocheck "$T/ntls.json" "$SERVER_LOG/nobs/stats.json" "s['requests'] == 5" \
+        "d['connections'] == s['connections']" "d['requests'] == 0" \
+        "d['not_followed']['total'] == d['not_followed']['tls'] == s['connections']" \
+        "d['verdict'] == 'not_followed'"
+}
