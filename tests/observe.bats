@@ -437,14 +437,14 @@ observed() {
     run per_exchange "$T/a100" "$T/a200" "$T/b100" "$T/b200"
     echo "$output"
     [ "$status" -eq 0 ]
-    # one fstat per request; anything else below one call in 50 requests
+    # one fstat per request; anything else well below one call a request
     # (python's own odd read at start-up or exit)
     python3 - "${lines[-2]#extra per exchange: }" <<'EOF2'
 import ast, sys
 d = ast.literal_eval(sys.argv[1])
 f = {k: v for k, v in d.items() if "fstat" in k}
-assert len(f) == 1 and abs(list(f.values())[0] - 1) < 0.02, d
-assert all(abs(v) < 0.02 for k, v in d.items() if k not in f), d
+assert len(f) == 1 and abs(list(f.values())[0] - 1) < 0.1, d
+assert all(abs(v) < 0.1 for k, v in d.items() if k not in f), d
 EOF2
 }
 
