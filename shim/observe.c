@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "observe.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +79,24 @@ out:
 	return (int16_t)i;
 }
 
+/* An IPv4 address reached through an IPv6 socket (::ffff:a.b.c.d, as
+ * Java connects) is the same destination as from an IPv4 socket: one
+ * entry, named a.b.c.d:port. */
+static void dest_name(char *name, const struct sockaddr *sa, socklen_t len)
+{
+	const struct sockaddr_in6 *in6 = (const void *)sa;
+	struct sockaddr_in in = { .sin_family = AF_INET };
+
+	if (sa->sa_family == AF_INET6 && len >= sizeof *in6 &&
+	    IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		in.sin_port = in6->sin6_port;
+		memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+		sa = (const void *)&in;
+		len = sizeof in;
+	}
+	log_format_dest(name, OBSERVE_NAME_MAX, sa, len);
+}
+
 void observe_open(struct observe_conn *o, int fd, const struct sockaddr *sa,
 		  socklen_t len)
 {
@@ -88,7 +107,7 @@ void observe_open(struct observe_conn *o, int fd, const struct sockaddr *sa,
 	o->dest = -1;
 	if (!config.observe)
 		return;
-	log_format_dest(name, sizeof name, sa, len);
+	dest_name(name, sa, len);
 	memset(name + strlen(name), 0, sizeof name - strlen(name));
 	o->gen = atomic_load(&table_gen);
 	o->requests = 0;
