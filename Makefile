@@ -20,7 +20,8 @@ LIB_SRC  = shim/real.c shim/config.c shim/log.c shim/stats.c shim/fdtable.c \
            shim/conn_write.c shim/conn_read.c shim/conn_read_head.c shim/io_read.c \
            shim/io_write.c shim/io_fd.c shim/io_exec.c shim/io_spawn.c \
            shim/library.c \
-           shim/tls_session.c shim/tls_conn.c shim/tls_openssl.c shim/tls_gnutls.c
+           shim/tls_session.c shim/tls_conn.c shim/tls_observe.c shim/tls_openssl.c \
+           shim/tls_gnutls.c
 PURE_SRC = shim/http_fields.c shim/http_head.c shim/http_request.c \
            shim/filter.c shim/settings.c \
            shim/http_response.c shim/chunked.c

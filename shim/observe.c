@@ -114,6 +114,7 @@ void observe_open(struct observe_conn *o, int fd, const struct sockaddr *sa,
 	o->host_hash = 0;
 	atomic_store(&o->idle, false);
 	o->server_ends = o->program_closed = false;
+	atomic_store(&o->tls, OBSERVE_TLS_NONE);
 	o->dest = find_dest(name);
 	d = &observe_table.dest[o->dest];
 	add(&d->opened, 1);
@@ -239,14 +240,36 @@ void observe_gave_up(struct observe_conn *o, int reason)
 	add(&d->not_followed, 1);
 }
 
+/* The socket sees the handshake and the TLS library the first request,
+ * in either order (SSL_write may run the handshake itself): the state
+ * makes the connection count once, as unread or as followed. */
 void observe_tls(struct observe_conn *o)
 {
 	struct observe_dest *d = dest_of(o);
+	uint8_t none = OBSERVE_TLS_NONE;
 
-	if (d == NULL)
+	if (d == NULL ||
+	    !atomic_compare_exchange_strong(&o->tls, &none, OBSERVE_TLS_UNREAD))
 		return;
 	add(&d->tls, 1);
 	add(&d->not_followed, 1);
+}
+
+void observe_tls_followed(struct observe_conn *o)
+{
+	struct observe_dest *d = dest_of(o);
+	uint8_t was;
+
+	if (d == NULL)
+		return;
+	was = atomic_exchange(&o->tls, OBSERVE_TLS_FOLLOWED);
+	if (was == OBSERVE_TLS_FOLLOWED)
+		return;
+	if (was == OBSERVE_TLS_UNREAD) {
+		sub(&d->tls);
+		sub(&d->not_followed);
+	}
+	add(&d->tls_followed, 1);
 }
 
 void observe_closed(struct observe_conn *o)

@@ -29,11 +29,14 @@ struct observe_conn {
 	atomic_bool idle;	/* response complete, nothing in flight */
 	bool server_ends;	/* the server said close or hung up */
 	bool program_closed;	/* the program's close() ended it */
+	_Atomic uint8_t tls;	/* OBSERVE_TLS_*: a TLS session on it */
 	uint8_t *head;		/* a response head read so far, copied
 				   (observe_read.c), then the tracker's
 				   output; freed with the connection */
 	size_t head_len, head_cap;
 };
+
+enum { OBSERVE_TLS_NONE, OBSERVE_TLS_UNREAD, OBSERVE_TLS_FOLLOWED };
 
 struct observe_dest {
 	char name[OBSERVE_NAME_MAX];
@@ -47,6 +50,7 @@ struct observe_dest {
 						   closed its descriptor too */
 	atomic_ulong server_close, program_close;
 	atomic_ulong not_followed, given_up[GAVE_UP_REASONS], tls;
+	atomic_ulong tls_followed;	/* followed through the TLS library */
 };
 
 struct observe_table {
@@ -76,6 +80,9 @@ void observe_eof(struct observe_conn *o);
  * TLS handshake (observe_tls). */
 void observe_gave_up(struct observe_conn *o, int reason);
 void observe_tls(struct observe_conn *o);
+/* The TLS session on this connection is followed through the TLS library
+ * (tls_observe.c): it counts as followed, whichever came first. */
+void observe_tls_followed(struct observe_conn *o);
 /* The program closes the descriptor.  Async-signal-safe. */
 void observe_closed(struct observe_conn *o);
 /* The connection object is released: its ending is counted.  Lock-free. */

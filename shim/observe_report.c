@@ -162,8 +162,10 @@ static void judge(struct observe_dest *d, struct verdict *v)
 		if (ld(&d->tls) > 0 && k < sizeof v->followed)
 			k += (size_t)snprintf(v->followed + k,
 					      sizeof v->followed - k,
-					      "%lu TLS: observe mode does not "
-					      "follow TLS; ",
+					      "%lu TLS the library cannot "
+					      "read: not through OpenSSL 3 or "
+					      "GnuTLS, or not HTTP/1.x "
+					      "inside; ",
 					      ld(&d->tls));
 		for (i = 0; i < GAVE_UP_REASONS; i++)
 			if (ld(&d->given_up[i]) > 0 && k < sizeof v->followed)
@@ -251,9 +253,12 @@ static void text_dest(struct out *o, struct observe_dest *d)
 		put(o, "%s%s", i == 0 ? "  Host: " : ", ", d->hosts[i]);
 	if (atomic_load(&d->hosts_more))
 		put(o, ", ...");
-	put(o, "\n    connections %lu (open now %lu, at most %lu at once; "
-	    "idle-held now %lu, at most %lu)\n",
-	    conns, ld(&d->open_now), ld(&d->open_max), ld(&d->idle_now),
+	put(o, "\n    connections %lu (", conns);
+	if (ld(&d->tls_followed) > 0)
+		put(o, "%lu followed inside TLS; ", ld(&d->tls_followed));
+	put(o, "open now %lu, at most %lu at once; idle-held now %lu, at "
+	    "most %lu)\n",
+	    ld(&d->open_now), ld(&d->open_max), ld(&d->idle_now),
 	    ld(&d->idle_max));
 	put(o, "    requests %lu (per connection: max %lu, mean %lu.%lu)\n",
 	    req, ld(&d->max_requests), tenths / 10, tenths % 10);
@@ -323,6 +328,7 @@ static void json_dest(struct out *o, struct observe_dest *d,
 	put(o, ",\"server_said_close\":%lu,\"program_reused\":%lu,"
 	    "\"program_said_close\":%lu",
 	    ld(&d->server_close), ld(&d->reused), ld(&d->program_close));
+	put(o, ",\"tls_followed\":%lu", ld(&d->tls_followed));
 	put(o, ",\"not_followed\":{\"total\":%lu,\"tls\":%lu",
 	    ld(&d->not_followed), ld(&d->tls));
 	for (i = 0; i < GAVE_UP_REASONS; i++)

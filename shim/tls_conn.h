@@ -40,6 +40,8 @@ enum { TLS_ERR_NONE, TLS_ERR_CLOSED, TLS_ERR_BROKEN };
 
 #define TLS_AWAITING_MAX 16
 
+struct conn;
+
 struct tls_conn {
 	void *session;
 	const struct tls_ops *ops;
@@ -49,6 +51,10 @@ struct tls_conn {
 	uint8_t host_rule;	/* as the socket's conn (Host filters) */
 	int err;		/* TLS_ERR_* for the library's error call */
 	char dest[64];
+	/* observe mode (tls_observe.c): the program's own calls are made,
+	 * their plaintext followed into the socket's observe record */
+	bool observe;
+	struct conn *sock;	/* that socket's connection, a reference */
 
 	/* request side */
 	struct http_request_stream req;
@@ -158,6 +164,21 @@ long tls_exchange_read(struct tls_conn *t, void *buf, size_t n, bool peek);
 /* The last plaintext byte of the final response is being delivered: end
  * the connection (tls_session.c). */
 void tls_teardown(struct tls_conn *t);
+
+/* Observe mode (tls_observe.c).  The hook arms the socket probe, makes
+ * the program's own call, then hands over what it carried: r is the
+ * plaintext count the call moved, or <= 0 (the library's failure value,
+ * in the ops convention).  errno is kept. */
+static inline bool tls_observing(const struct tls_conn *t)
+{
+	return __builtin_expect(t->observe, 0);
+}
+void tls_observe_sent(struct tls_conn *t, const void *p, long r);
+void tls_observe_received(struct tls_conn *t, const void *p, size_t n,
+			  long r);
+/* A session found in observe mode: tied to its socket's connection if it
+ * is known now (else on the first call), false if it cannot be followed. */
+bool tls_observe_attach(struct tls_conn *t, int fd);
 
 /* Plaintext the shim holds for the program (SSL_pending and friends). */
 static inline size_t tls_conn_pending(const struct tls_conn *t)

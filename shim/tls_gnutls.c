@@ -170,6 +170,13 @@ EXPORT ssize_t gnutls_record_send(gnutls_session_t s, const void *p, size_t n)
 		t = tls_tracked(t);
 	if (t == NULL)
 		return REAL_GT(gnutls_record_send)(s, p, n);
+	if (tls_observing(t)) {
+		/* the program's own call, then its plaintext followed */
+		tls_probe_start();
+		r = REAL_GT(gnutls_record_send)(s, p, n);
+		tls_observe_sent(t, p, r);
+		return (ssize_t)r;
+	}
 	r = tls_conn_write(t, p, n);
 	if (r < 0 && t->err == TLS_ERR_BROKEN)
 		return GNUTLS_E_PUSH_ERROR;	/* errno EPIPE */
@@ -183,9 +190,16 @@ static __attribute__((noinline)) ssize_t recv_any(gnutls_session_t s, void *p,
 {
 	struct tls_conn *t = tls_tracked(tls_lookup(s));
 
+	ssize_t r;
+
 	if (t == NULL)
 		return REAL_GT(gnutls_record_recv)(s, p, n);
-	return (ssize_t)tls_conn_read(t, p, n, false);
+	if (!tls_observing(t))
+		return (ssize_t)tls_conn_read(t, p, n, false);
+	tls_probe_start();
+	r = REAL_GT(gnutls_record_recv)(s, p, n);
+	tls_observe_received(t, p, n, (long)r);
+	return r;
 }
 
 EXPORT ssize_t gnutls_record_recv(gnutls_session_t s, void *p, size_t n)
@@ -207,6 +221,12 @@ EXPORT ssize_t gnutls_record_recv_seq(gnutls_session_t s, void *p, size_t n,
 
 	if (__builtin_expect(t == NULL, 1))
 		return REAL_GT(gnutls_record_recv_seq)(s, p, n, seq);
+	if (tls_observing(t)) {
+		tls_probe_start();
+		r = REAL_GT(gnutls_record_recv_seq)(s, p, n, seq);
+		tls_observe_received(t, p, n, (long)r);
+		return r;
+	}
 	r = (ssize_t)tls_conn_read(t, p, n, false);
 	if (r > 0 && seq != NULL &&
 	    REAL_GT(gnutls_record_get_state)(s, 1, NULL, NULL, NULL, seq) == 0)

@@ -182,6 +182,53 @@ static struct tls_conn *write_target(SSL *s, const void *p, size_t n)
 	return tls_tracked(t);
 }
 
+/* Observe mode: the program's own call, then its plaintext followed. */
+static SLOW int observe_write_ex(struct tls_conn *t, SSL *s, const void *b,
+				 size_t n, size_t *w)
+{
+	size_t done = 0;
+	int r;
+
+	tls_probe_start();
+	r = REAL_SSL(SSL_write_ex)(s, b, n, w != NULL ? w : &done);
+	tls_observe_sent(t, b, r > 0 ? (long)(w != NULL ? *w : done) : -1);
+	return r;
+}
+
+static SLOW int observe_write(struct tls_conn *t, SSL *s, const void *b,
+			      int n)
+{
+	int r;
+
+	tls_probe_start();
+	r = REAL_SSL(SSL_write)(s, b, n);
+	tls_observe_sent(t, b, r);
+	return r;
+}
+
+static SLOW int observe_read_ex(struct tls_conn *t, SSL *s, void *b,
+				size_t n, size_t *got)
+{
+	size_t k = 0;
+	int r;
+
+	tls_probe_start();
+	r = REAL_SSL(SSL_read_ex)(s, b, n, got != NULL ? got : &k);
+	tls_observe_received(t, b, n, r > 0 ? (long)(got != NULL ? *got : k) :
+					       0);
+	return r;
+}
+
+static SLOW int observe_read(struct tls_conn *t, SSL *s, void *b, int n)
+{
+	int r;
+
+	tls_probe_start();
+	r = REAL_SSL(SSL_read)(s, b, n);
+	tls_observe_received(t, b, (size_t)n, r);
+	return r;
+}
+
 EXPORT int SSL_write_ex(SSL *s, const void *b, size_t n, size_t *w)
 {
 	struct tls_conn *t = write_target(s, b, n);
@@ -189,6 +236,8 @@ EXPORT int SSL_write_ex(SSL *s, const void *b, size_t n, size_t *w)
 
 	if (t == NULL)
 		return REAL_SSL(SSL_write_ex)(s, b, n, w);
+	if (tls_observing(t))
+		return observe_write_ex(t, s, b, n, w);
 	r = tls_conn_write(t, b, n);
 	if (r <= 0)
 		return 0;
@@ -203,6 +252,8 @@ EXPORT int SSL_write(SSL *s, const void *b, int n)
 
 	if (t == NULL)
 		return REAL_SSL(SSL_write)(s, b, n);
+	if (tls_observing(t))
+		return observe_write(t, s, b, n);
 	return (int)tls_conn_write(t, b, (size_t)n);
 }
 
@@ -214,9 +265,11 @@ static NOINLINE int read_ex_any(SSL *s, void *b, size_t n, size_t *got,
 	struct tls_conn *t = tls_tracked(tls_lookup(s));
 	long r;
 
-	if (t == NULL)
+	if (t == NULL || (peek && tls_observing(t)))
 		return peek ? REAL_SSL(SSL_peek_ex)(s, b, n, got) :
 			      REAL_SSL(SSL_read_ex)(s, b, n, got);
+	if (tls_observing(t))
+		return observe_read_ex(t, s, b, n, got);
 	r = tls_conn_read(t, b, n, peek);
 	if (r <= 0)
 		return 0;
@@ -229,9 +282,11 @@ static NOINLINE int read_any(SSL *s, void *b, int n, bool peek)
 {
 	struct tls_conn *t = n > 0 ? tls_tracked(tls_lookup(s)) : NULL;
 
-	if (t == NULL)
+	if (t == NULL || (peek && tls_observing(t)))
 		return peek ? REAL_SSL(SSL_peek)(s, b, n) :
 			      REAL_SSL(SSL_read)(s, b, n);
+	if (tls_observing(t))
+		return observe_read(t, s, b, n);
 	return (int)tls_conn_read(t, b, (size_t)n, peek);
 }
 

@@ -104,6 +104,8 @@ static bool table_put(void *session, struct tls_conn *val)
 
 static void conn_free(struct tls_conn *t)
 {
+	if (t->sock != NULL)
+		conn_put(t->sock);	/* observe mode: may end its record */
 	free(t->held);
 	free(t->pending);
 	free(t->rin);
@@ -210,9 +212,8 @@ struct tls_conn *tls_decide(void *session, const struct tls_ops *ops,
 	int fd;
 
 	config_load();
-	if (config.disabled || config.observe)
-		return NULL;	/* nothing is tracked, nothing recorded (observe
-				   mode does not follow TLS) */
+	if (config.disabled)
+		return NULL;	/* nothing is tracked, nothing recorded */
 	if (!client || n == 0 || !looks_like_request(p, n))
 		return n > 0 ? pass(session) : NULL;
 	t = calloc(1, sizeof *t);
@@ -226,7 +227,13 @@ struct tls_conn *tls_decide(void *session, const struct tls_ops *ops,
 	t->fd = fd;
 	/* A socket the shim knows decides the filters by address; one it
 	 * does not know yet (curl's BIO) is learned on the first write. */
-	if (fd >= 0) {
+	if (config.observe) {
+		t->observe = true;
+		if (fd >= 0 && !tls_observe_attach(t, fd)) {
+			free(t);
+			return pass(session);
+		}
+	} else if (fd >= 0) {
 		c = fdtable_acquire(fd);
 		if (c == NULL || c == &conn_closed) {
 			if (c != NULL)
@@ -244,6 +251,7 @@ struct tls_conn *tls_decide(void *session, const struct tls_ops *ops,
 	}
 	http_request_init(&t->req);
 	http_response_init(&t->resp);
+	t->req.observe = t->resp.observe = t->observe;
 	if (t->host_rule != 0) {
 		t->req.leave_host_alone = host_left_alone;
 		t->req.host_ctx = t;
@@ -340,6 +348,41 @@ static void probe_end(struct tls_conn *t)
 	}
 	if (c != NULL)
 		conn_put(c);
+}
+
+/* Observe mode: the socket's connection, whose observe record the
+ * session's exchanges feed (opened at connect, named by its peer, ended
+ * when the last of the descriptor and the session goes).  A session on a
+ * socket the shim does not follow is left alone. */
+bool tls_observe_attach(struct tls_conn *t, int fd)
+{
+	struct conn *c;
+
+	if (t->sock != NULL)
+		return true;
+	if (t->req_opaque && t->resp_opaque)
+		return false;
+	if (t->fd >= 0)
+		fd = t->fd;
+	if (fd < 0)
+		return false;	/* not known yet: the next call's probe */
+	c = fdtable_acquire(fd);
+	if (c == NULL || c == &conn_closed || c->obs.dest < 0) {
+		if (c != NULL)
+			conn_put(c);
+		t->req_opaque = t->resp_opaque = true;
+		return false;
+	}
+	t->fd = fd;
+	t->sock = c;
+	t->host_rule = c->host_rule;
+	memcpy(t->dest, c->dest, sizeof t->dest);
+	if (t->host_rule != 0) {
+		t->req.leave_host_alone = host_left_alone;
+		t->req.host_ctx = t;
+	}
+	observe_tls_followed(&c->obs);
+	return true;
 }
 
 long tls_conn_write(struct tls_conn *t, const void *buf, size_t n)

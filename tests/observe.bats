@@ -448,23 +448,36 @@ assert all(abs(v) < 0.1 for k, v in d.items() if k not in f), d
 EOF2
 }
 
-@test "could not follow: TLS connections (curl, and node's built-in OpenSSL) are counted as such, the program's output unchanged" {
+# tls_server: a TLS recording server (stubborn: keep-alive, ignores close)
+# with a certificate made now; $T/cert.pem is the CA file for clients.
+tls_server() {
     skip_unless_cmd openssl
     openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
         -addext subjectAltName=IP:127.0.0.1 -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
-    start_server keepalive 127.0.0.1 --tls "$T/cert.pem" "$T/key.pem"
+    start_server keepalive 127.0.0.1 --tls "$T/cert.pem" "$T/key.pem" "$@"
+}
+
+@test "HTTPS: curl over OpenSSL is followed like plain HTTP ($N URLs, one connection reused, Host named); node's built-in OpenSSL is could-not-follow (TLS); outputs and bytes unchanged" {
+    tls_server
     local url="https://127.0.0.1:$SERVER_PORT"
     set_phase base
-    base cbase "${CURL[@]}" --cacert "$T/cert.pem" "$url/t/1" "$url/t/2" "$url/t/3"
+    base cbase "${CURL[@]}" --cacert "$T/cert.pem" "$url/t/[1-$N]"
     set_phase obs
-    observe ctls "${CURL[@]}" --cacert "$T/cert.pem" "$url/t/1" "$url/t/2" "$url/t/3"
+    observe ctls "${CURL[@]}" --cacert "$T/cert.pem" "$url/t/[1-$N]"
     same_file "$T/cbase.out" "$T/ctls.json.out"
+    same_wire "$SERVER_LOG/base" "$SERVER_LOG/obs"
     wait_open "$SERVER_LOG/obs" 0
-    ocheck "$T/ctls.json" "$SERVER_LOG/obs/stats.json" "s['requests'] == 3" \
-        "d['connections'] == s['connections'] == 1" "d['requests'] == 0" \
-        "d['not_followed']['total'] == d['not_followed']['tls'] == 1" \
-        "d['verdict'] == 'not_followed'" "len(d['verdicts']) == 1" \
-        "'could not follow 1 of 1 connection (1 TLS: observe mode does not follow TLS)' in d['verdicts'][0]"
+    ocheck "$T/ctls.json" "$SERVER_LOG/obs/stats.json" "r['program'] == 'curl'" \
+        "d['destination'] == '127.0.0.1:$SERVER_PORT'" "d['hosts'] == ['127.0.0.1:$SERVER_PORT']" \
+        "d['connections'] == s['connections'] == 1" "d['tls_followed'] == 1" \
+        "d['requests'] == s['requests'] == $N" \
+        "d['requests_per_connection_max'] == max(s['requests_per_conn']) == $N" \
+        "d['program_reused'] == 1" "d['open_max'] == s['max_open'] == 1" "d['idle_max'] == 1" \
+        "d['server_said_close'] == 0 and d['program_said_close'] == 0" \
+        "d['ended']['program_closed'] == 1 and d['ended']['still_open'] == 0" \
+        "d['not_followed']['total'] == d['not_followed']['tls'] == 0" \
+        "d['verdict'] == 'no_leak'" "len(d['verdicts']) == 1" \
+        "d['verdicts'][0].startswith('127.0.0.1:$SERVER_PORT: no leak: connections reused (up to $N requests')"
     command -v node >/dev/null 2>&1 || return 0
     set_phase nbase
     base nbase node "$ROOT/tests/tls/node_client.js" "$url/n" "$T/cert.pem" 5
@@ -473,7 +486,59 @@ EOF2
     same_file "$T/nbase.out" "$T/ntls.json.out"
     wait_open "$SERVER_LOG/nobs" 0
     ocheck "$T/ntls.json" "$SERVER_LOG/nobs/stats.json" "s['requests'] == 5" \
-        "d['connections'] == s['connections']" "d['requests'] == 0" \
+        "d['connections'] == s['connections']" "d['requests'] == 0" "d['tls_followed'] == 0" \
         "d['not_followed']['total'] == d['not_followed']['tls'] == s['connections']" \
-        "d['verdict'] == 'not_followed'"
+        "d['verdict'] == 'not_followed'" \
+        "'TLS the library cannot read' in d['verdicts'][-1]"
+}
+
+@test "HTTPS through GnuTLS: wget's URLs on one connection are followed, output and bytes unchanged" {
+    skip_unless_cmd wget
+    tls_server
+    local urls=() i
+    for ((i = 1; i <= 5; i++)); do urls+=("https://127.0.0.1:$SERVER_PORT/w/$i"); done
+    set_phase base
+    base wbase wget -q --no-proxy --ca-certificate="$T/cert.pem" -O - "${urls[@]}"
+    set_phase obs
+    observe wget wget -q --no-proxy --ca-certificate="$T/cert.pem" -O - "${urls[@]}"
+    same_file "$T/wbase.out" "$T/wget.json.out"
+    same_wire "$SERVER_LOG/base" "$SERVER_LOG/obs"
+    wait_open "$SERVER_LOG/obs" 0
+    ocheck "$T/wget.json" "$SERVER_LOG/obs/stats.json" "r['program'] == 'wget'" \
+        "d['connections'] == s['connections'] == d['tls_followed'] == 1" \
+        "d['requests'] == s['requests'] == 5" \
+        "d['requests_per_connection_max'] == max(s['requests_per_conn']) == 5" \
+        "d['hosts'] == ['127.0.0.1:$SERVER_PORT']" \
+        "d['not_followed']['total'] == 0" "d['verdict'] == 'no_leak'"
+}
+
+@test "HTTPS: leaky python http.client (a new connection per request, never closed) over OpenSSL: figures match the TLS server, same bytes, the named action stops the leak" {
+    tls_server
+    local tls=(--tls "$T/cert.pem")
+    set_phase base
+    base base python3 "$PYLEAK" leaky 127.0.0.1 "$SERVER_PORT" "$N" --stats "$SERVER_LOG/base" "${tls[@]}"
+    set_phase obs
+    observe obs python3 "$PYLEAK" leaky 127.0.0.1 "$SERVER_PORT" "$N" --stats "$SERVER_LOG/obs" "${tls[@]}"
+    local ok="d['failed'] == 0 and d['close_seen'] == 0 and d['sockets_end'] == $N and d['server_open'] == $N"
+    python3 "$ROOT/tests/lib/jcheck.py" "$ok" "$T/base.out"
+    python3 "$ROOT/tests/lib/jcheck.py" "$ok" "$T/obs.json.out"
+    same_wire "$SERVER_LOG/base" "$SERVER_LOG/obs"
+    wait_open "$SERVER_LOG/obs" 0
+    ocheck "$T/obs.json" "$SERVER_LOG/obs/stats.json" "r['event'] == 'exit'" \
+        "len(r['destinations']) == 1" "d['destination'] == '127.0.0.1:$SERVER_PORT'" \
+        "d['hosts'] == ['127.0.0.1:$SERVER_PORT']" \
+        "d['connections'] == s['connections'] == d['tls_followed'] == $N" \
+        "d['requests'] == s['requests'] == $N" \
+        "d['requests_per_connection_max'] == max(s['requests_per_conn']) == 1" \
+        "d['open_max'] == s['max_open'] == $N" "d['idle_max'] == $N" \
+        "d['server_said_close'] == 0 and d['program_reused'] == 0 and d['program_said_close'] == 0" \
+        "d['not_followed']['total'] == 0" "d['verdict'] == 'leak'"
+    grep -q 'the server never says close' "$T/obs.json"
+    [ "$(named_action "$T/obs.json")" = shutdown ]
+    set_phase enforce
+    run with_shim env FORCECLOSE_ACTION="$(named_action "$T/obs.json")" timeout "$FC_TIMEOUT" \
+        python3 "$PYLEAK" leaky 127.0.0.1 "$SERVER_PORT" "$N" --stats "$SERVER_LOG/enforce" "${tls[@]}"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    python3 "$ROOT/tests/lib/jcheck.py" "d['failed'] == 0 and d['sockets_end'] <= 3 and d['server_open'] == 0" <(echo "$output")
 }

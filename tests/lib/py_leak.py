@@ -2,7 +2,7 @@
 """Many requests with python's own HTTP clients, counting this process's
 socket descriptors.
 
-  py_leak.py MODE HOST PORT N [--stats DIR] [--prefix P]
+  py_leak.py MODE HOST PORT N [--stats DIR] [--prefix P] [--tls CAFILE]
 
 MODE:
   reuse   one http.client.HTTPConnection for every request (it reconnects by
@@ -11,6 +11,9 @@ MODE:
           object stays referenced in a list and none is ever closed: the
           classic leak (each idle keep-alive socket stays open)
   urllib  urllib.request.urlopen per request, response closed by `with`
+
+--tls: HTTPS (http.client.HTTPSConnection, an https URL), the server's
+certificate checked against CAFILE.
 
 Requests cycle GET, HEAD, POST to PREFIX/MODE/I.  Every body is checked
 against the server's deterministic body ("METHOD TARGET BODYLEN\\n"; HEAD:
@@ -26,6 +29,7 @@ import argparse
 import http.client
 import json
 import os
+import ssl
 import sys
 import time
 import urllib.request
@@ -55,11 +59,23 @@ def main():
     p.add_argument("n", type=int)
     p.add_argument("--stats")
     p.add_argument("--prefix", default="/leak")
+    p.add_argument("--tls", metavar="CAFILE")
     a = p.parse_args()
 
+    scheme, handlers = "http", [urllib.request.ProxyHandler({})]
+    if a.tls:
+        ctx = ssl.create_default_context(cafile=a.tls)
+        scheme = "https"
+        handlers.append(urllib.request.HTTPSHandler(context=ctx))
+
+    def connection():
+        if a.tls:
+            return http.client.HTTPSConnection(a.host, a.port, timeout=10, context=ctx)
+        return http.client.HTTPConnection(a.host, a.port, timeout=10)
+
     keep = []           # leaky: every object stays referenced
-    shared = http.client.HTTPConnection(a.host, a.port, timeout=10)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    shared = connection()
+    opener = urllib.request.build_opener(*handlers)
     failed = verified = smax = close_seen = 0
     errors = []
     for i in range(a.n):
@@ -69,7 +85,7 @@ def main():
         want = expected(method, target, len(body or b""))
         try:
             if a.mode == "urllib":
-                req = urllib.request.Request("http://%s:%d%s" % (a.host, a.port, target),
+                req = urllib.request.Request("%s://%s:%d%s" % (scheme, a.host, a.port, target),
                                              data=body, method=method)
                 with opener.open(req, timeout=10) as r:
                     status, data, cl = r.status, r.read(), r.headers.get("Content-Length")
@@ -77,7 +93,7 @@ def main():
             else:
                 c = shared
                 if a.mode == "leaky":
-                    c = http.client.HTTPConnection(a.host, a.port, timeout=10)
+                    c = connection()
                 c.request(method, target, body=body)
                 r = c.getresponse()
                 status, data, cl = r.status, r.read(), r.getheader("Content-Length")
