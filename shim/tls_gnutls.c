@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/types.h>
@@ -40,7 +42,8 @@ enum {
 	X(int, gnutls_bye, (gnutls_session_t s, int how))                    \
 	X(void, gnutls_deinit, (gnutls_session_t s))
 #define GNUTLS_OTHERS(X)                                                    \
-	X(int, gnutls_transport_get_int, (gnutls_session_t s))               \
+	X(void, gnutls_transport_get_ptr2, (gnutls_session_t s, void **recv, \
+					    void **send))                    \
 	X(int, gnutls_record_get_state, (gnutls_session_t s, unsigned rd,   \
 					 void *mac, void *iv, void *key,     \
 					 unsigned char seq[8]))
@@ -114,9 +117,19 @@ static bool ops_retry(void *s, long r)
 	       r == GNUTLS_E_REHANDSHAKE;
 }
 
+/* The socket under the session, or -1 when it is not known from here.
+ * gnutls_transport_set_int() stores the descriptor as the pointer
+ * itself; a program with its own transport (libcurl-gnutls, so git over
+ * https) stores its own pointer there, whose low 32 bits are no
+ * descriptor: read through gnutls_transport_get_int() they were one by
+ * chance of the address layout (half of all processes went untracked).
+ * Such a session's socket is learned from its own send/recv instead. */
 static int ops_socket(void *s)
 {
-	return REAL_GT(gnutls_transport_get_int)(s);
+	void *recv_ptr = NULL, *send_ptr = NULL;
+
+	REAL_GT(gnutls_transport_get_ptr2)(s, &recv_ptr, &send_ptr);
+	return (uintptr_t)send_ptr <= INT_MAX ? (int)(uintptr_t)send_ptr : -1;
 }
 
 /* close_notify only when the session's transport is a socket the shim

@@ -33,6 +33,7 @@ have openssl || need+=(openssl)
 perl -MLWP::Protocol::https -e 1 2>/dev/null ||
 	need+=(libwww-perl liblwp-protocol-https-perl)
 have ruby    || need+=(ruby)
+have git     || need+=(git)    # git over https: libcurl-gnutls
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing ${need[*]} (run as root, or apt-get install them)" >&2
