@@ -177,7 +177,8 @@ void tls_observe_sent(struct tls_conn *t, const void *p, long r);
 void tls_observe_received(struct tls_conn *t, const void *p, size_t n,
 			  long r);
 /* A session found in observe mode: tied to its socket's connection if it
- * is known now (else on the first call), false if it cannot be followed. */
+ * is known now (else on the first call), false if it cannot be followed
+ * (tls_session.c, beside the enforcement's socket learning). */
 bool tls_observe_attach(struct tls_conn *t, int fd);
 
 /* Plaintext the shim holds for the program (SSL_pending and friends). */

@@ -202,7 +202,6 @@ static __attribute__((noinline)) ssize_t recv_any(gnutls_session_t s, void *p,
 						  size_t n)
 {
 	struct tls_conn *t = tls_tracked(tls_lookup(s));
-
 	ssize_t r;
 
 	if (t == NULL)
