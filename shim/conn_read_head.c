@@ -5,6 +5,7 @@
  * nothing the program waits for is ever held; see conn_read.c). */
 #define _GNU_SOURCE
 #include "conn.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,18 +20,7 @@
 
 bool resp_rheld_reserve(struct conn *c, size_t n)
 {
-	if (c->rheld_len + n > c->rheld_cap) {
-		size_t cap = c->rheld_cap ? c->rheld_cap : 1024;
-		uint8_t *b;
-		while (cap < c->rheld_len + n)
-			cap *= 2;
-		b = realloc(c->rheld, cap);
-		if (b == NULL)
-			return false;
-		c->rheld = b;
-		c->rheld_cap = cap;
-	}
-	return true;
+	return buf_reserve(&c->rheld, &c->rheld_cap, c->rheld_len + n, 1024);
 }
 
 /* Bytes of an unfinished head the program may have now (see

@@ -8,6 +8,7 @@
  * and only the bytes the kernel took are reported and counted. */
 #define _GNU_SOURCE
 #include "conn.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -97,18 +98,7 @@ static void stop_rewriting(struct conn *c, int reason)
 
 static bool held_reserve(struct conn *c, size_t n)
 {
-	if (c->held_len + n > c->held_cap) {
-		size_t cap = c->held_cap ? c->held_cap : 512;
-		uint8_t *b;
-		while (cap < c->held_len + n)
-			cap *= 2;
-		b = realloc(c->held, cap);
-		if (b == NULL)
-			return false;
-		c->held = b;
-		c->held_cap = cap;
-	}
-	return true;
+	return buf_reserve(&c->held, &c->held_cap, c->held_len + n, 512);
 }
 
 static bool held_append(struct conn *c, const uint8_t *p, size_t n)

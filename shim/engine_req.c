@@ -2,6 +2,7 @@
  * bytes go through the library's rewriter (http_request.c) on their way
  * to the supervisor's duplicate of the socket. */
 #define _GNU_SOURCE
+#include "buf.h"
 #include "engine_conn.h"
 #include "engine_conn_int.h"
 #include "engine_int.h"
@@ -181,18 +182,8 @@ static long send_head(struct econn *c, int fd)
 
 static bool hold(struct econn *c, const uint8_t *p, size_t n)
 {
-	if (c->held_len + n > c->held_cap) {
-		size_t cap = c->held_cap ? c->held_cap : 1024;
-		uint8_t *b;
-
-		while (cap < c->held_len + n)
-			cap *= 2;
-		b = realloc(c->held, cap);
-		if (b == NULL)
-			return false;
-		c->held = b;
-		c->held_cap = cap;
-	}
+	if (!buf_reserve(&c->held, &c->held_cap, c->held_len + n, 1024))
+		return false;
 	memcpy(c->held + c->held_len, p, n);
 	c->held_len += n;
 	return true;

@@ -8,6 +8,7 @@
  * the program's buffer its last byte stays queued until the rest is
  * delivered, so poll/epoll keep seeing the socket readable. */
 #define _GNU_SOURCE
+#include "buf.h"
 #include "engine_conn.h"
 #include "engine_conn_int.h"
 
@@ -40,18 +41,8 @@ static void response_done(struct econn *c, int fd)
 
 static bool rheld_add(struct econn *c, const uint8_t *p, size_t n)
 {
-	if (c->rheld_len + n > c->rheld_cap) {
-		size_t cap = c->rheld_cap ? c->rheld_cap : 1024;
-		uint8_t *b;
-
-		while (cap < c->rheld_len + n)
-			cap *= 2;
-		b = realloc(c->rheld, cap);
-		if (b == NULL)
-			return false;
-		c->rheld = b;
-		c->rheld_cap = cap;
-	}
+	if (!buf_reserve(&c->rheld, &c->rheld_cap, c->rheld_len + n, 1024))
+		return false;
 	memcpy(c->rheld + c->rheld_len, p, n);
 	c->rheld_len += n;
 	return true;

@@ -6,6 +6,7 @@
  * changes nothing), bodies are only counted.  Nothing is held back from
  * the program, so the calls and their boundaries are the program's own. */
 #define _GNU_SOURCE
+#include "buf.h"
 #include "conn.h"
 
 #include <errno.h>
@@ -35,19 +36,8 @@ static void stop(struct conn *c, int reason)
 /* Room for a head of len bytes and, behind it, the tracker's output. */
 static bool head_reserve(struct observe_conn *o, size_t len)
 {
-	size_t need = len + http_response_out_room(len), cap;
-	uint8_t *b;
-
-	if (need <= o->head_cap)
-		return true;
-	for (cap = o->head_cap ? o->head_cap : 1024; cap < need; cap *= 2)
-		;
-	b = realloc(o->head, cap);
-	if (b == NULL)
-		return false;
-	o->head = b;
-	o->head_cap = cap;
-	return true;
+	return buf_reserve(&o->head, &o->head_cap,
+			   len + http_response_out_room(len), 1024);
 }
 
 /* A head is complete in o->head: follow it as enforcement would. */

@@ -5,6 +5,7 @@
  * tls_session.c), so tests/fuzz/fuzz_tls.c can drive it alone. */
 #define _GNU_SOURCE
 #include "tls_conn.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,17 +22,8 @@ static bool append(uint8_t **buf, size_t *len, size_t *cap, const void *p,
 {
 	if (n == 0)
 		return true;	/* *buf may still be NULL */
-	if (*len + n > *cap) {
-		size_t c = *cap ? *cap : 512;
-		uint8_t *b;
-		while (c < *len + n)
-			c *= 2;
-		b = realloc(*buf, c);
-		if (b == NULL)
-			return false;
-		*buf = b;
-		*cap = c;
-	}
+	if (!buf_reserve(buf, cap, *len + n, 512))
+		return false;
 	memcpy(*buf + *len, p, n);
 	*len += n;
 	return true;

@@ -9,6 +9,7 @@
  * empty read feeds nothing. */
 #define _GNU_SOURCE
 #include "tls_conn.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,24 +20,6 @@
 
 /* A head longer than this is not followed (as tls_conn.c) */
 #define HEAD_MAX (64 * 1024)
-
-/* Room for len + more bytes in *buf. */
-static bool reserve(uint8_t **buf, size_t *cap, size_t need)
-{
-	size_t c = *cap ? *cap : 512;
-	uint8_t *b;
-
-	if (need <= *cap)
-		return true;
-	while (c < need)
-		c *= 2;
-	b = realloc(*buf, c);
-	if (b == NULL)
-		return false;
-	*buf = b;
-	*cap = c;
-	return true;
-}
 
 /* Following stops, for good, on both sides (a request or response the
  * trackers cannot pair or parse): reason as for conn_gave_up. */
@@ -109,7 +92,7 @@ static void follow_request(struct tls_conn *t, const uint8_t *p, size_t n)
 			stop(t, GAVE_UP_NOT_HTTP);
 			break;
 		}
-		if (!reserve(&t->held, &t->held_cap, t->held_len + k)) {
+		if (!buf_reserve(&t->held, &t->held_cap, t->held_len + k, 512)) {
 			stop(t, GAVE_UP_NO_MEMORY);
 			break;
 		}
@@ -140,8 +123,8 @@ static void response_head(struct tls_conn *t)
 	struct observe_conn *o = &t->sock->obs;
 	size_t len = t->rin_len;
 
-	if (!reserve(&t->rin, &t->rin_cap,
-		     len + http_response_out_room(len))) {
+	if (!buf_reserve(&t->rin, &t->rin_cap,
+			 len + http_response_out_room(len), 512)) {
 		stop(t, GAVE_UP_NO_MEMORY);
 		return;
 	}
@@ -200,7 +183,7 @@ static void follow_response(struct tls_conn *t, const uint8_t *p, size_t n)
 			stop(t, GAVE_UP_BAD_RESPONSE);
 			break;
 		}
-		if (!reserve(&t->rin, &t->rin_cap, t->rin_len + k)) {
+		if (!buf_reserve(&t->rin, &t->rin_cap, t->rin_len + k, 512)) {
 			stop(t, GAVE_UP_NO_MEMORY);
 			break;
 		}
