@@ -99,6 +99,14 @@ void expect_requests(int port, unsigned lo, unsigned hi, const char *first,
 void expect_requests_passed(int port, unsigned lo, unsigned hi,
 			    const char *first, char scen, int passed);
 
+/* Forks scenario d's forking thread has begun, and seen return in the
+ * parent.  A head a thread was writing in pieces while one ran may have
+ * had its first bytes sent as written by the library's fork handler (no
+ * owed byte crosses a fork); the library then gives that connection up
+ * (pass-through, tests/process.bats "fork with held head bytes").
+ * Counted: requests given up so, all of them verified byte by byte. */
+extern atomic_uint forks_begun, forks_ended, fork_passes;
+
 /* Scenarios; each prints its summary line. */
 void scenario_a(void);
 void scenario_b(void);
