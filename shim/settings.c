@@ -136,6 +136,7 @@ bool settings_parse(struct settings *s, const char *(*get)(const char *),
 		{ "FORCECLOSE_MODE", ACCEPT_MODE },
 		{ "FORCECLOSE_REPORT", ACCEPT_STATS },
 		{ "FORCECLOSE_REPORT_INTERVAL", ACCEPT_INTERVAL },
+		{ "FORCECLOSE_KEEP_DEEPBIND", ACCEPT_BOOL },
 	};
 	static const char *const modes[] = { "enforce", "observe", NULL };
 	const char *v;
@@ -206,6 +207,12 @@ bool settings_parse(struct settings *s, const char *(*get)(const char *),
 			   &s->report_interval))
 		return fail(err, "FORCECLOSE_REPORT_INTERVAL", v, NULL,
 			    ACCEPT_INTERVAL);
+	if ((v = value_of(get, "FORCECLOSE_KEEP_DEEPBIND")) != NULL) {
+		if (!one_of(v, bools, &i))
+			return fail(err, "FORCECLOSE_KEEP_DEEPBIND", v, NULL,
+				    ACCEPT_BOOL);
+		s->keep_deepbind = i == 1;
+	}
 	return true;
 }
 

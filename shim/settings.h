@@ -28,6 +28,7 @@ struct settings {
 	bool observe;		/* FORCECLOSE_MODE=observe */
 	char report_path[PATH_MAX];	/* empty: the log destination */
 	unsigned report_interval;	/* seconds, 0: at exit and exec only */
+	bool keep_deepbind;	/* FORCECLOSE_KEEP_DEEPBIND=1 (io_dl.c) */
 };
 
 #define SETTINGS_REPORT_INTERVAL_MAX 86400u

@@ -16,7 +16,7 @@ CURL=(curl -q -sS --noproxy '*')
 # the same options for the next URL group (-q is only valid first)
 NEXT=(--next -sS --noproxy '*')
 CFG="$ROOT/tests/config"
-VARS=(ACTION DISABLE ONLY EXCEPT INHERIT LOG VERBOSE STATS)
+VARS=(ACTION DISABLE ONLY EXCEPT INHERIT LOG VERBOSE STATS KEEP_DEEPBIND)
 for _v in "${VARS[@]}"; do unset "FORCECLOSE_$_v"; done
 unset LD_PRELOAD _v
 
@@ -175,6 +175,7 @@ assert_rejected() {
     assert_rejected FORCECLOSE_EXCEPT '*.'
     assert_rejected FORCECLOSE_INHERIT no
     assert_rejected FORCECLOSE_INHERIT 2
+    assert_rejected FORCECLOSE_KEEP_DEEPBIND yes
     assert_rejected FORCECLOSE_LOG journal
     assert_rejected FORCECLOSE_VERBOSE 4
     assert_rejected FORCECLOSE_VERBOSE -1

@@ -34,6 +34,10 @@ perl -MLWP::Protocol::https -e 1 2>/dev/null ||
 	need+=(libwww-perl liblwp-protocol-https-perl)
 have ruby    || need+=(ruby)
 have git     || need+=(git)    # git over https: libcurl-gnutls
+# PHP's TLS streams and its curl extension (loaded with RTLD_DEEPBIND)
+have php     || need+=(php-cli)
+{ have php && php -r 'exit(function_exists("curl_init") ? 0 : 1);'; } ||
+	need+=(php-curl)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing ${need[*]} (run as root, or apt-get install them)" >&2

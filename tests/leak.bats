@@ -214,3 +214,32 @@ EOF
     jcheck "d['failed'] == 0 and d['verified'] == $N and d['close_seen'] == $N" "$BATS_TEST_TMPDIR/p.json"
     leak_free "$SERVER_LOG/shim" "$N"
 }
+
+# PHP loads its extensions with RTLD_DEEPBIND: the libcurl under its curl
+# extension would bind connect/send/recv to libc's own, past the library,
+# which drops the flag (shim/io_dl.c).  FORCECLOSE_KEEP_DEEPBIND=1 keeps it:
+# then the leak is back, which shows what the drop does.
+@test "PHP curl extension (libcurl, loaded with RTLD_DEEPBIND): one handle, $N requests" {
+    skip_unless_php curl
+    start_server keepalive
+    local url="http://127.0.0.1:$SERVER_PORT/php" phase
+    for phase in base shim keep; do
+        set_phase "$phase"
+        case "$phase" in
+            base) run timeout "$FC_TIMEOUT" php "$ROOT/tests/lib/php_curl_client.php" "$url" - "$N" ;;
+            shim) run with_shim timeout "$FC_TIMEOUT" php "$ROOT/tests/lib/php_curl_client.php" "$url" - "$N" ;;
+            keep) FORCECLOSE_KEEP_DEEPBIND=1 run with_shim timeout "$FC_TIMEOUT" \
+                      php "$ROOT/tests/lib/php_curl_client.php" "$url" - "$N" ;;
+        esac
+        echo "$phase: status $status"
+        [ "$status" -eq 0 ]
+        echo "$output" >"$BATS_TEST_TMPDIR/$phase.out"
+    done
+    [ -s "$BATS_TEST_TMPDIR/base.out" ]
+    same_file "$BATS_TEST_TMPDIR/base.out" "$BATS_TEST_TMPDIR/shim.out"
+    run stat_wait "$SERVER_LOG/base" "connections == 1 and requests == $N"
+    echo "$output"; [ "$status" -eq 0 ]
+    leak_free "$SERVER_LOG/shim" "$N"
+    run stat_wait "$SERVER_LOG/keep" "connections == 1 and requests == $N"
+    echo "$output"; [ "$status" -eq 0 ]
+}

@@ -544,6 +544,18 @@ stdout_both() {
     stdout_both ruby ruby "$ROOT/tests/tls/net_http_client.rb" "$SERVER_URL/rb" "$CERT" "$N"
 }
 
+@test "PHP curl extension (libcurl, OpenSSL): one handle reused, one connection per request" {
+    skip_unless_php curl
+    start_tls keepalive
+    stdout_both php php "$ROOT/tests/lib/php_curl_client.php" "$SERVER_URL/phc" "$CERT" "$N"
+}
+
+@test "PHP TLS streams (ext/openssl: SSL_write, SSL_read), HTTP by hand: stream kept unless the response says close" {
+    skip_unless_php
+    start_tls keepalive
+    stdout_both php php "$ROOT/tests/tls/php_stream_client.php" "$SERVER_URL/phs" "$CERT" "$N"
+}
+
 @test "node over TLS (OpenSSL built in): out of reach, still working, bodies unchanged; --check says so" {
     skip_unless_cmd node
     start_tls keepalive

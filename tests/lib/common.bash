@@ -120,6 +120,18 @@ skip_unless_cmd() {
     command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"
 }
 
+# skip_unless_php [curl]: PHP (and its curl extension) is installed and
+# can run here: PHP loads its extensions with RTLD_DEEPBIND, which a
+# sanitizer runtime (tests/sanitize) refuses before the library drops it.
+skip_unless_php() {
+    skip_unless_cmd php
+    [ "$FC_PRELOAD" = "$FC_LIB" ] ||
+        skip "PHP under a sanitizer runtime, which refuses RTLD_DEEPBIND"
+    [ "${1:-}" != curl ] ||
+        php -r 'exit(function_exists("curl_init") ? 0 : 1);' ||
+        skip "php-curl is not installed"
+}
+
 # need_programs NAME...: the test programs build/tests/NAME exist.
 need_programs() {
     local p
