@@ -47,6 +47,10 @@ dl() {
 }
 
 @test "dlopen under the library searches the program's own RUNPATH (\$ORIGIN); the plugin's connection is tracked" {
+    # (a sanitizer runtime's own dlopen is a C wrapper: it loses the
+    # caller's RUNPATH without this library too)
+    [ "$FC_PRELOAD" = "$FC_LIB" ] ||
+        skip "the sanitizer runtime's dlopen searches its own RUNPATH, not the program's"
     readelf -d "$DL" | grep -q 'RUNPATH.*\$ORIGIN/plugins'
     dl base plain
     [ "$output" = "said_close=0" ]
