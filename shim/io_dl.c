@@ -14,6 +14,7 @@
  * RTLD_DEEPBIND (or the very first one) goes through C on the way. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <string.h>
 
 #include "config.h"
@@ -36,21 +37,26 @@ static void *dlopen_missing(const char *file, int mode)
 __attribute__((used, visibility("hidden"))) int
 fc_dlopen_mode(const char *file, int mode)
 {
+	int saved = errno;
+
 	if (fc_real_dlopen == NULL) {
 		dlopen_fn *f = (dlopen_fn *)dlsym(RTLD_NEXT, "dlopen");
 		__atomic_store_n(&fc_real_dlopen, f ? f : dlopen_missing,
 				 __ATOMIC_RELEASE);
 	}
-	if (!(mode & RTLD_DEEPBIND))
-		return mode;
-	config_load();
-	if (config.disabled || settings.keep_deepbind)
-		return mode;
-	log_event(LOG_TEARDOWNS, NULL,
-		  "dlopen(%s): RTLD_DEEPBIND dropped, so that the library "
-		  "sees what it does (FORCECLOSE_KEEP_DEEPBIND=1 keeps it)",
-		  file ? file : "NULL", file ? strlen(file) : 4);
-	return mode & ~RTLD_DEEPBIND;
+	if (mode & RTLD_DEEPBIND) {
+		config_load();
+		if (!config.disabled && !settings.keep_deepbind) {
+			mode &= ~RTLD_DEEPBIND;
+			log_event(LOG_TEARDOWNS, NULL,
+				  "dlopen(%s): RTLD_DEEPBIND dropped, so that "
+				  "the library sees what it does "
+				  "(FORCECLOSE_KEEP_DEEPBIND=1 keeps it)",
+				  file ? file : "NULL", file ? strlen(file) : 4);
+		}
+	}
+	errno = saved;
+	return mode;
 }
 
 __asm__(".text\n"
