@@ -32,6 +32,7 @@ LAUNCHER = shim/forceclose
 ENGINE_SRC = shim/engine_super.c shim/engine_filter.c shim/engine_sock.c \
            shim/engine_io.c shim/engine_conn.c shim/engine_req.c \
            shim/engine_resp.c shim/engine_conf.c shim/log.c shim/stats.c \
+           shim/observe.c shim/observe_report.c \
            shim/http_fields.c shim/http_head.c shim/http_request.c \
            shim/http_response.c shim/chunked.c
 LAUNCHER_SRC = shim/forceclose.c $(wildcard shim/check.c) shim/settings.c \

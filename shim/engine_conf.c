@@ -38,4 +38,10 @@ void engine_conf_load(void)
 	config.verbose = settings.verbose;
 	config.log = settings.log;
 	config.stats = settings.stats_path[0] != '\0';
+	if (settings.observe) {
+		/* as config.c: follow, change nothing, watch everything */
+		config.observe = true;
+		config.action = ACTION_NONE;
+		config.filtered = false;
+	}
 }

@@ -36,6 +36,8 @@ struct econn *econn_new(uint64_t cookie)
 	pthread_mutex_init(&c->rlock, NULL);
 	http_request_init(&c->req);
 	http_response_init(&c->resp);
+	c->req.observe = c->resp.observe = config.observe;
+	c->obs.dest = -1;	/* observed from its first write on */
 	if (config.disabled)
 		atomic_store(&c->flags, EC_REQ_OPAQUE | EC_RESP_OPAQUE);
 	pthread_mutex_lock(&table_lock);
@@ -114,6 +116,7 @@ void econn_put(struct econn *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
+	observe_end(&c->obs);
 	free(c->held);
 	free(c->rheld);
 	free(c->rout);
@@ -160,6 +163,8 @@ void econn_gave_up(struct econn *c, int reason)
 	if (atomic_fetch_or(&c->flags, EC_GAVE_UP) & EC_GAVE_UP)
 		return;
 	stats_add(&stats.given_up[reason], 1);
+	if (atomic_load(&c->obs.tls) == OBSERVE_TLS_NONE)
+		observe_gave_up(&c->obs, reason);	/* TLS: counted so */
 	log_event(reason == GAVE_UP_NO_MEMORY ? LOG_ERRORS : LOG_DEBUG,
 		  c->dest, "pass-through from now on (%s)",
 		  stats_reason_name(reason), strlen(stats_reason_name(reason)));
@@ -207,6 +212,7 @@ void econn_closed(struct econn *c, int fd)
 {
 	if (atomic_load(&c->flags) & EC_DEAD)
 		return;	/* one of its numbers: the placeholder stays */
+	observe_closed(&c->obs);
 	pthread_mutex_lock(&c->wlock);
 	econn_req_flush(c, fd);
 	pthread_mutex_unlock(&c->wlock);

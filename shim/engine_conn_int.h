@@ -10,6 +10,7 @@
 
 #include "http_request.h"
 #include "http_response.h"
+#include "observe.h"
 
 enum {
 	EC_REQ_OPAQUE = 1u << 0,	/* request side passes through */
@@ -33,6 +34,7 @@ struct econn {
 	struct econn *next;	/* hash chain */
 	uint8_t host_rule;
 	char dest[EC_DEST_MAX];	/* for log lines */
+	struct observe_conn obs;	/* observe mode (observe.h) */
 
 	/* request side, under wlock */
 	pthread_mutex_t wlock;

@@ -107,6 +107,10 @@ static void check_destination(struct econn *c, int fd)
 	}
 	stats_add(&stats.connections_tracked, 1);
 	log_event(LOG_DEBUG, c->dest, "tracking connection", NULL, 0);
+	if (len > 0 && config.observe) {
+		observe_open(&c->obs, -1, (struct sockaddr *)&ss, len);
+		observe_note_limit();	/* the program's, while it runs */
+	}
 }
 
 static void stop_rewriting(struct econn *c, int reason)
@@ -131,6 +135,9 @@ static void account(struct econn *c, const struct http_request_info *info,
 	const char *what;
 
 	what = stats_count_request(info);
+	if (info->verdict != HTTP_REQ_INVALID)
+		observe_request(&c->obs, info->said_close, info->host,
+				info->host_len);
 	if (info->verdict == HTTP_REQ_LEFT_ALONE)
 		stop_rewriting(c, info->host_left_alone ? GAVE_UP_EXCLUDED_HOST
 							: GAVE_UP_LEFT_ALONE);
@@ -208,6 +215,11 @@ static long write_locked(struct econn *c, int fd, const uint8_t *buf,
 			atomic_store(&c->req_idle, false);
 			m = http_request_scan(&c->req, buf + off, n - off, &st);
 			if (st == HTTP_HEAD_INVALID) {
+				/* a TLS handshake: counted as such in the
+				 * report (the engine cannot read inside) */
+				if (c->held_len == 0 && n - off >= 2 &&
+				    buf[off] == 0x16 && buf[off + 1] == 0x03)
+					observe_tls(&c->obs);
 				/* not HTTP: what is held goes as it is */
 				e = econn_send_all(fd, c->held, c->held_len);
 				c->held_len = 0;

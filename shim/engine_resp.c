@@ -35,7 +35,9 @@ static void stop_tracking(struct econn *c, int reason)
  * no other request is being written. */
 static void response_done(struct econn *c, int fd)
 {
-	atomic_fetch_add(&c->awaiting_out, 1);
+	if (atomic_fetch_add(&c->awaiting_out, 1) + 1 ==
+	    atomic_load(&c->awaiting_in))
+		observe_idle(&c->obs);
 	econn_maybe_teardown(c, fd);
 }
 
@@ -76,6 +78,7 @@ static void account(struct econn *c, const struct http_response_info *info)
 {
 	if (info->verdict == HTTP_RESP_FINAL) {
 		stats_add(&stats.responses_rewritten, 1);
+		observe_response(&c->obs, info->said_close);
 		if (log_on(LOG_REQUESTS)) {
 			char code[4] = { (char)('0' + info->status / 100 % 10),
 					 (char)('0' + info->status / 10 % 10),
@@ -104,6 +107,8 @@ static long read_head(struct econn *c, int fd, uint8_t *out, size_t n,
 
 	got = recv(fd, pk, PEEK_MAX - c->rheld_len, MSG_PEEK | MSG_DONTWAIT);
 	if (got <= 0) {
+		if (got == 0)
+			observe_eof(&c->obs);
 		if (got == 0 && c->rheld_len > 0)
 			stop_tracking(c, GAVE_UP_BAD_RESPONSE);
 		return got < 0 ? -errno : 0;
@@ -198,6 +203,8 @@ static long read_locked(struct econn *c, int fd, uint8_t *out, size_t n,
 		if (atomic_load(&c->flags) & (EC_RESP_OPAQUE | EC_TORN_DOWN) ||
 		    flags & (MSG_PEEK | MSG_OOB)) {
 			got = recv(fd, out, n, flags | MSG_DONTWAIT);
+			if (got == 0 && !(flags & MSG_PEEK))
+				observe_eof(&c->obs);
 			return got < 0 ? -errno : got;
 		}
 		switch (c->resp.phase) {
@@ -221,6 +228,8 @@ static long read_locked(struct econn *c, int fd, uint8_t *out, size_t n,
 			got = recv(fd, out, m, MSG_DONTWAIT);
 			break;
 		}
+		if (got == 0)
+			observe_eof(&c->obs);
 		if (got <= 0)
 			return got < 0 ? -errno : 0;
 		stats_add(&stats.bytes_inspected, (size_t)got);

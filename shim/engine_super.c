@@ -8,6 +8,7 @@
 #include "engine_filter.h"
 #include "engine_int.h"
 #include "engine_conn.h"
+#include "observe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -265,6 +266,7 @@ static void supervise(int sock, const char *program)
 	program_invocation_short_name = (char *)program;
 	prctl(PR_SET_NAME, "forceclose-sup", 0, 0, 0);
 	engine_conf_load();
+	observe_pid = engine_program;	/* the report counts its descriptors */
 	engine_dead_init();
 	pthread_mutex_lock(&gate);
 	if (!spawn_worker() || !spawn_worker())
@@ -279,6 +281,7 @@ static void supervise(int sock, const char *program)
 		if (poll(&p, 1, -1) > 0 && p.revents & (POLLHUP | POLLNVAL))
 			break;
 	}
+	observe_report("exit");
 	stats_write("exit");
 	_exit(0);
 }

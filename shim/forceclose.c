@@ -456,15 +456,6 @@ int main(int argc, char *argv[])
 	}
 	if (engine_opt == ENGINE_SYSCALL ||
 	    (engine_opt == ENGINE_AUTO && check_wants_engine(argv[optind]))) {
-		if (s.observe) {
-			/* the engine would enforce: refuse rather than
-			 * change what the user asked only to watch */
-			fprintf(stderr, "forceclose: observe mode is not yet "
-				"supported for programs the system-call engine "
-				"runs (Go, static): %s; nothing run\n",
-				argv[optind]);
-			return EXIT_USAGE;
-		}
 		return engine_exec(argv + optind);
 	}
 	set_preload();

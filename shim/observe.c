@@ -14,6 +14,7 @@
 #include "log.h"
 
 struct observe_table observe_table;
+pid_t observe_pid;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint32_t table_gen = 1;
 
@@ -120,8 +121,11 @@ void observe_open(struct observe_conn *o, int fd, const struct sockaddr *sa,
 	add(&d->opened, 1);
 	open = atomic_fetch_add(&d->open_now, 1) + 1;
 	raise_to(&d->open_max, open);
+	raise_to(&observe_table.open_all_max,
+		 atomic_fetch_add(&observe_table.open_all, 1) + 1);
 	/* descriptors are handed out lowest first: fd + 1 were open */
-	raise_to(&observe_table.fd_peak, (unsigned long)fd + 1);
+	if (fd >= 0)
+		raise_to(&observe_table.fd_peak, (unsigned long)fd + 1);
 	observe_tick();
 }
 
@@ -288,6 +292,7 @@ void observe_end(struct observe_conn *o)
 	if (atomic_exchange(&o->idle, false))
 		sub(&d->idle_now);
 	sub(&d->open_now);
+	sub(&observe_table.open_all);
 	/* the server's close counts first: the program's close then only
 	 * released what the server had ended */
 	add(o->server_ends ? &d->end_server :

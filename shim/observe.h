@@ -57,10 +57,18 @@ struct observe_table {
 	struct observe_dest dest[OBSERVE_DESTS + 1];	/* last: "other" */
 	atomic_uint ndests;
 	atomic_ulong fd_peak;	/* highest descriptor number seen, + 1 */
+	atomic_ulong open_all, open_all_max;	/* connections open, all
+						   destinations: now, most */
+	atomic_ulong limit_seen;	/* RLIMIT_NOFILE, last read */
 	uint64_t started_ns;
 };
 
 extern struct observe_table observe_table;
+
+/* Whose descriptors the report counts: 0, this process (the library);
+ * the program's PID under the system-call engine, whose supervisor
+ * follows the program from outside (engine_super.c). */
+extern pid_t observe_pid;
 
 /* connect() succeeded (or is in progress) on fd, a new tracked socket. */
 void observe_open(struct observe_conn *o, int fd, const struct sockaddr *sa,
@@ -87,6 +95,10 @@ void observe_tls_followed(struct observe_conn *o);
 void observe_closed(struct observe_conn *o);
 /* The connection object is released: its ending is counted.  Lock-free. */
 void observe_end(struct observe_conn *o);
+
+/* Reads the observed process's RLIMIT_NOFILE now, for a report written
+ * once it is gone (the engine's at exit). */
+void observe_note_limit(void);
 
 /* Writes the report ("exit", "exec", "periodic") if observing and anything
  * was seen.  Raw system calls only. */

@@ -72,13 +72,43 @@ static long number(const char *s)
 	return n;
 }
 
+/* "/proc/self/fd", or the program's under the engine (observe_pid) */
+static void fd_dir(char *path)
+{
+	char digits[12];
+	int k = 0;
+	unsigned v = (unsigned)observe_pid;
+
+	if (observe_pid == 0) {
+		strcpy(path, "/proc/self/fd");
+		return;
+	}
+	do
+		digits[k++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	strcpy(path, "/proc/");
+	for (path += 6; k > 0; )
+		*path++ = digits[--k];
+	strcpy(path, "/fd");
+}
+
+void observe_note_limit(void)
+{
+	struct rlimit rl;
+
+	if (syscall(SYS_prlimit64, observe_pid, RLIMIT_NOFILE, NULL, &rl) == 0)
+		atomic_store(&observe_table.limit_seen,
+			     (unsigned long)rl.rlim_cur);
+}
+
 static void count_fds(struct fds *f)
 {
-	char buf[4096], link[16];
-	struct rlimit rl;
-	long dir = syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
-			   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	long n, i;
+	char buf[4096], link[16], path[32];
+	long dir, n, i;
+
+	fd_dir(path);
+	dir = syscall(SYS_openat, AT_FDCWD, path,
+		      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	f->open = f->sockets = 0;
 	if (dir >= 0) {
@@ -89,7 +119,8 @@ static void count_fds(struct fds *f)
 				i += e->d_reclen;
 				if (e->d_name[0] == '.')
 					continue;
-				if (number(e->d_name) == dir)
+				if (observe_pid == 0 &&
+				    number(e->d_name) == dir)
 					continue;	/* our own */
 				f->open++;
 				if (syscall(SYS_readlinkat, (int)dir, e->d_name,
@@ -99,11 +130,16 @@ static void count_fds(struct fds *f)
 			}
 		syscall(SYS_close, (int)dir);
 	}
+	/* a lower bound: the highest number seen, the connections open at
+	 * once (under the engine, whose sockets are numbered from high up,
+	 * only these), the descriptors open now */
 	f->peak = ld(&observe_table.fd_peak);
+	if (ld(&observe_table.open_all_max) > f->peak)
+		f->peak = ld(&observe_table.open_all_max);
 	if (f->open > f->peak)
 		f->peak = f->open;
-	f->limit = syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 ?
-			   (unsigned long)rl.rlim_cur : 0;
+	observe_note_limit();	/* kept if the process is gone */
+	f->limit = ld(&observe_table.limit_seen);
 }
 
 /* ---- verdicts ---- */
@@ -363,7 +399,7 @@ static void build(struct out *o, const char *event, bool json)
 	struct verdict v;
 	struct fds f;
 	unsigned i, n = dest_count();
-	pid_t pid = (pid_t)syscall(SYS_getpid);
+	pid_t pid = observe_pid ? observe_pid : (pid_t)syscall(SYS_getpid);
 
 	strcpy(observe_table.dest[OBSERVE_DESTS].name, "other");
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);

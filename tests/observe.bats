@@ -309,18 +309,90 @@ assert conns[-1] == s["connections"]
 EOF
 }
 
-@test "forceclose --observe prints the report on the terminal's stderr; the system-call engine says it is not supported yet" {
+@test "forceclose --observe prints the report on the terminal's stderr, for a dynamic program and for a Go one (the system-call engine)" {
     start_server keepalive
     run "$ROOT/shim/forceclose" --observe -- python3 "$PYLEAK" leaky 127.0.0.1 "$SERVER_PORT" 5
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"libforceclose: observe report for python3"* ]]
     [[ "$output" == *"verdict: 127.0.0.1:$SERVER_PORT: 5 connections, 1 request each"*"-> try FORCECLOSE_ACTION=shutdown"* ]]
-    run "$ROOT/shim/forceclose" --observe --engine syscall -- true
+    go_build story "$ROOT/tests/engine/story.go"
+    # auto: the engine, for a static Go binary
+    run timeout "$FC_TIMEOUT" "$ROOT/shim/forceclose" --observe -- \
+        "$T/story" "http://127.0.0.1:$SERVER_PORT/submit" 5 new
     echo "$output"
-    [ "$status" -eq 2 ]
-    [ "${#lines[@]}" -eq 1 ]
-    [[ "$output" == "forceclose: observe mode is not yet supported for programs the system-call engine runs"* ]]
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"done 5 errors 0 sockets 5"* ]]
+    [[ "$output" == *"libforceclose: observe report for story["* ]]
+    [[ "$output" == *"verdict: 127.0.0.1:$SERVER_PORT: 5 connections, 1 request each"*"-> try FORCECLOSE_ACTION=shutdown"* ]]
+}
+
+# go_build NAME SOURCE: a static Go binary $T/NAME (the build cache is
+# engine.bats's; concurrent builds share it safely)
+go_build() {
+    skip_unless_cmd go
+    GOCACHE="$ROOT/build/go/cache" GOPATH="$ROOT/build/go/path" \
+        GO111MODULE=off GOFLAGS= GOTOOLCHAIN=local CGO_ENABLED=0 \
+        go build -o "$T/$1" "$2"
+}
+
+# engine_observe NAME CMD...: CMD under forceclose --observe --engine
+# syscall, the JSON report in $T/NAME.json, stdout and stderr in $output
+engine_observe() {
+    local name="$1"
+    shift
+    run env FORCECLOSE_REPORT="$T/$name.json" timeout "$FC_TIMEOUT" \
+        "$ROOT/shim/forceclose" --observe --engine syscall -- "$@"
+    echo "observe $name (engine): status $status: $output"
+    [ "$status" -eq 0 ]
+    [ -s "$T/$name.json" ]
+}
+
+@test "Go under the system-call engine: the story's leak (a Transport per request) and one Transport reused, stubborn server: figures match the server, same bytes, shutdown stops the leak" {
+    go_build story "$ROOT/tests/engine/story.go"
+    go_build goget "$ROOT/tests/engine/goget.go"
+    start_server keepalive
+    local url="http://127.0.0.1:$SERVER_PORT" S
+    # the leak: without anything, then observed (the program sees the
+    # same: every socket still open at its end)
+    set_phase base
+    run timeout "$FC_TIMEOUT" "$T/story" "$url/submit" "$N" new
+    [ "$output" = "done $N errors 0 sockets $N" ]
+    set_phase obs
+    engine_observe story "$T/story" "$url/submit" "$N" new
+    [[ "$output" == "done $N errors 0 sockets $N"* ]]
+    same_wire "$SERVER_LOG/base" "$SERVER_LOG/obs"
+    wait_open "$SERVER_LOG/obs" 0
+    S="$SERVER_LOG/obs/stats.json"
+    ocheck "$T/story.json" "$S" "r['event'] == 'exit'" "r['program'] == 'story'" \
+        "len(r['destinations']) == 1" "d['destination'] == '127.0.0.1:$SERVER_PORT'" \
+        "d['hosts'] == ['127.0.0.1:$SERVER_PORT']" \
+        "d['connections'] == s['connections'] == $N" "d['requests'] == s['requests'] == $N" \
+        "d['requests_per_connection_max'] == max(s['requests_per_conn']) == 1" \
+        "d['open_max'] == s['max_open'] == $N" "d['open_now'] == $N" \
+        "d['server_said_close'] == 0 and d['program_reused'] == 0 and d['program_said_close'] == 0" \
+        "d['not_followed']['total'] == 0" "d['verdict'] == 'leak'" \
+        "r['process']['descriptors_peak'] >= $N" "r['process']['descriptor_limit'] > 0"
+    [ "$(named_action "$T/story.json")" = shutdown ]
+    # enforce what the verdict names, under the same engine
+    set_phase enforce
+    run env FORCECLOSE_ACTION="$(named_action "$T/story.json")" timeout "$FC_TIMEOUT" \
+        "$ROOT/shim/forceclose" --engine syscall -- "$T/story" "$url/submit" "$N" new
+    echo "$output"
+    [ "$output" = "done $N errors 0 sockets 0" ]
+    wait_open "$SERVER_LOG/enforce" 0
+    # reuse: one Transport, one connection, no leak
+    set_phase rbase
+    run timeout "$FC_TIMEOUT" "$T/goget" "$url/get" "$N" get
+    [[ "$output" == "done $N errors 0 sockets 1 "* ]]
+    set_phase robs
+    engine_observe goget "$T/goget" "$url/get" "$N" get
+    [[ "$output" == "done $N errors 0 sockets 1 "* ]]
+    same_wire "$SERVER_LOG/rbase" "$SERVER_LOG/robs"
+    ocheck "$T/goget.json" "$SERVER_LOG/robs/stats.json" \
+        "d['connections'] == s['connections'] == 1" "d['requests'] == s['requests'] == $N" \
+        "d['requests_per_connection_max'] == max(s['requests_per_conn']) == $N" \
+        "d['program_reused'] == 1" "d['verdict'] == 'no_leak'"
 }
 
 @test "the report file is hardened like the log: a symbolic link is refused, the file is created 0600" {
@@ -487,6 +559,24 @@ tls_server() {
     wait_open "$SERVER_LOG/nobs" 0
     ocheck "$T/ntls.json" "$SERVER_LOG/nobs/stats.json" "s['requests'] == 5" \
         "d['connections'] == s['connections']" "d['requests'] == 0" "d['tls_followed'] == 0" \
+        "d['not_followed']['total'] == d['not_followed']['tls'] == s['connections']" \
+        "d['verdict'] == 'not_followed'" \
+        "'TLS the library cannot read' in d['verdicts'][-1]"
+}
+
+@test "HTTPS from Go under the system-call engine (crypto/tls inside the binary): could-not-follow (TLS), output and bytes unchanged" {
+    go_build go_tls "$ROOT/tests/tls/go_tls.go"
+    tls_server
+    local url="https://127.0.0.1:$SERVER_PORT"
+    set_phase base
+    base gbase "$T/go_tls" "$url/g" "$T/cert.pem" 5
+    set_phase obs
+    engine_observe gtls "$T/go_tls" "$url/g" "$T/cert.pem" 5
+    [ "$output" = "$(cat "$T/gbase.out")" ]
+    wait_open "$SERVER_LOG/obs" 0
+    ocheck "$T/gtls.json" "$SERVER_LOG/obs/stats.json" "s['requests'] == 5" \
+        "r['program'] == 'go_tls'" "d['connections'] == s['connections']" \
+        "d['requests'] == 0" "d['tls_followed'] == 0" \
         "d['not_followed']['total'] == d['not_followed']['tls'] == s['connections']" \
         "d['verdict'] == 'not_followed'" \
         "'TLS the library cannot read' in d['verdicts'][-1]"
