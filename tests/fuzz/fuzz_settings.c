@@ -2,7 +2,7 @@
  * (settings_parse, with filter_parse under it) and its error line.
  *
  * Input: the values of the NVARS FORCECLOSE_* variables in settings.c's
- * order (DISABLE, ACTION, ONLY, EXCEPT, INHERIT, LOG, VERBOSE, STATS),
+ * order (names[] below),
  * separated by NUL bytes; a variable with no value is unset.  Byte 0
  * picks which of the first values are given at all (bit i: variable i set),
  * so "unset" and "empty" are both reached.  Oracles, each an abort():
@@ -19,12 +19,13 @@
 
 #include "settings.h"
 
-#define NVARS 11
+#define NVARS 12
 static const char *const names[NVARS] = {
 	"FORCECLOSE_DISABLE", "FORCECLOSE_ACTION", "FORCECLOSE_ONLY",
 	"FORCECLOSE_EXCEPT",  "FORCECLOSE_INHERIT", "FORCECLOSE_LOG",
 	"FORCECLOSE_VERBOSE", "FORCECLOSE_STATS",  "FORCECLOSE_MODE",
 	"FORCECLOSE_REPORT", "FORCECLOSE_REPORT_INTERVAL",
+	"FORCECLOSE_KEEP_DEEPBIND",
 };
 
 static char *values[NVARS];		/* NULL: unset */
