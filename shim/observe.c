@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "http_response.h"
 #include "log.h"
 
 struct observe_table observe_table;
@@ -217,6 +218,18 @@ void observe_response(struct observe_conn *o, bool said_close)
 		return;
 	add(&d->server_close, 1);
 	o->server_ends = true;
+}
+
+int observe_response_head(struct observe_conn *o,
+			  const struct http_response_info *info, size_t len)
+{
+	stats_add(&stats.bytes_inspected, len);
+	if (info->verdict == HTTP_RESP_FINAL) {
+		stats_add(&stats.responses_rewritten, 1);
+		observe_response(o, info->said_close);
+	}
+	return info->verdict == HTTP_RESP_INVALID ? GAVE_UP_BAD_RESPONSE :
+	       info->verdict == HTTP_RESP_TUNNEL ? GAVE_UP_LEFT_ALONE : -1;
 }
 
 void observe_idle(struct observe_conn *o)

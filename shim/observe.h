@@ -80,6 +80,13 @@ void observe_request(struct observe_conn *o, bool said_close,
 void observe_request_undo(struct observe_conn *o);
 /* A final response head was read; said_close: the server will close. */
 void observe_response(struct observe_conn *o, bool said_close);
+/* A response head the tracker has just finished (observe_read.c,
+ * tls_observe.c): len bytes inspected, a final one counted as enforcement
+ * counts it.  Returns why the response side must stop following
+ * (enum stats_reason), or -1. */
+struct http_response_info;
+int observe_response_head(struct observe_conn *o,
+			  const struct http_response_info *info, size_t len);
 /* The last response is complete and no request awaits one. */
 void observe_idle(struct observe_conn *o);
 /* A read returned the end of the stream. */

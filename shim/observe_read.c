@@ -47,20 +47,15 @@ static void finish_head(struct conn *c)
 	struct http_response_info info;
 	unsigned out_index = atomic_load(&c->awaiting_out);
 	size_t len = o->head_len;
+	int reason;
 
 	http_response_finish_head(&c->resp, o->head, len,
 				  c->awaiting[out_index % CONN_AWAITING_MAX],
 				  o->head + len, &info);
 	o->head_len = 0;
-	stats_add(&stats.bytes_inspected, len);
-	if (info.verdict == HTTP_RESP_FINAL) {
-		stats_add(&stats.responses_rewritten, 1);
-		observe_response(o, info.said_close);
-	} else if (info.verdict == HTTP_RESP_INVALID) {
-		stop(c, GAVE_UP_BAD_RESPONSE);
-	} else if (info.verdict == HTTP_RESP_TUNNEL) {
-		stop(c, GAVE_UP_LEFT_ALONE);
-	}
+	reason = observe_response_head(o, &info, len);
+	if (reason >= 0)
+		stop(c, reason);
 	if (info.verdict != HTTP_RESP_INTERIM)
 		atomic_store(&c->awaiting_out, out_index + 1);
 	if (info.verdict == HTTP_RESP_FINAL && info.complete && answered_all(c))

@@ -122,6 +122,7 @@ static void response_head(struct tls_conn *t)
 	struct http_response_info info;
 	struct observe_conn *o = &t->sock->obs;
 	size_t len = t->rin_len;
+	int reason;
 
 	if (!buf_reserve(&t->rin, &t->rin_cap,
 			 len + http_response_out_room(len), 512)) {
@@ -133,15 +134,9 @@ static void response_head(struct tls_conn *t)
 					      TLS_AWAITING_MAX],
 				  t->rin + len, &info);
 	t->rin_len = 0;
-	stats_add(&stats.bytes_inspected, len);
-	if (info.verdict == HTTP_RESP_FINAL) {
-		stats_add(&stats.responses_rewritten, 1);
-		observe_response(o, info.said_close);
-	} else if (info.verdict == HTTP_RESP_INVALID) {
-		stop(t, GAVE_UP_BAD_RESPONSE);
-	} else if (info.verdict == HTTP_RESP_TUNNEL) {
-		stop(t, GAVE_UP_LEFT_ALONE);
-	}
+	reason = observe_response_head(o, &info, len);
+	if (reason >= 0)
+		stop(t, reason);
 	if (info.verdict != HTTP_RESP_INTERIM)
 		t->awaiting_out++;
 	if (info.verdict == HTTP_RESP_FINAL && info.complete &&
