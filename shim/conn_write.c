@@ -223,8 +223,8 @@ static size_t absorb_head(struct conn *c, struct cursor *k)
 		if (st == HTTP_HEAD_INVALID) {
 			/* A TLS handshake record is not a give-up: the
 			 * plaintext is met in the TLS library (tls_*.c) */
-			bool tls = c->held_len == 0 && n >= 2 &&
-				   p[0] == 0x16 && p[1] == 0x03;
+			bool tls = c->held_len == 0 &&
+				   http_looks_like_tls(p, n);
 			if (tls) {
 				stats_add(&stats.tls_sockets, 1);
 				atomic_fetch_or(&c->flags, CONN_TLS);

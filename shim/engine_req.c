@@ -217,8 +217,8 @@ static long write_locked(struct econn *c, int fd, const uint8_t *buf,
 			if (st == HTTP_HEAD_INVALID) {
 				/* a TLS handshake: counted as such in the
 				 * report (the engine cannot read inside) */
-				if (c->held_len == 0 && n - off >= 2 &&
-				    buf[off] == 0x16 && buf[off + 1] == 0x03)
+				if (c->held_len == 0 &&
+				    http_looks_like_tls(buf + off, n - off))
 					observe_tls(&c->obs);
 				/* not HTTP: what is held goes as it is */
 				e = econn_send_all(fd, c->held, c->held_len);

@@ -34,4 +34,11 @@ void http_head_init(struct http_head_scanner *s, enum http_head_kind kind);
 size_t http_head_scan(struct http_head_scanner *s, const uint8_t *p,
 		      size_t n, enum http_head_status *status);
 
+/* First bytes of a stream that are a TLS handshake record (content type
+ * 22, version 3.x), not a request line. */
+static inline int http_looks_like_tls(const uint8_t *p, size_t n)
+{
+	return n >= 2 && p[0] == 0x16 && p[1] == 0x03;
+}
+
 #endif
