@@ -7,20 +7,6 @@ const uint32_t http_tchar_bits[8] = {
 	0x00000000, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff,
 };
 
-static uint8_t lower(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
-bool http_token_eq_bytes(const uint8_t *p, size_t n, const char *lit)
-{
-	size_t i;
-	for (i = 0; i < n; i++)
-		if (lit[i] == '\0' || lower(p[i]) != (uint8_t)lit[i])
-			return false;
-	return lit[n] == '\0';
-}
-
 static bool is_ows(uint8_t c)
 {
 	return c == ' ' || c == '\t';
@@ -40,22 +26,31 @@ bool http_next_field(const uint8_t *head, size_t len, size_t *pos,
 		     struct http_field *f)
 {
 	const uint8_t *line = head + *pos;
-	const uint8_t *lf = memchr(line, '\n', len - *pos);
-	size_t content;
+	size_t n = len - *pos, j = 0, v, e;
 
-	if (lf == NULL)	/* cannot happen on a validated head */
-		return false;
 	f->line = line;
-	f->line_len = (size_t)(lf - line) + 1;
-	f->eol_len = (lf > line && lf[-1] == '\r') ? 2 : 1;
-	*pos += f->line_len;
-	content = f->line_len - f->eol_len;
-	if (content == 0)
+	if (n > 0 && (line[0] == '\r' || line[0] == '\n')) {
+		/* the empty line that ends the head */
+		f->eol_len = f->line_len = line[0] == '\r' ? 2 : 1;
+		*pos += f->line_len;
 		return false;
-	f->name_len = (size_t)((const uint8_t *)memchr(line, ':', content) - line);
-	f->value = line + f->name_len + 1;
-	f->value_len = content - f->name_len - 1;
-	trim(&f->value, &f->value_len);
+	}
+	/* validated: a name of tchar, a colon, text, then CRLF or LF */
+	while (j < n && line[j] != ':')
+		j++;
+	e = http_skip_text(line, j + (j < n), n);
+	if (e == n)	/* cannot happen on a validated head */
+		return false;
+	f->name_len = j;
+	f->eol_len = line[e] == '\r' ? 2 : 1;
+	f->line_len = e + f->eol_len;
+	*pos += f->line_len;
+	for (v = j + 1; v < e && is_ows(line[v]); v++)
+		;
+	while (e > v && is_ows(line[e - 1]))
+		e--;
+	f->value = line + v;
+	f->value_len = e - v;
 	return true;
 }
 
@@ -214,11 +209,18 @@ size_t http_rewrite_fields(const uint8_t *head, size_t len, size_t pos,
 size_t http_add_close(const uint8_t *head, size_t len, size_t end,
 		      uint8_t *out, const uint8_t *eol, size_t eol_len)
 {
-	size_t o = put(out, 0, head, end);
+	size_t o = end, i;
 
-	o = put(out, o, "Connection: close", 17);
-	o = put(out, o, eol, eol_len);
-	return put(out, o, head + end, len - end);
+	/* one call for the head; the added line and the empty line (a few
+	 * bytes each) are copied in place */
+	memcpy(out, head, end);
+	__builtin_memcpy(out + o, "Connection: close", 17);
+	o += 17;
+	for (i = 0; i < eol_len; i++)
+		out[o++] = eol[i];
+	for (i = end; i < len; i++)
+		out[o++] = head[i];
+	return o;
 }
 
 bool http_close_field(const uint8_t *name, size_t len)

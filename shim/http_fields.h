@@ -15,10 +15,89 @@ static inline bool http_is_tchar(uint8_t c)
 	return (http_tchar_bits[c >> 5] >> (c & 31)) & 1;
 }
 
-/* Case-insensitive compare of p[0..n) with a lower-case literal.  The
- * length test first: with a literal it is a constant, and most field
- * names fail it. */
-bool http_token_eq_bytes(const uint8_t *p, size_t n, const char *lower);
+/* Eight bytes at a time: does the word hold a byte below `lo` (at most
+ * 0x80; bytes of obs-text are not below it) or a DEL?  Exact as to
+ * whether there is one, not as to where. */
+#define HTTP_ONES 0x0101010101010101ULL
+static inline bool http_word_stops(const uint8_t *p, uint64_t lo)
+{
+	uint64_t w, d;
+
+	__builtin_memcpy(&w, p, 8);
+	d = w ^ (0x7f * HTTP_ONES);
+	return (((w - lo * HTTP_ONES) & ~w) | ((d - HTTP_ONES) & ~d)) &
+	       (0x80 * HTTP_ONES);
+}
+
+/* Skips field-value text (HTAB, SP, VCHAR, obs-text) from p[j]; returns
+ * the offset of the first other byte (a line's CR or LF), or n. */
+static inline size_t http_skip_text(const uint8_t *p, size_t j, size_t n)
+{
+	for (;;) {
+		size_t stop;
+
+		while (n - j >= 8 && !http_word_stops(p + j, 0x20))
+			j += 8;
+		stop = n - j > 8 ? j + 8 : n;	/* a word with a stop, or HTAB */
+		while (j < stop && (p[j] >= 0x20 ? p[j] != 0x7f : p[j] == '\t'))
+			j++;
+		if (j < stop || j == n)
+			return j;
+	}
+}
+
+/* The same for visible bytes (VCHAR, obs-text): a request target. */
+static inline size_t http_skip_visible(const uint8_t *p, size_t j, size_t n)
+{
+	while (n - j >= 8 && !http_word_stops(p + j, 0x21))
+		j += 8;
+	while (j < n && p[j] > 0x20 && p[j] != 0x7f)
+		j++;
+	return j;
+}
+
+/* Case-insensitive compare of p[0..n) with a literal of n bytes, lower
+ * case, of [a-z0-9-] (field names and the tokens the rewriter knows).
+ * Eight (or four) bytes at a time, the last word overlapping the one
+ * before: a byte of the literal with bit 6 set is a letter (no other
+ * byte of that set has it) and may differ from p's by 0x20, the case bit;
+ * every other byte must be equal.  Inline, so that with a literal the
+ * length test and the literal's words are constants. */
+static inline bool http_case_word_eq(uint64_t a, uint64_t lit)
+{
+	return (a | ((lit & (0x40 * HTTP_ONES)) >> 1)) == lit;
+}
+static inline bool http_token_eq_bytes(const uint8_t *p, size_t n,
+				       const char *lit)
+{
+	uint64_t a = 0, b = 0;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			__builtin_memcpy(&a, p + i, 8);
+			__builtin_memcpy(&b, lit + i, 8);
+			if (!http_case_word_eq(a, b))
+				return false;
+		}
+		__builtin_memcpy(&a, p + n - 8, 8);
+		__builtin_memcpy(&b, lit + n - 8, 8);
+		return http_case_word_eq(a, b);
+	}
+	if (n >= 4) {
+		uint32_t a0, a1, b0, b1;
+		__builtin_memcpy(&a0, p, 4);
+		__builtin_memcpy(&a1, p + n - 4, 4);
+		__builtin_memcpy(&b0, lit, 4);
+		__builtin_memcpy(&b1, lit + n - 4, 4);
+		return http_case_word_eq((uint64_t)a0 << 32 | a1,
+					 (uint64_t)b0 << 32 | b1);
+	}
+	for (i = 0; i < n; i++)
+		if ((p[i] | ((lit[i] & 0x40) >> 1)) != (uint8_t)lit[i])
+			return false;
+	return true;
+}
 static inline bool http_token_eq(const uint8_t *p, size_t n,
 				 const char *lower)
 {

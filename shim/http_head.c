@@ -36,6 +36,7 @@ void http_head_init(struct http_head_scanner *s, enum http_head_kind kind)
 	s->line_len = 0;
 	s->pos = 0;
 	s->state = kind == HTTP_HEAD_REQUEST ? S_REQ_START : S_RESP_VERSION;
+	s->facts.flags = HTTP_FACT_SIMPLE;
 }
 
 /* Field values and reasons: HTAB, SP, VCHAR, obs-text. */
@@ -44,53 +45,42 @@ static int is_text(uint8_t c)
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+/* tchar, one table load per byte (field names and methods are short:
+ * the long parts of a line, values and targets, go eight at a time). */
+#define TCHAR_WORD(i) ((i) == 1 ? 0x03ff6cfau : (i) == 2 ? 0xc7fffffeu : \
+		       (i) == 3 ? 0x57ffffffu : 0u)
+#define CLS(c) ((TCHAR_WORD((c) >> 5) >> ((c) & 31)) & 1)
+#define R4(b) CLS(b), CLS(b + 1), CLS(b + 2), CLS(b + 3)
+#define R16(b) R4(b), R4(b + 4), R4(b + 8), R4(b + 12)
+#define R64(b) R16(b), R16(b + 16), R16(b + 32), R16(b + 48)
+static const uint8_t tchar_table[256] = { R64(0), R64(64), R64(128),
+					  R64(192) };
+
+/* Skips tchar; j is left at the first other byte. */
+static size_t skip_tchar(const uint8_t *p, size_t j, size_t n)
+{
+	while (j < n && tchar_table[p[j]])
+		j++;
+	return j;
+}
+
 /* Bytes that may repeat inside the long parts of a line, where the state
  * does not change: field values (text), names (tchar), request targets
  * (visible).  Skipped in one run rather than one switch per byte. */
 static size_t run_length(uint8_t state, const uint8_t *p, size_t n)
 {
-	size_t j = 0;
-
 	switch (state) {
 	case S_VALUE:
 	case S_REASON:
-		while (j < n && (p[j] >= 0x20 ? p[j] != 0x7f : p[j] == '\t'))
-			j++;
-		break;
+		return http_skip_text(p, 0, n);
 	case S_NAME:
 	case S_METHOD:
-		while (j < n && http_is_tchar(p[j]))
-			j++;
-		break;
+		return skip_tchar(p, 0, n);
 	case S_TARGET:
-		while (j < n && p[j] > 0x20 && p[j] != 0x7f)
-			j++;
-		break;
+		return http_skip_visible(p, 0, n);
 	}
-	return j;
+	return 0;
 }
-
-/* Byte classes for the fast path, one table load per byte: field values
- * and reasons (text), request targets (visible), tokens (tchar). */
-enum { C_TEXT = 1, C_TARGET = 2, C_TCHAR = 4 };
-#define TCHAR_WORD(i) ((i) == 1 ? 0x03ff6cfau : (i) == 2 ? 0xc7fffffeu : \
-		       (i) == 3 ? 0x57ffffffu : 0u)
-#define CLS(c)                                                             \
-	(((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f) ? C_TEXT : 0) |      \
-	 ((c) > 0x20 && (c) != 0x7f ? C_TARGET : 0) |                       \
-	 ((TCHAR_WORD((c) >> 5) >> ((c) & 31)) & 1 ? C_TCHAR : 0))
-#define R4(b) CLS(b), CLS(b + 1), CLS(b + 2), CLS(b + 3)
-#define R16(b) R4(b), R4(b + 4), R4(b + 8), R4(b + 12)
-#define R64(b) R16(b), R16(b + 16), R16(b + 32), R16(b + 48)
-static const uint8_t byte_class[256] = { R64(0), R64(64), R64(128),
-					 R64(192) };
-
-/* Skips bytes of a class; j is left at the first other byte. */
-#define SKIP(p, j, end, cls)                                           \
-	do {                                                           \
-		while ((j) < (end) && (byte_class[(p)[j]] & (cls)))    \
-			(j)++;                                         \
-	} while (0)
 
 /* "HTTP/1.0" or "HTTP/1.1" at p[j], with at least 8 bytes before end. */
 static bool is_version(const uint8_t *p, size_t j, size_t end)
@@ -99,41 +89,106 @@ static bool is_version(const uint8_t *p, size_t j, size_t end)
 	       (p[j + 7] == '0' || p[j + 7] == '1');
 }
 
-/* Is p[0, end) a valid line of this state (without its line ending)? */
-static bool line_ok(uint8_t state, const uint8_t *p, size_t end)
+/* The line's length with its LF when a whole line ending (CRLF or LF)
+ * begins at p[j], before n; else 0. */
+static size_t line_end(const uint8_t *p, size_t j, size_t n)
+{
+	if (j < n && p[j] == '\n')
+		return j + 1;
+	if (n - j >= 2 && p[j] == '\r' && p[j + 1] == '\n')
+		return j + 2;
+	return 0;
+}
+
+/* Validates a whole line of this state at p[0, n), its ending included,
+ * in one pass (the ending is the first byte out of class: CR and LF are
+ * neither text nor visible).  Returns its length with its LF, or 0 when
+ * it is not whole here or not valid; *name_len: a field name's length. */
+static size_t valid_line(uint8_t state, const uint8_t *p, size_t n,
+			 size_t *name_len)
 {
 	size_t j = 0, k;
 
 	switch (state) {
 	case S_FIELD_START:
-		SKIP(p, j, end, C_TCHAR);
-		if (j == 0 || j == end || p[j] != ':')
-			return false;
-		j++;
-		SKIP(p, j, end, C_TEXT);
-		return j == end;
+		j = skip_tchar(p, j, n);
+		if (j == 0 || j == n || p[j] != ':')
+			return 0;
+		*name_len = j;
+		return line_end(p, http_skip_text(p, j + 1, n), n);
 	case S_REQ_START:
-		SKIP(p, j, end, C_TCHAR);
-		if (j == 0 || j == end || p[j] != ' ')
-			return false;
+		j = skip_tchar(p, j, n);
+		if (j == 0 || j == n || p[j] != ' ')
+			return 0;
 		k = ++j;
-		SKIP(p, j, end, C_TARGET);
-		if (j == k || j == end || p[j] != ' ')
-			return false;
-		return is_version(p, j + 1, end) && j + 9 == end;
+		j = http_skip_visible(p, j, n);
+		if (j == k || j == n || p[j] != ' ' || !is_version(p, j + 1, n))
+			return 0;
+		return line_end(p, j + 9, n);
 	default:	/* S_RESP_VERSION */
-		if (!is_version(p, 0, end) || end < 12 || p[8] != ' ')
-			return false;
+		if (!is_version(p, 0, n) || n < 13 || p[8] != ' ')
+			return 0;
 		for (j = 9; j < 12; j++)
 			if (p[j] < '0' || p[j] > '9')
-				return false;
-		if (j == end)
-			return true;
-		if (p[j] != ' ')
-			return false;
-		j++;
-		SKIP(p, j, end, C_TEXT);
-		return j == end;
+				return 0;
+		if (p[j] == ' ')
+			j = http_skip_text(p, j + 1, n);
+		return line_end(p, j, n);
+	}
+}
+
+/* Learns from a whole, valid field line at head offset `off` (p[0, len),
+ * a name of nl bytes); see struct http_head_facts.  A name is told by its
+ * length first: most fail that. */
+static void learn_line(struct http_head_facts *f, uint32_t off,
+		       const uint8_t *p, size_t nl, size_t len)
+{
+	size_t v = nl + 1, e = len - (p[len - 2] == '\r' ? 2 : 1);
+	bool repeated;
+
+	switch (nl) {
+	case 4:
+		if (!http_token_eq(p, nl, "host"))
+			return;
+		repeated = f->flags & HTTP_FACT_HOST;
+		f->flags |= HTTP_FACT_HOST;
+		break;
+	case 14:
+		if (!http_token_eq(p, nl, "content-length"))
+			return;
+		repeated = f->flags & HTTP_FACT_LENGTH;
+		f->flags |= HTTP_FACT_LENGTH;
+		break;
+	case 7: case 10: case 13: case 16: case 17: case 19:
+		if (http_token_eq(p, nl, "upgrade") ||
+		    http_close_field(p, nl) ||
+		    http_token_eq(p, nl, "authorization") ||
+		    http_token_eq(p, nl, "transfer-encoding") ||
+		    http_token_eq(p, nl, "proxy-authorization"))
+			f->flags &= ~HTTP_FACT_SIMPLE;
+		return;
+	default:
+		return;
+	}
+	while (v < e && (p[v] == ' ' || p[v] == '\t'))
+		v++;
+	while (e > v && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+		e--;
+	if (repeated) {
+		f->flags &= ~HTTP_FACT_SIMPLE;
+	} else if (nl == 4) {
+		f->host_off = (uint16_t)(off + v);
+		f->host_len = (uint16_t)(e - v);
+	} else {
+		size_t i;
+		uint64_t x = 0;
+		/* digits only, as http_parse_length's usual case */
+		for (i = v; i < e && p[i] >= '0' && p[i] <= '9' &&
+			    x <= (1ULL << 58); i++)
+			x = x * 10 + (uint64_t)(p[i] - '0');
+		if (i != e || e == v)
+			f->flags &= ~HTTP_FACT_SIMPLE;
+		f->length = x;
 	}
 }
 
@@ -145,29 +200,30 @@ static bool line_ok(uint8_t state, const uint8_t *p, size_t end)
 static size_t whole_line(struct http_head_scanner *s, const uint8_t *p,
 			 size_t n, bool *complete)
 {
-	const uint8_t *lf;
-	size_t len, end;
+	size_t len, name_len = 0;
 
 	if (s->line_len != 0 || (s->state != S_FIELD_START &&
 				 s->state != S_REQ_START &&
 				 !(s->state == S_RESP_VERSION && s->pos == 0)))
 		return 0;
-	lf = memchr(p, '\n', n < HTTP_LINE_MAX ? n : HTTP_LINE_MAX);
-	if (lf == NULL)
-		return 0;
-	len = (size_t)(lf - p) + 1;
-	if (len > HTTP_HEAD_MAX - s->total)
-		return 0;
-	end = len - 1;
-	if (end > 0 && p[end - 1] == '\r')
-		end--;
-	if (end == 0) {
-		if (s->state != S_FIELD_START)
-			return 0;
-		*complete = true;
-	} else if (!line_ok(s->state, p, end)) {
+	if (n > HTTP_LINE_MAX)
+		n = HTTP_LINE_MAX;	/* a longer line is the slow path's */
+	if (s->state == S_FIELD_START && (p[0] == '\r' || p[0] == '\n')) {
+		len = line_end(p, 0, n);
+		*complete = len > 0;
+		s->facts.flags |= HTTP_FACT_COMPLETE;	/* kept if complete */
+	} else {
+		len = valid_line(s->state, p, n, &name_len);
+	}
+	if (len == 0 || len > HTTP_HEAD_MAX - s->total) {
+		*complete = false;
+		s->facts.flags &= ~HTTP_FACT_COMPLETE;
 		return 0;
 	}
+	if (name_len > 0)
+		learn_line(&s->facts, s->total, p, name_len, len);
+	else if (s->state != S_FIELD_START && p[len - 2] == '\r')
+		s->facts.flags |= HTTP_FACT_CRLF;
 	s->total += (uint32_t)len;
 	s->state = S_FIELD_START;
 	return len;
@@ -194,6 +250,7 @@ size_t http_head_scan(struct http_head_scanner *s, const uint8_t *p,
 				continue;
 			}
 		}
+		s->facts.flags &= ~HTTP_FACT_SIMPLE;	/* byte by byte */
 		run = run_length(s->state, p + i, n - i);
 
 		if (run > 0) {

@@ -84,6 +84,28 @@ static void learn_field(const struct http_field *fl, struct head_facts *f,
 	}
 }
 
+/* The same facts, from what the scanner learned of a head that came
+ * whole and simple: the request line first, no field the rewrite changes,
+ * at most a Host and a plain Content-Length. */
+static void facts_from_scan(const struct http_head_facts *sf,
+			    const uint8_t *head, size_t len,
+			    struct head_facts *f,
+			    struct http_request_info *info)
+{
+	while (head[f->method_len] != ' ')
+		f->method_len++;
+	f->method = head;
+	f->eol_len = sf->flags & HTTP_FACT_CRLF ? 2 : 1;
+	f->eol = (const uint8_t *)"\r\n" + 2 - f->eol_len;
+	f->end = len - (head[len - 2] == '\r' ? 2 : 1);
+	f->framing.has_length = sf->flags & HTTP_FACT_LENGTH;
+	f->framing.length = sf->length;
+	if (sf->flags & HTTP_FACT_HOST) {
+		info->host = head + sf->host_off;
+		info->host_len = sf->host_len;
+	}
+}
+
 size_t http_request_finish_head(struct http_request_stream *s,
 				const uint8_t *head, size_t len, uint8_t *out,
 				struct http_request_info *info)
@@ -94,11 +116,16 @@ size_t http_request_finish_head(struct http_request_stream *s,
 
 	memset(info, 0, sizeof *info);
 	memset(&f, 0, sizeof f);
-	parse_request_line(head, len, &pos, &f);
-	start = pos;
-	while (http_next_field(head, len, &pos, &fl))
-		learn_field(&fl, &f, info);
-	f.end = (size_t)(fl.line - head);
+	if (http_head_facts_hold(&s->head, len)) {
+		facts_from_scan(&s->head.facts, head, len, &f, info);
+		start = 0;	/* not needed: no line to rewrite */
+	} else {
+		parse_request_line(head, len, &pos, &f);
+		start = pos;
+		while (http_next_field(head, len, &pos, &fl))
+			learn_field(&fl, &f, info);
+		f.end = (size_t)(fl.line - head);
+	}
 
 	/* methods are case-sensitive */
 	info->method_head = f.method_len == 4 && memcmp(f.method, "HEAD", 4) == 0;

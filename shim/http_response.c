@@ -56,6 +56,22 @@ static void learn(const uint8_t *head, size_t len, struct head_facts *f)
 	f->end = (size_t)(fl.line - head);
 }
 
+/* The same facts, from what the scanner learned of a head that came
+ * whole and simple (no field the rewrite changes, at most one plain
+ * Content-Length). */
+static void facts_from_scan(const struct http_head_facts *sf,
+			    const uint8_t *head, size_t len,
+			    struct head_facts *f)
+{
+	f->status = (unsigned)(head[9] - '0') * 100 +
+		    (unsigned)(head[10] - '0') * 10 + (unsigned)(head[11] - '0');
+	f->eol_len = sf->flags & HTTP_FACT_CRLF ? 2 : 1;
+	f->eol = (const uint8_t *)"\r\n" + 2 - f->eol_len;
+	f->end = len - (head[len - 2] == '\r' ? 2 : 1);
+	f->framing.has_length = sf->flags & HTTP_FACT_LENGTH;
+	f->framing.length = sf->length;
+}
+
 size_t http_response_finish_head(struct http_response_stream *s,
 				 const uint8_t *head, size_t len, bool to_head,
 				 uint8_t *out,
@@ -65,7 +81,10 @@ size_t http_response_finish_head(struct http_response_stream *s,
 
 	memset(info, 0, sizeof *info);
 	memset(&f, 0, sizeof f);
-	learn(head, len, &f);
+	if (http_head_facts_hold(&s->head, len))
+		facts_from_scan(&s->head.facts, head, len, &f);
+	else
+		learn(head, len, &f);
 	info->status = f.status;
 	http_head_init(&s->head, HTTP_HEAD_RESPONSE);
 

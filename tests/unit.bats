@@ -23,3 +23,10 @@ setup() { ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == *" 0 failed"* ]]
 }
+
+@test "field helpers: word-at-a-time compare and skips equal their byte-by-byte definitions" {
+	run "$ROOT/build/unit/test_http_fields"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" 0 failed"* ]]
+}
