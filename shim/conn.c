@@ -140,13 +140,20 @@ bool conn_tryget(struct conn *c)
 	return false;
 }
 
+/* free() only what there is: most connections end with no buffer */
+static void free_set(void *p)
+{
+	if (p != NULL)
+		free(p);
+}
+
 static void reset(struct conn *c)
 {
-	free(c->held);
-	free(c->pending);
-	free(c->rheld);
-	free(c->rout);
-	free(c->obs.head);
+	free_set(c->held);
+	free_set(c->pending);
+	free_set(c->rheld);
+	free_set(c->rout);
+	free_set(c->obs.head);
 	c->obs.head = NULL;
 	c->obs.head_len = c->obs.head_cap = 0;
 	c->held = c->pending = c->rheld = c->rout = NULL;
@@ -403,7 +410,9 @@ struct conn *conn_write_enter(int fd, int flags)
 void conn_wait_turn(struct conn *c)
 {
 	atomic_store(&c->wlock.owner, 0);
+	c->wturn_waiters++;
 	pthread_cond_wait(&c->wturn, &c->wlock.mutex);
+	c->wturn_waiters--;
 	atomic_store(&c->wlock.owner, (unsigned long)pthread_self());
 }
 
@@ -611,6 +620,7 @@ void conn_atfork_child(void)
 		lock_init(&c->rlock);
 		pthread_cond_init(&c->wturn, NULL);
 		pthread_cond_init(&c->rturn, NULL);
+		c->wturn_waiters = c->rturn_waiters = 0;
 		c->receiving = 0;
 		if (!wheld && !rheld && !owes_wire(c))
 			continue;

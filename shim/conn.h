@@ -103,6 +103,7 @@ struct conn {
 	bool sending;		/* a writer is in the kernel with the lock
 				   left; others wait for their turn */
 	pthread_cond_t wturn;	/* signalled when sending ends */
+	unsigned wturn_waiters;	/* ... if someone waits for it */
 	struct http_request_stream req;
 	uint8_t *held;		/* an unfinished request head */
 	size_t held_len, held_cap;
@@ -130,6 +131,7 @@ struct conn {
 					   (conn_read.c, read_direct), or 0:
 					   others wait for their turn */
 	pthread_cond_t rturn;	/* signalled when receiving ends */
+	unsigned rturn_waiters;	/* ... if someone waits for it */
 	struct http_response_stream resp;
 	uint8_t *rheld;		/* an unfinished response head, taken from
 				   the kernel */

@@ -256,11 +256,14 @@ static size_t absorb_head(struct conn *c, struct cursor *k)
 static size_t passable(const struct conn *c, struct cursor k,
 		       struct iovec *out, int *nout)
 {
-	struct http_request_stream probe = c->req;
+	struct http_request_stream probe;
 	size_t total = 0, n, m;
 	const uint8_t *p;
 
 	*nout = 0;
+	if (c->req.phase == HTTP_REQ_HEAD)
+		return 0;	/* a head is absorbed, never passed */
+	probe = c->req;
 	while (*nout < PIECES_MAX && probe.phase != HTTP_REQ_HEAD &&
 	       (p = cursor_piece(&k, &n)) != NULL) {
 		m = http_request_pass(&probe, p, n);
@@ -389,7 +392,8 @@ static ssize_t send_unlocked(struct conn *c, int fd, const struct msghdr *m,
 	err = errno;
 	conn_lock(&c->wlock);
 	c->sending = false;
-	pthread_cond_broadcast(&c->wturn);
+	if (c->wturn_waiters > 0)
+		pthread_cond_broadcast(&c->wturn);
 	errno = err;
 	return s;
 }
