@@ -167,9 +167,11 @@ static void reset(struct conn *c)
 	c->identity_lived = false;
 	c->dest[0] = '\0';
 	c->obs.dest = -1;
-	atomic_store(&c->awaiting_in, 0);
-	atomic_store(&c->awaiting_out, 0);
-	atomic_store(&c->flags, 0);
+	/* no thread refers to c (pool lock, or a new slab): plain stores;
+	 * fdtable_install's exchange publishes them */
+	atomic_store_explicit(&c->awaiting_in, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->awaiting_out, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->flags, 0, memory_order_relaxed);
 	http_request_init(&c->req);
 	http_response_init(&c->resp);
 }
@@ -306,7 +308,7 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		log_format_dest(c->dest, sizeof c->dest, addr, len);
 	c->req.observe = c->resp.observe = config.observe;
 	observe_open(&c->obs, fd, addr, len);
-	atomic_store(&c->refs, 1);
+	atomic_store_explicit(&c->refs, 1, memory_order_relaxed); /* as reset */
 	stats_add(&stats.connections_tracked, 1);
 	log_event(LOG_DEBUG, c->dest, "tracking connection", NULL, 0);
 	fdtable_install(fd, c);

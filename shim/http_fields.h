@@ -15,43 +15,96 @@ static inline bool http_is_tchar(uint8_t c)
 	return (http_tchar_bits[c >> 5] >> (c & 31)) & 1;
 }
 
-/* Eight bytes at a time: does the word hold a byte below `lo` (at most
- * 0x80; bytes of obs-text are not below it) or a DEL?  Exact as to
- * whether there is one, not as to where. */
+/* Eight bytes at a time, each byte's test exact (seven-bit sums, so no
+ * carry crosses a byte): a mask with bit 7 set in the bytes that stop a
+ * run, the first of them at the lowest set bit (the highest on a
+ * big-endian machine). */
 #define HTTP_ONES 0x0101010101010101ULL
-static inline bool http_word_stops(const uint8_t *p, uint64_t lo)
+#define HTTP_HIGH (0x80 * HTTP_ONES)
+#define HTTP_LOW7 (0x7f * HTTP_ONES)
+static inline uint64_t http_load8(const uint8_t *p)
 {
-	uint64_t w, d;
-
+	uint64_t w;
 	__builtin_memcpy(&w, p, 8);
-	d = w ^ (0x7f * HTTP_ONES);
-	return (((w - lo * HTTP_ONES) & ~w) | ((d - HTTP_ONES) & ~d)) &
-	       (0x80 * HTTP_ONES);
+	return w;
+}
+/* bit 7 where the byte equals c */
+static inline uint64_t http_bytes_eq(uint64_t w, uint8_t c)
+{
+	uint64_t d = w ^ (c * HTTP_ONES);
+	return ~(((d & HTTP_LOW7) + HTTP_LOW7) | d) & HTTP_HIGH;
+}
+/* bit 7 where the byte is below lo (lo <= 0x80: obs-text is not) */
+static inline uint64_t http_bytes_below(uint64_t w, uint8_t lo)
+{
+	return ~((w & HTTP_LOW7) + (0x80 - lo) * HTTP_ONES) & ~w & HTTP_HIGH;
+}
+/* The offset of the byte a non-zero mask marks first. */
+static inline size_t http_first_marked(uint64_t mask)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (size_t)__builtin_clzll(mask) / 8;
+#else
+	return (size_t)__builtin_ctzll(mask) / 8;
+#endif
 }
 
 /* Skips field-value text (HTAB, SP, VCHAR, obs-text) from p[j]; returns
  * the offset of the first other byte (a line's CR or LF), or n. */
 static inline size_t http_skip_text(const uint8_t *p, size_t j, size_t n)
 {
-	for (;;) {
-		size_t stop;
-
-		while (n - j >= 8 && !http_word_stops(p + j, 0x20))
+	while (n - j >= 8) {
+		uint64_t w = http_load8(p + j);
+		uint64_t stop = http_bytes_below(w, 0x20) | http_bytes_eq(w, 0x7f);
+		if (stop == 0) {
 			j += 8;
-		stop = n - j > 8 ? j + 8 : n;	/* a word with a stop, or HTAB */
-		while (j < stop && (p[j] >= 0x20 ? p[j] != 0x7f : p[j] == '\t'))
-			j++;
-		if (j < stop || j == n)
+			continue;
+		}
+		j += http_first_marked(stop);
+		if (p[j] != '\t')
 			return j;
+		j++;
 	}
+	while (j < n && (p[j] >= 0x20 ? p[j] != 0x7f : p[j] == '\t'))
+		j++;
+	return j;
 }
 
 /* The same for visible bytes (VCHAR, obs-text): a request target. */
 static inline size_t http_skip_visible(const uint8_t *p, size_t j, size_t n)
 {
-	while (n - j >= 8 && !http_word_stops(p + j, 0x21))
+	while (n - j >= 8) {
+		uint64_t w = http_load8(p + j);
+		uint64_t stop = http_bytes_below(w, 0x21) | http_bytes_eq(w, 0x7f);
+		if (stop != 0)
+			return j + http_first_marked(stop);
 		j += 8;
+	}
 	while (j < n && p[j] > 0x20 && p[j] != 0x7f)
+		j++;
+	return j;
+}
+
+/* Skips tchar (field names, methods).  Names are mostly letters and '-':
+ * eight of those at a time, the rest of tchar byte by byte. */
+static inline size_t http_skip_tchar(const uint8_t *p, size_t j, size_t n)
+{
+	while (n - j >= 8) {
+		uint64_t w = http_load8(p + j), t = (w | (0x20 * HTTP_ONES)) & HTTP_LOW7;
+		/* (b | 0x20) in 'a'..'z', b below 0x80 */
+		uint64_t letter = (t + (0x80 - 0x61) * HTTP_ONES) &
+				  ~(t + (0x80 - 0x7b) * HTTP_ONES) & ~w & HTTP_HIGH;
+		uint64_t other = ~(letter | http_bytes_eq(w, '-')) & HTTP_HIGH;
+		if (other == 0) {
+			j += 8;
+			continue;
+		}
+		j += http_first_marked(other);
+		if (!http_is_tchar(p[j]))
+			return j;
+		j++;
+	}
+	while (j < n && http_is_tchar(p[j]))
 		j++;
 	return j;
 }

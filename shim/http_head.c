@@ -45,25 +45,6 @@ static int is_text(uint8_t c)
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-/* tchar, one table load per byte (field names and methods are short:
- * the long parts of a line, values and targets, go eight at a time). */
-#define TCHAR_WORD(i) ((i) == 1 ? 0x03ff6cfau : (i) == 2 ? 0xc7fffffeu : \
-		       (i) == 3 ? 0x57ffffffu : 0u)
-#define CLS(c) ((TCHAR_WORD((c) >> 5) >> ((c) & 31)) & 1)
-#define R4(b) CLS(b), CLS(b + 1), CLS(b + 2), CLS(b + 3)
-#define R16(b) R4(b), R4(b + 4), R4(b + 8), R4(b + 12)
-#define R64(b) R16(b), R16(b + 16), R16(b + 32), R16(b + 48)
-static const uint8_t tchar_table[256] = { R64(0), R64(64), R64(128),
-					  R64(192) };
-
-/* Skips tchar; j is left at the first other byte. */
-static size_t skip_tchar(const uint8_t *p, size_t j, size_t n)
-{
-	while (j < n && tchar_table[p[j]])
-		j++;
-	return j;
-}
-
 /* Bytes that may repeat inside the long parts of a line, where the state
  * does not change: field values (text), names (tchar), request targets
  * (visible).  Skipped in one run rather than one switch per byte. */
@@ -75,7 +56,7 @@ static size_t run_length(uint8_t state, const uint8_t *p, size_t n)
 		return http_skip_text(p, 0, n);
 	case S_NAME:
 	case S_METHOD:
-		return skip_tchar(p, 0, n);
+		return http_skip_tchar(p, 0, n);
 	case S_TARGET:
 		return http_skip_visible(p, 0, n);
 	}
@@ -111,13 +92,13 @@ static size_t valid_line(uint8_t state, const uint8_t *p, size_t n,
 
 	switch (state) {
 	case S_FIELD_START:
-		j = skip_tchar(p, j, n);
+		j = http_skip_tchar(p, j, n);
 		if (j == 0 || j == n || p[j] != ':')
 			return 0;
 		*name_len = j;
 		return line_end(p, http_skip_text(p, j + 1, n), n);
 	case S_REQ_START:
-		j = skip_tchar(p, j, n);
+		j = http_skip_tchar(p, j, n);
 		if (j == 0 || j == n || p[j] != ' ')
 			return 0;
 		k = ++j;
@@ -229,10 +210,59 @@ static size_t whole_line(struct http_head_scanner *s, const uint8_t *p,
 	return len;
 }
 
+/* The usual case in one loop: a whole head at the start of a stream, in
+ * one piece.  The same checks and facts as line by line, without the
+ * bookkeeping between lines.  Returns the head's length, or 0 (nothing
+ * changed) when it is not all here or anything is unusual: the line by
+ * line path then decides, from the same start.  Within HTTP_HEAD_MAX
+ * bytes, no line is over HTTP_LINE_MAX (they are equal). */
+static size_t whole_head(struct http_head_scanner *s, const uint8_t *p,
+			 size_t n)
+{
+	struct http_head_facts f = { .flags = HTTP_FACT_SIMPLE };
+	size_t i, j, len, nl;
+
+	if (n > HTTP_HEAD_MAX)
+		n = HTTP_HEAD_MAX;
+	i = valid_line(s->state, p, n, &nl);
+	if (i == 0)
+		return 0;
+	if (p[i - 2] == '\r')
+		f.flags |= HTTP_FACT_CRLF;
+	while (i < n && p[i] != '\r' && p[i] != '\n') {
+		j = http_skip_tchar(p, i, n);
+		if (j == i || j == n || p[j] != ':')
+			return 0;
+		len = line_end(p + i, http_skip_text(p + i, j - i + 1, n - i),
+			       n - i);
+		if (len == 0)
+			return 0;
+		learn_line(&f, (uint32_t)i, p + i, j - i, len);
+		i += len;
+	}
+	len = line_end(p, i, n);
+	if (len == 0)
+		return 0;
+	f.flags |= HTTP_FACT_COMPLETE;
+	s->facts = f;
+	s->total = (uint32_t)len;
+	s->state = S_FIELD_START;
+	return len;
+}
+
 size_t http_head_scan(struct http_head_scanner *s, const uint8_t *p,
 		      size_t n, enum http_head_status *status)
 {
 	size_t i;
+
+	if (s->total == 0 && (s->state == S_REQ_START ||
+			      (s->state == S_RESP_VERSION && s->pos == 0))) {
+		i = whole_head(s, p, n);
+		if (i > 0) {
+			*status = HTTP_HEAD_COMPLETE;
+			return i;
+		}
+	}
 
 	for (i = 0; i < n; i++) {
 		uint8_t c;

@@ -1,8 +1,9 @@
 /* Unit tests of the word-at-a-time helpers in http_fields.h against
  * byte-by-byte definitions: the case-insensitive compare with every
- * literal the rewriter uses, every byte value at every position; the text
- * and visible skips over every boundary byte at every offset and length
- * (so every word split and tail); field lines split and trimmed. */
+ * literal the rewriter uses, every byte value at every position; the text,
+ * visible and tchar skips over every boundary byte at every offset and
+ * length (so every word split and tail), and over every byte value at
+ * every position of a word; field lines split and trimmed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,19 +81,40 @@ static void test_token_eq(void)
 	}
 }
 
-static size_t ref_skip(const uint8_t *p, size_t j, size_t n, int text)
+/* kind 1: text, 0: visible, 2: tchar (RFC 9110, written out) */
+static int ref_tchar(uint8_t c)
 {
-	while (j < n && (text ? (p[j] == '\t' || (p[j] >= 0x20 && p[j] != 0x7f))
-			      : (p[j] > 0x20 && p[j] != 0x7f)))
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static size_t ref_skip(const uint8_t *p, size_t j, size_t n, int kind)
+{
+	while (j < n && (kind == 2 ? ref_tchar(p[j]) :
+			 kind == 1 ? (p[j] == '\t' || (p[j] >= 0x20 && p[j] != 0x7f))
+				   : (p[j] > 0x20 && p[j] != 0x7f)))
 		j++;
 	return j;
+}
+
+static void check_skips(const uint8_t *buf, size_t j, size_t n,
+			const char *detail)
+{
+	check(http_skip_text(buf, j, n) == ref_skip(buf, j, n, 1),
+	      "skip_text", detail);
+	check(http_skip_visible(buf, j, n) == ref_skip(buf, j, n, 0),
+	      "skip_visible", detail);
+	check(http_skip_tchar(buf, j, n) == ref_skip(buf, j, n, 2),
+	      "skip_tchar", detail);
 }
 
 static void test_skips(void)
 {
 	static const uint8_t edge[] = { 0x00, 0x09, 0x0a, 0x0d, 0x1f, 0x20,
 					0x21, 0x41, 0x7e, 0x7f, 0x80, 0xfe,
-					0xff };
+					0xff, ':', '-', '0', '9', '"', '@',
+					'[', '`', '{', '|', 'Z', 'z', 0xc1,
+					0xe1, 0xad, 0x2c, 0x5b, 0x60 };
 	uint8_t buf[48];
 	size_t n, j, pos;
 	unsigned e, round;
@@ -111,25 +133,28 @@ static void test_skips(void)
 					snprintf(detail, sizeof detail,
 						 "0x%02x at %zu, from %zu to %zu",
 						 edge[e], pos, j, n);
-					check(http_skip_text(buf, j, n) ==
-						      ref_skip(buf, j, n, 1),
-					      "skip_text", detail);
-					check(http_skip_visible(buf, j, n) ==
-						      ref_skip(buf, j, n, 0),
-					      "skip_visible", detail);
+					check_skips(buf, j, n, detail);
 				}
+	/* every byte value at every position of a run of letters */
+	for (pos = 0; pos < 16; pos++)
+		for (e = 0; e < 256; e++)
+			for (j = 0; j < 3; j++) {
+				memset(buf, 'k', sizeof buf);
+				buf[pos] = (uint8_t)e;
+				snprintf(detail, sizeof detail,
+					 "0x%02x at %zu, from %zu", e, pos, j);
+				check_skips(buf, j, 20, detail);
+			}
 	/* random mixes of boundary bytes and text */
 	for (round = 0; round < 200000; round++) {
 		n = (size_t)rand() % 41;
 		for (j = 0; j < n; j++)
 			buf[j] = rand() % 4 ? (uint8_t)(0x20 + rand() % 0x5f)
-					    : edge[rand() % sizeof edge];
+					    : rand() % 2 ? edge[rand() % sizeof edge]
+							 : (uint8_t)rand();
 		j = n ? (size_t)rand() % n : 0;
 		snprintf(detail, sizeof detail, "round %u", round);
-		check(http_skip_text(buf, j, n) == ref_skip(buf, j, n, 1),
-		      "skip_text", detail);
-		check(http_skip_visible(buf, j, n) == ref_skip(buf, j, n, 0),
-		      "skip_visible", detail);
+		check_skips(buf, j, n, detail);
 	}
 }
 
