@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,23 +167,72 @@ static void count_request(struct conn *c, const uint8_t *head,
 			  method_length(head) - skip);
 }
 
+/* Most connections carry one request, whose rewritten head is freed as
+ * soon as it is on the wire (conn_write).  Each thread keeps one such
+ * buffer of HEAD_SPARE bytes for its next head instead of a free() and a
+ * malloc() an exchange.  It is taken and given back by one exchange
+ * instruction, so a signal handler's write on the same thread never gets
+ * the same buffer; a thread's spare is freed when the thread exits. */
+#define HEAD_SPARE 512
+static __thread uint8_t *head_spare __attribute__((tls_model("initial-exec")));
+static __thread bool head_spare_kept __attribute__((tls_model("initial-exec")));
+static pthread_key_t head_spare_key;
+static pthread_once_t head_spare_once = PTHREAD_ONCE_INIT;
+
+static void head_spare_exit(void *unused)
+{
+	(void)unused;
+	free(__atomic_exchange_n(&head_spare, NULL, __ATOMIC_RELAXED));
+}
+
+static void head_spare_key_create(void)
+{
+	if (pthread_key_create(&head_spare_key, head_spare_exit) != 0)
+		head_spare_key = (pthread_key_t)-1;
+}
+
+static uint8_t *head_buffer(size_t room, size_t *cap)
+{
+	uint8_t *b = NULL;
+
+	if (room <= HEAD_SPARE) {
+		room = HEAD_SPARE;
+		b = __atomic_exchange_n(&head_spare, NULL, __ATOMIC_RELAXED);
+	}
+	*cap = room;
+	return b != NULL ? b : malloc(room);
+}
+
+static void head_buffer_free(uint8_t *b, size_t cap)
+{
+	if (cap == HEAD_SPARE && !head_spare_kept) {
+		/* the first time on this thread: free it at thread exit */
+		pthread_once(&head_spare_once, head_spare_key_create);
+		head_spare_kept = head_spare_key != (pthread_key_t)-1 &&
+				  pthread_setspecific(head_spare_key, &head_spare) == 0;
+	}
+	if (cap == HEAD_SPARE && head_spare_kept)
+		b = __atomic_exchange_n(&head_spare, b, __ATOMIC_RELAXED);
+	free(b);
+}
+
 /* A complete head: rewrite it into pending.  False when out of memory:
  * the stream has then been given up. */
 static bool finish_head(struct conn *c, const uint8_t *head, size_t len)
 {
 	struct http_request_info info;
-	size_t room = http_request_out_room(len);
+	size_t room = http_request_out_room(len), cap;
 	uint8_t *out = c->pending;
 
 	if (room > c->pending_cap) {
-		out = malloc(room);
+		out = head_buffer(room, &cap);
 		if (out == NULL) {
 			stop_rewriting(c, GAVE_UP_NO_MEMORY);
 			return false;
 		}
-		free(c->pending);
+		head_buffer_free(c->pending, c->pending_cap);
 		c->pending = out;
-		c->pending_cap = room;
+		c->pending_cap = cap;
 	}
 	pending_clear(c);
 	c->pending_len = http_request_finish_head(&c->req, head, len, out,
@@ -597,7 +647,7 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 	 * then holds only struct conn (docs/performance.md, fig5). */
 	if (c->pending != NULL && pending_left(c) == 0) {
 		int saved = errno;
-		free(c->pending);
+		head_buffer_free(c->pending, c->pending_cap);
 		c->pending = NULL;
 		c->pending_cap = 0;
 		pending_clear(c);

@@ -20,3 +20,10 @@ bench_smoke() {
 @test "bench smoke: figure 4, body throughput" { bench_smoke fig_body.sh; }
 @test "bench smoke: figure 6, header work" { bench_smoke fig_headers.sh; }
 @test "bench smoke: figure 7, HTTPS (request path, untracked non-HTTP and h2 sessions, per call)" { bench_smoke fig_tls.sh; }
+
+@test "bench smoke: figure 2d, the library's own cycles per exchange, by call (x86-64)" {
+	[ "$(uname -m)" = x86_64 ] || skip "rdtsc probe: x86-64 only"
+	bench_smoke fig_cycles.sh
+	# the probe saw the library's work on every call it times
+	grep '^FIG' <<<"$output" | grep -E 'send [0-9]+, recv [0-9]+|recv [0-9]+, send [0-9]+'
+}
