@@ -28,7 +28,7 @@ cc -O2 -shared -fPIC -DOUTER -o "$BTMP/probe_outer.so" "$src/cycles_probe.c" -ld
 cc -O2 -shared -fPIC -o "$BTMP/probe_inner.so" "$src/cycles_probe.c" -ldl
 "$BTMP/bench_server" "$BTMP/port" $((2 * runs + 3)) &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$BTMP"' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$BTMP"' EXIT
 for _ in $(seq 50); do [ -s "$BTMP/port" ] && break; sleep 0.1; done
 mapfile -t ports <"$BTMP/port"
 LD_PRELOAD=$LIB "$BTMP/bench_client" --keepalive-unless-close "${ports[0]}" 500 >/dev/null # warm-up
