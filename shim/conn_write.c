@@ -182,6 +182,9 @@ static pthread_once_t head_spare_once = PTHREAD_ONCE_INIT;
 static void head_spare_exit(void *unused)
 {
 	(void)unused;
+	/* a later destructor's write registers again: glibc runs the
+	 * destructors once more for a value set while they ran */
+	head_spare_kept = false;
 	free(__atomic_exchange_n(&head_spare, NULL, __ATOMIC_RELAXED));
 }
 
