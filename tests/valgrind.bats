@@ -90,3 +90,16 @@ memcheck() {
     echo "$output"
     [ "$status" -eq 0 ]
 }
+
+@test "memcheck: threads that each make one request and exit leave no head buffer behind" {
+    need_programs thread_requests
+    start_server keepalive
+    # each thread's rewritten head goes through the buffer a thread keeps
+    # for its next head (conn_write.c), freed when the thread exits; the
+    # program exits 1 unless every response came and ended the connection
+    memcheck threads "$B/thread_requests" "127.0.0.1:$SERVER_PORT" 12
+    # the library rewrote every head (so every thread had a head buffer)
+    run check_requests "$SERVER_LOG" --expect-close --count 12
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
