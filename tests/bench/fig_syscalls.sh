@@ -33,7 +33,7 @@ cc -O2 -o "$BTMP/bench_client" "$ROOT/tests/bench/bench_client.c"
 cc -O2 -I"$ROOT/tests/c" -o "$BTMP/floor" "$ROOT/tests/c/floor.c"
 "$BTMP/bench_server" "$BTMP/port" 1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$BTMP"' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$BTMP"' EXIT
 for _ in $(seq 50); do [ -s "$BTMP/port" ] && break; sleep 0.1; done
 port=$(head -1 "$BTMP/port")
 curl_cfg() { # N FILE
