@@ -25,5 +25,6 @@ bench_smoke() {
 	[ "$(uname -m)" = x86_64 ] || skip "rdtsc probe: x86-64 only"
 	bench_smoke fig_cycles.sh
 	# the probe saw the library's work on every call it times
-	grep '^FIG' <<<"$output" | grep -E 'send [0-9]+, recv [0-9]+|recv [0-9]+, send [0-9]+'
+	grep '^FIG' <<<"$output" |
+		grep -E 'socket [0-9]+, connect [0-9]+, send [0-9]+, recv [0-9]+, close [0-9]+\)'
 }

@@ -50,7 +50,9 @@ for ((i = 0; i < runs; i++)); do
 done
 # per call, the library's median (the probe's own cost is ~100 a call)
 calls=$(awk '{ for (i = 1; i < NF - 1; i += 2) v[$i] = v[$i] " " $(i + 1) }
-	END { for (k in v) print k v[k] }' "$BTMP/calls" | while read -r k vals; do
+	END { n = split("socket connect send recv close", order, " ")
+	      for (i = 1; i <= n; i++) print order[i] v[order[i]] }' "$BTMP/calls" |
+	while read -r k vals; do
 		# shellcheck disable=SC2086
 		printf '%s %s, ' "$k" "$(median $vals)"; done)
 fig "2d library's own cycles per exchange, C client (TSC at ${mhz} MHz; value: b - a in cycles, not a ratio)" \
