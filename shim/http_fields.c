@@ -7,26 +7,11 @@ const uint32_t http_tchar_bits[8] = {
 	0x00000000, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff,
 };
 
-static bool is_ows(uint8_t c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static void trim(const uint8_t **p, size_t *n)
-{
-	while (*n > 0 && is_ows((*p)[0])) {
-		(*p)++;
-		(*n)--;
-	}
-	while (*n > 0 && is_ows((*p)[*n - 1]))
-		(*n)--;
-}
-
 bool http_next_field(const uint8_t *head, size_t len, size_t *pos,
 		     struct http_field *f)
 {
 	const uint8_t *line = head + *pos;
-	size_t n = len - *pos, j = 0, v, e;
+	size_t n = len - *pos, j = 0, e;
 
 	f->line = line;
 	if (n > 0 && (line[0] == '\r' || line[0] == '\n')) {
@@ -45,12 +30,9 @@ bool http_next_field(const uint8_t *head, size_t len, size_t *pos,
 	f->eol_len = line[e] == '\r' ? 2 : 1;
 	f->line_len = e + f->eol_len;
 	*pos += f->line_len;
-	for (v = j + 1; v < e && is_ows(line[v]); v++)
-		;
-	while (e > v && is_ows(line[e - 1]))
-		e--;
-	f->value = line + v;
-	f->value_len = e - v;
+	f->value = line + j + 1;
+	f->value_len = e - j - 1;
+	http_trim(&f->value, &f->value_len);
 	return true;
 }
 
@@ -66,7 +48,7 @@ static bool next_elem(const uint8_t *val, size_t len, size_t *pos,
 		*pos += n + (comma ? 1 : 0);
 		*elem = start;
 		*elem_len = n;
-		trim(elem, elem_len);
+		http_trim(elem, elem_len);
 		if (*elem_len > 0)
 			return true;
 	}

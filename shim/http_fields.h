@@ -15,6 +15,17 @@ static inline bool http_is_tchar(uint8_t c)
 	return (http_tchar_bits[c >> 5] >> (c & 31)) & 1;
 }
 
+/* Drops leading and trailing OWS (SP, HTAB) from p[0, *n). */
+static inline void http_trim(const uint8_t **p, size_t *n)
+{
+	while (*n > 0 && ((*p)[0] == ' ' || (*p)[0] == '\t')) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n > 0 && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t'))
+		(*n)--;
+}
+
 /* Eight bytes at a time, each byte's test exact (seven-bit sums, so no
  * carry crosses a byte): a mask with bit 7 set in the bytes that stop a
  * run, the first of them at the lowest set bit (the highest on a

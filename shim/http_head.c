@@ -124,7 +124,8 @@ static size_t valid_line(uint8_t state, const uint8_t *p, size_t n,
 static void learn_line(struct http_head_facts *f, uint32_t off,
 		       const uint8_t *p, size_t nl, size_t len)
 {
-	size_t v = nl + 1, e = len - (p[len - 2] == '\r' ? 2 : 1);
+	const uint8_t *val = p + nl + 1;
+	size_t vl = len - nl - 1 - (p[len - 2] == '\r' ? 2 : 1);
 	bool repeated;
 
 	switch (nl) {
@@ -151,23 +152,20 @@ static void learn_line(struct http_head_facts *f, uint32_t off,
 	default:
 		return;
 	}
-	while (v < e && (p[v] == ' ' || p[v] == '\t'))
-		v++;
-	while (e > v && (p[e - 1] == ' ' || p[e - 1] == '\t'))
-		e--;
+	http_trim(&val, &vl);
 	if (repeated) {
 		f->flags &= ~HTTP_FACT_SIMPLE;
 	} else if (nl == 4) {
-		f->host_off = (uint16_t)(off + v);
-		f->host_len = (uint16_t)(e - v);
+		f->host_off = (uint16_t)(off + (size_t)(val - p));
+		f->host_len = (uint16_t)vl;
 	} else {
 		size_t i;
 		uint64_t x = 0;
 		/* digits only, as http_parse_length's usual case */
-		for (i = v; i < e && p[i] >= '0' && p[i] <= '9' &&
+		for (i = 0; i < vl && val[i] >= '0' && val[i] <= '9' &&
 			    x <= (1ULL << 58); i++)
-			x = x * 10 + (uint64_t)(p[i] - '0');
-		if (i != e || e == v)
+			x = x * 10 + (uint64_t)(val[i] - '0');
+		if (i != vl || vl == 0)
 			f->flags &= ~HTTP_FACT_SIMPLE;
 		f->length = x;
 	}
