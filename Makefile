@@ -17,7 +17,7 @@ MANDIR  ?= $(PREFIX)/share/man
 LIB      = shim/libforceclose.so
 LIB_SRC  = shim/real.c shim/config.c shim/log.c shim/stats.c shim/fdtable.c \
            shim/conn.c shim/conn_identity.c shim/observe.c shim/observe_report.c shim/observe_read.c \
-           shim/conn_write.c shim/conn_read.c shim/conn_read_head.c shim/io_read.c \
+           shim/conn_lock.c shim/conn_write.c shim/conn_read.c shim/conn_read_head.c shim/io_read.c \
            shim/io_write.c shim/io_fd.c shim/io_exec.c shim/io_spawn.c shim/io_dl.c \
            shim/library.c \
            shim/tls_session.c shim/tls_conn.c shim/tls_observe.c shim/tls_openssl.c \

@@ -22,7 +22,7 @@
  * fdtable_acquire).  Buffers hang off them and are freed normally. */
 #define SLAB_CONNS 64
 
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn_lock pool_lock = CONN_LOCK_INIT;
 static struct conn *pool_free;
 static struct conn *pool_slabs[4096];	/* for the fork sweep */
 static _Atomic unsigned pool_nslabs;
@@ -32,10 +32,8 @@ static struct conn *_Atomic pool_retired;	/* released, not yet reset */
 struct conn conn_closed = {
 	.refs = 1,
 	.flags = CONN_TORN_DOWN | CONN_CLOSED,
-	.wlock = { PTHREAD_MUTEX_INITIALIZER, 0 },
-	.rlock = { PTHREAD_MUTEX_INITIALIZER, 0 },
-	.wturn = PTHREAD_COND_INITIALIZER,
-	.rturn = PTHREAD_COND_INITIALIZER,
+	.wlock = CONN_LOCK_INIT,
+	.rlock = CONN_LOCK_INIT,
 };
 
 /* Torn-down descriptors the shim will close (FORCECLOSE_ACTION=close),
@@ -59,34 +57,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-static void lock_init(struct conn_lock *l)
-{
-	pthread_mutex_init(&l->mutex, NULL);
-	atomic_store(&l->owner, 0);
-}
-
-void conn_lock(struct conn_lock *l)
-{
-	pthread_mutex_lock(&l->mutex);
-	atomic_store_explicit(&l->owner, (unsigned long)pthread_self(),
-			      memory_order_relaxed);
-}
-
-bool conn_trylock(struct conn_lock *l)
-{
-	if (pthread_mutex_trylock(&l->mutex) != 0)
-		return false;
-	atomic_store_explicit(&l->owner, (unsigned long)pthread_self(),
-			      memory_order_relaxed);
-	return true;
-}
-
-void conn_unlock(struct conn_lock *l)
-{
-	atomic_store_explicit(&l->owner, 0, memory_order_relaxed);
-	pthread_mutex_unlock(&l->mutex);
-}
-
 static void reset(struct conn *c);
 
 /* A connection from the pool, ready for use.  Connections released since
@@ -97,7 +67,7 @@ static struct conn *conn_alloc(void)
 	struct conn *c, *r = atomic_exchange(&pool_retired, NULL);
 	unsigned n;
 
-	pthread_mutex_lock(&pool_lock);
+	conn_lock(&pool_lock);
 	while (r != NULL) {
 		c = r;
 		r = r->next;
@@ -113,10 +83,6 @@ static struct conn *conn_alloc(void)
 			pool_slabs[n] = slab;
 			atomic_store(&pool_nslabs, n + 1);
 			for (i = SLAB_CONNS - 1; i >= 0; i--) {
-				lock_init(&slab[i].wlock);
-				pthread_cond_init(&slab[i].wturn, NULL);
-				pthread_cond_init(&slab[i].rturn, NULL);
-				lock_init(&slab[i].rlock);
 				reset(&slab[i]);
 				slab[i].next = pool_free;
 				pool_free = &slab[i];
@@ -126,7 +92,7 @@ static struct conn *conn_alloc(void)
 	c = pool_free;
 	if (c != NULL)
 		pool_free = c->next;
-	pthread_mutex_unlock(&pool_lock);
+	conn_unlock(&pool_lock);
 	return c;
 }
 
@@ -411,11 +377,7 @@ struct conn *conn_write_enter(int fd, int flags)
 
 void conn_wait_turn(struct conn *c)
 {
-	atomic_store(&c->wlock.owner, 0);
-	c->wturn_waiters++;
-	pthread_cond_wait(&c->wturn, &c->wlock.mutex);
-	c->wturn_waiters--;
-	atomic_store(&c->wlock.owner, (unsigned long)pthread_self());
+	conn_turn_wait(&c->wturn, &c->wlock);
 }
 
 void conn_write_leave(struct conn *c)
@@ -557,11 +519,11 @@ static void flush_fd_for_fork(int fd, const struct timespec *deadline)
 		return;
 	if (c != &conn_closed &&
 	    atomic_load(&c->wlock.owner) != (unsigned long)pthread_self() &&
-	    pthread_mutex_timedlock(&c->wlock.mutex, deadline) == 0) {
+	    conn_lock_until(&c->wlock, deadline)) {
 		if (!c->sending && owes_wire(c) && !conn_torn_down(c) &&
 		    conn_verify_socket(c, fd))
 			flush_for_fork(c, fd);
-		pthread_mutex_unlock(&c->wlock.mutex);
+		conn_unlock(&c->wlock);
 	}
 	conn_put(c);
 }
@@ -578,21 +540,13 @@ void conn_atfork_prepare(void)
 		if (fdtable_peek((int)fd) != NULL)
 			flush_fd_for_fork((int)fd, &deadline);
 	pthread_mutex_lock(&close_window.lock);
-	pthread_mutex_lock(&pool_lock);
+	conn_lock(&pool_lock);
 }
 
 void conn_atfork_parent(void)
 {
-	pthread_mutex_unlock(&pool_lock);
+	conn_unlock(&pool_lock);
 	pthread_mutex_unlock(&close_window.lock);
-}
-
-/* Was l held by some thread at the fork?  (Its flag may lag behind the
- * mutex by an instruction or two: either one says so.) */
-static bool held_at_fork(struct conn_lock *l)
-{
-	return atomic_load(&l->owner) != 0 ||
-	       pthread_mutex_trylock(&l->mutex) != 0;
 }
 
 #define EACH_CONN(c)                                                        \
@@ -606,23 +560,22 @@ void conn_atfork_child(void)
 	conn_pid_reset();
 	stats_reset();
 	observe_reset();
-	pthread_mutex_init(&pool_lock, NULL);
+	conn_lock_init(&pool_lock);
 	pthread_mutex_init(&close_window.lock, NULL);
-	lock_init(&conn_closed.wlock);
-	lock_init(&conn_closed.rlock);
-	pthread_cond_init(&conn_closed.wturn, NULL);
-	pthread_cond_init(&conn_closed.rturn, NULL);
+	conn_lock_init(&conn_closed.wlock);
+	conn_lock_init(&conn_closed.rlock);
+	conn_turn_init(&conn_closed.wturn);
+	conn_turn_init(&conn_closed.rturn);
 	EACH_CONN(c) {
-		bool wheld = held_at_fork(&c->wlock);
+		bool wheld = conn_lock_held(&c->wlock);
 		/* a reader in the kernel (receiving) has the lock left: the
 		 * bytes it takes are the parent's */
-		bool rheld = held_at_fork(&c->rlock) || c->receiving != 0;
+		bool rheld = conn_lock_held(&c->rlock) || c->receiving != 0;
 
-		lock_init(&c->wlock);
-		lock_init(&c->rlock);
-		pthread_cond_init(&c->wturn, NULL);
-		pthread_cond_init(&c->rturn, NULL);
-		c->wturn_waiters = c->rturn_waiters = 0;
+		conn_lock_init(&c->wlock);
+		conn_lock_init(&c->rlock);
+		conn_turn_init(&c->wturn);
+		conn_turn_init(&c->rturn);
 		c->receiving = 0;
 		if (!wheld && !rheld && !owes_wire(c))
 			continue;

@@ -14,22 +14,11 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "conn_lock.h"
 #include "fdtable.h"
 #include "http_request.h"
 #include "http_response.h"
 #include "observe.h"
-
-/* A mutex that remembers which thread holds it: the fork handler must
- * not wait for a lock the forking thread itself holds (a handler that
- * forked while a hook was running). */
-struct conn_lock {
-	pthread_mutex_t mutex;
-	_Atomic unsigned long owner;	/* pthread_self() of the holder, or 0 */
-};
-
-void conn_lock(struct conn_lock *l);
-bool conn_trylock(struct conn_lock *l);	/* false: another thread has it */
-void conn_unlock(struct conn_lock *l);
 
 /* conn.flags */
 enum {
@@ -102,8 +91,7 @@ struct conn {
 	struct conn_lock wlock;
 	bool sending;		/* a writer is in the kernel with the lock
 				   left; others wait for their turn */
-	pthread_cond_t wturn;	/* signalled when sending ends */
-	unsigned wturn_waiters;	/* ... if someone waits for it */
+	struct conn_turn wturn;	/* passed when sending ends */
 	struct http_request_stream req;
 	uint8_t *held;		/* an unfinished request head */
 	size_t held_len, held_cap;
@@ -130,8 +118,7 @@ struct conn {
 					   kernel with the lock left
 					   (conn_read.c, read_direct), or 0:
 					   others wait for their turn */
-	pthread_cond_t rturn;	/* signalled when receiving ends */
-	unsigned rturn_waiters;	/* ... if someone waits for it */
+	struct conn_turn rturn;	/* passed when receiving ends */
 	struct http_response_stream resp;
 	uint8_t *rheld;		/* an unfinished response head, taken from
 				   the kernel */

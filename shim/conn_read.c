@@ -300,8 +300,7 @@ static ssize_t recv_unlocked(struct conn *c, int fd, struct msghdr *msg,
 	err = errno;
 	conn_lock(&c->rlock);
 	c->receiving = 0;
-	if (c->rturn_waiters > 0)
-		pthread_cond_broadcast(&c->rturn);
+	conn_turn_pass(&c->rturn);
 	errno = err;
 	return r;
 }
@@ -321,11 +320,7 @@ static ssize_t wait_reader(struct conn *c, int flags)
 			resp_stop_tracking(c, GAVE_UP_MOVED);
 			return CONN_READ_PASS;
 		}
-		atomic_store(&c->rlock.owner, 0);
-		c->rturn_waiters++;
-		pthread_cond_wait(&c->rturn, &c->rlock.mutex);
-		c->rturn_waiters--;
-		atomic_store(&c->rlock.owner, (unsigned long)pthread_self());
+		conn_turn_wait(&c->rturn, &c->rlock);
 	}
 	return 0;
 }

@@ -445,8 +445,7 @@ static ssize_t send_unlocked(struct conn *c, int fd, const struct msghdr *m,
 	err = errno;
 	conn_lock(&c->wlock);
 	c->sending = false;
-	if (c->wturn_waiters > 0)
-		pthread_cond_broadcast(&c->wturn);
+	conn_turn_pass(&c->wturn);
 	errno = err;
 	return s;
 }
