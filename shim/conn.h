@@ -44,6 +44,14 @@ enum {
 					   the kernel whether the number is
 					   still that socket (before it, the
 					   socket is still open) */
+	CONN_RESP_STOP_MOVED = 1u << 10,	/* a call that could not take
+					   rlock from a reader in the kernel
+					   asks the response side to give up:
+					   a signal handler inside that very
+					   read (GAVE_UP_MOVED) ... */
+	CONN_RESP_STOP_UNSEEN = 1u << 11,	/* ... or fdopen, splice,
+					   recvmmsg (GAVE_UP_UNSEEN_BYTES);
+					   done by the next holder of rlock */
 };
 
 /* conn.host_rule: which Host filters apply to this connection's requests */
@@ -89,9 +97,10 @@ struct conn {
 
 	/* request side, under wlock */
 	struct conn_lock wlock;
-	bool sending;		/* a writer is in the kernel with the lock
-				   left; others wait for their turn */
-	struct conn_turn wturn;	/* passed when sending ends */
+	atomic_ulong sending;	/* pthread_self() of a writer in the kernel,
+				   holding wlock, or 0: the fork handler
+				   does not wait for it, and the bytes it
+				   sends are the parent's */
 	struct http_request_stream req;
 	uint8_t *held;		/* an unfinished request head */
 	size_t held_len, held_cap;
@@ -114,11 +123,10 @@ struct conn {
 
 	/* response side, under rlock */
 	struct conn_lock rlock;
-	unsigned long receiving;	/* pthread_self() of a reader in the
-					   kernel with the lock left
-					   (conn_read.c, read_direct), or 0:
-					   others wait for their turn */
-	struct conn_turn rturn;	/* passed when receiving ends */
+	atomic_ulong receiving;	/* pthread_self() of a reader in the
+				   kernel, holding rlock (conn_read.c,
+				   read_direct), or 0: calls that must not
+				   wait for it do not (conn_read_enter) */
 	struct http_response_stream resp;
 	uint8_t *rheld;		/* an unfinished response head, taken from
 				   the kernel */
@@ -191,12 +199,6 @@ bool conn_still_shut_down(const struct conn *c, int fd);
 /* A connect() on fd succeeded or is in progress. */
 void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len);
 
-/* False in a vfork child (it shares our memory but not our descriptors):
- * hooks that change the table must not run there.  No system call unless
- * this thread is inside vfork (conn_vfork_depth, io_spawn.c) or the
- * program made a child sharing our memory by other means. */
-bool conn_table_mutable(void);
-
 /* > 0 while this thread is inside vfork(): in the child, which runs on
  * this thread's memory until it execs or exits, and in the parent until
  * vfork returns there. */
@@ -207,6 +209,29 @@ extern __thread unsigned conn_vfork_depth
  * a call other than vfork (clone with CLONE_VM, not a thread): from then
  * on conn_table_mutable() asks the kernel every time. */
 extern atomic_bool conn_pid_ask_kernel;
+
+/* The process's pid: taken by the first caller of conn_table_mutable()
+ * (0 before), and again by the fork child handler. */
+extern pid_t conn_pid;
+
+bool conn_table_mutable_ask(void);
+
+/* False in a vfork child (it shares our memory but not our descriptors):
+ * hooks that change the table must not run there.  No system call unless
+ * this thread is inside vfork (conn_vfork_depth, io_spawn.c) or the
+ * program made a child sharing our memory by other means.  Inline: the
+ * common exchange asks six times. */
+static inline bool conn_table_mutable(void)
+{
+	/* No child shares our memory: only the process itself runs here.
+	 * (A fork child has its own copy of the table, and its own pid from
+	 * the fork handler.) */
+	if (__builtin_expect(conn_vfork_depth == 0 && conn_pid != 0 &&
+			     !atomic_load_explicit(&conn_pid_ask_kernel,
+						   memory_order_relaxed), 1))
+		return true;
+	return conn_table_mutable_ask();
+}
 
 /* The program made a child by clone() (or the system call) with these
  * flags.  One that shares our memory sets conn_pid_ask_kernel; one that
@@ -237,15 +262,14 @@ static inline bool conn_passes(int fd)
 }
 
 /* The write side of fd, locked, or NULL when the call should go straight
- * to libc (untracked, opaque, or fd is no longer the connected socket).
- * With MSG_DONTWAIT in flags it never waits for another writer: CONN_BUSY
+ * to libc (untracked, opaque, or fd is no longer the connected socket; or
+ * a signal handler inside this thread's own send, which it cannot wait
+ * for).  A writer keeps the lock in the kernel, so with
+ * MSG_DONTWAIT in flags it never waits for another writer: CONN_BUSY
  * then, and the call fails with EAGAIN. */
 #define CONN_BUSY ((struct conn *)1)
 struct conn *conn_write_enter(int fd, int flags);
 void conn_write_leave(struct conn *c);
-
-/* Waits, with c->wlock left, until no writer is in the kernel. */
-void conn_wait_turn(struct conn *c);
 
 /* Sends the program's bytes through the rewriter.  Called between enter
  * and leave.  Returns what write()/sendmsg() would: program bytes; or
@@ -291,8 +315,11 @@ static inline bool conn_torn_down(const struct conn *c)
 }
 
 /* The read side of fd, locked, or NULL when the call should go straight
- * to libc. */
-struct conn *conn_read_enter(int fd);
+ * to libc.  A reader keeps the lock in the kernel (read_direct): with
+ * MSG_DONTWAIT in flags a call does not wait for it (CONN_BUSY: the call
+ * fails with EAGAIN); a signal handler inside that very read gets NULL,
+ * and the response side gives up (CONN_RESP_STOP_MOVED). */
+struct conn *conn_read_enter(int fd, int flags);
 void conn_read_leave(struct conn *c);
 
 /* conn_read's answer when the program's own call should go to libc as it
@@ -304,10 +331,11 @@ void conn_read_leave(struct conn *c);
  * bytes come from the shim).  Returns what recvmsg() would, or
  * CONN_READ_PASS.  plain: the program called read, recv or readv, so msg
  * is the shim's and only the bytes and the count reach the program (not
- * msg_flags).  Every kernel call under the lock is non-blocking; a
- * blocking caller waits for bytes with the lock left (conn_read drops and
- * re-takes c->rlock), so another thread's MSG_DONTWAIT call never waits
- * for it. */
+ * msg_flags).  One blocking call keeps the lock: the read of a response
+ * head straight into the program's buffer (read_direct; another thread's
+ * MSG_DONTWAIT call does not wait for it, conn_read_enter).  Every other
+ * kernel call under the lock is non-blocking; a blocking caller waits for
+ * bytes with the lock left (conn_read drops and re-takes c->rlock). */
 ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 		  bool plain);
 

@@ -5,7 +5,6 @@
 #include "conn_lock.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
@@ -62,26 +61,34 @@ bool conn_lock_until(struct conn_lock *l, const struct timespec *deadline)
 	return got;
 }
 
-void conn_turn_wait(struct conn_turn *t, struct conn_lock *l)
-{
-	/* read under the lock: a pass after the unlock changes it, and the
-	 * futex wait then returns at once (no lost wake-up) */
-	unsigned seq = atomic_load_explicit(&t->seq, memory_order_relaxed);
-	int saved = errno;
+#define SLICE_NS 1000000
 
-	t->waiters++;
-	conn_unlock(l);
-	futex(&t->seq, FUTEX_WAIT_PRIVATE, seq, NULL);
-	conn_lock(l);
-	t->waiters--;
-	errno = saved;
+static bool passed(const struct timespec *now, const struct timespec *t)
+{
+	return now->tv_sec > t->tv_sec ||
+	       (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
 }
 
-void conn_turn_wake(struct conn_turn *t)
+bool conn_lock_unless(struct conn_lock *l, atomic_ulong *in_kernel,
+		      const struct timespec *deadline)
 {
-	int saved = errno;
+	struct timespec slice;
 
-	atomic_fetch_add_explicit(&t->seq, 1, memory_order_relaxed);
-	futex(&t->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-	errno = saved;
+	if (conn_trylock(l))
+		return true;
+	while (atomic_load_explicit(in_kernel, memory_order_relaxed) == 0) {
+		clock_gettime(CLOCK_REALTIME, &slice);
+		if (deadline != NULL && passed(&slice, deadline))
+			return false;
+		slice.tv_nsec += SLICE_NS;
+		if (slice.tv_nsec >= 1000000000) {
+			slice.tv_sec++;
+			slice.tv_nsec -= 1000000000;
+		}
+		if (deadline != NULL && passed(&slice, deadline))
+			slice = *deadline;
+		if (conn_lock_until(l, &slice))
+			return true;
+	}
+	return false;
 }

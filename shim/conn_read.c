@@ -10,11 +10,13 @@
  * the kernel until the rest has been delivered, keeping the socket
  * readable.  Body bytes go straight from the kernel to the program.
  *
- * No lock across a blocking call: every kernel call under c->rlock is
- * non-blocking.  When the program's call would block, conn_read leaves
- * the lock, waits with a peek made as the program's call would be made
- * (blocking or not, with its timeouts and signal behaviour), and looks
- * again. */
+ * One blocking call keeps c->rlock: the read of a response head straight
+ * into the program's buffer (read_direct), as the program made it; calls
+ * that must not wait for it do not (conn_read_enter).  Every other kernel
+ * call under the lock is non-blocking.  When the program's call would
+ * block there, conn_read leaves the lock, waits with a peek made as the
+ * program's call would be made (blocking or not, with its timeouts and
+ * signal behaviour), and looks again. */
 #define _GNU_SOURCE
 #include "conn.h"
 
@@ -282,47 +284,42 @@ static bool direct_ok(const struct conn *c, const struct msghdr *msg,
 	       !(atomic_load(&c->flags) & CONN_RESP_LOST);
 }
 
+/* Calls that could not take the lock from a reader in the kernel asked
+ * the response side to give up (CONN_RESP_STOP_*): done by the next
+ * holder of the lock, that reader first. */
+static void resp_stop_asked(struct conn *c)
+{
+	unsigned f = atomic_load_explicit(&c->flags, memory_order_relaxed);
+
+	if (f & (CONN_RESP_STOP_MOVED | CONN_RESP_STOP_UNSEEN))
+		resp_stop_tracking(c, f & CONN_RESP_STOP_MOVED ?
+					      GAVE_UP_MOVED :
+					      GAVE_UP_UNSEEN_BYTES);
+}
+
 /* A blocking read made as the program's call is made (blocking or not,
  * with its timeout and its signals): one system call, as without the
- * library, rather than a look, a wait and a read.  The lock is left for
- * it; other readers wait for their turn (conn_read), and what may change
- * the response side meanwhile (fdopen, splice: conn_read_elsewhere, both
- * under the lock) only gives it up, which the caller checks. */
-static ssize_t recv_unlocked(struct conn *c, int fd, struct msghdr *msg,
-			     size_t lim, int flags, bool plain)
+ * library, rather than a look, a wait and a read.  The lock is kept:
+ * other readers wait for it, except those that must not wait
+ * (conn_read_enter); what may change the response side meanwhile (fdopen,
+ * splice, a signal handler's read) only asks it to give up, which the
+ * caller does first.  One lock and unlock a call, not two. */
+static ssize_t recv_held(struct conn *c, int fd, struct msghdr *msg,
+			 size_t lim, int flags, bool plain)
 {
 	ssize_t r;
 	int err;
 
-	c->receiving = (unsigned long)pthread_self();
-	conn_unlock(&c->rlock);
+	atomic_store_explicit(&c->receiving, (unsigned long)pthread_self(),
+			      memory_order_release);
 	r = recv_limited(fd, msg, lim, flags, plain);
+	/* (a request that comes after this look is done by the next holder:
+	 * as if made after this call) */
+	atomic_store_explicit(&c->receiving, 0, memory_order_relaxed);
 	err = errno;
-	conn_lock(&c->rlock);
-	c->receiving = 0;
-	conn_turn_pass(&c->rturn);
+	resp_stop_asked(c);
 	errno = err;
 	return r;
-}
-
-/* Another reader is in the kernel with the lock left: wait for it, unless
- * the call must not wait.  A signal handler that reads while its own
- * thread is in there cannot wait for itself: the response side goes
- * pass-through.  Returns 0, or the call's answer. */
-static ssize_t wait_reader(struct conn *c, int flags)
-{
-	while (c->receiving != 0) {
-		if (flags & MSG_DONTWAIT) {
-			errno = EAGAIN;
-			return -1;
-		}
-		if (c->receiving == (unsigned long)pthread_self()) {
-			resp_stop_tracking(c, GAVE_UP_MOVED);
-			return CONN_READ_PASS;
-		}
-		conn_turn_wait(&c->rturn, &c->rlock);
-	}
-	return 0;
 }
 
 static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
@@ -338,7 +335,7 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 	if (flags & MSG_DONTWAIT) {
 		r = recv_limited(fd, msg, lim, flags, plain);
 	} else {
-		r = recv_unlocked(c, fd, msg, lim, flags, plain);
+		r = recv_held(c, fd, msg, lim, flags, plain);
 		if (r > 0 && c->resp.phase != HTTP_RESP_HEAD)
 			return r;	/* given up meanwhile: as it came */
 	}
@@ -574,8 +571,6 @@ static ssize_t read_loop(struct conn *c, int fd, struct msghdr *msg,
 		/* semantics we cannot follow */
 		resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 	for (;;) {
-		if (c->receiving != 0 && (r = wait_reader(c, flags)) != 0)
-			return r;
 		if (conn_torn_down(c))
 			return 0;	/* as after the peer's close */
 		if (want == 0 && rout_left(c) == 0)
@@ -614,13 +609,51 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 	return r;
 }
 
-struct conn *conn_read_enter(int fd)
+struct conn *conn_read_enter(int fd, int flags)
 {
 	struct conn *c = conn_acquire_active(fd);
 
-	if (c != NULL)
-		conn_lock(&c->rlock);
+	if (c == NULL)
+		return NULL;
+	if (!conn_trylock(&c->rlock)) {
+		/* another reader, maybe in the kernel: a blocking call waits
+		 * for it, as it would without the library; one that must not
+		 * wait fails as on an empty socket; a signal handler inside
+		 * this thread's own read cannot wait for it */
+		if (atomic_load_explicit(&c->receiving, memory_order_relaxed) ==
+		    (unsigned long)pthread_self()) {
+			atomic_fetch_or(&c->flags, CONN_RESP_STOP_MOVED);
+			conn_put(c);
+			return NULL;
+		}
+		if (!(flags & MSG_DONTWAIT))
+			conn_lock(&c->rlock);
+		else if (!conn_lock_unless(&c->rlock, &c->receiving, NULL)) {
+			conn_put(c);
+			return CONN_BUSY;
+		}
+	}
+	resp_stop_asked(c);
 	return c;
+}
+
+/* The response side of fd, locked, for a call that takes it elsewhere
+ * (fdopen, splice, recvmmsg); NULL when there is none, or when a reader
+ * holds it in the kernel: then that reader gives it up when it comes
+ * back (CONN_RESP_STOP_UNSEEN), and this call does not wait for it. */
+static struct conn *enter_elsewhere(int fd)
+{
+	struct conn *c = conn_acquire_active(fd);
+
+	if (c == NULL)
+		return NULL;
+	if (conn_lock_unless(&c->rlock, &c->receiving, NULL)) {
+		resp_stop_asked(c);
+		return c;
+	}
+	atomic_fetch_or(&c->flags, CONN_RESP_STOP_UNSEEN);
+	conn_put(c);
+	return NULL;
 }
 
 void conn_read_leave(struct conn *c)
@@ -631,7 +664,7 @@ void conn_read_leave(struct conn *c)
 
 int conn_read_elsewhere(int fd)
 {
-	struct conn *c = conn_read_enter(fd);
+	struct conn *c = enter_elsewhere(fd);
 	int r = 1;
 
 	if (c == NULL)
@@ -656,10 +689,14 @@ void conn_release(int fd)
 	c = fdtable_acquire(fd);
 	if (c == NULL || c == &conn_closed)
 		goto out;
-	conn_lock(&c->rlock);
-	if (!conn_torn_down(c))
-		resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
-	conn_unlock(&c->rlock);
+	if (conn_lock_unless(&c->rlock, &c->receiving, NULL)) {
+		if (!conn_torn_down(c))
+			resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
+		conn_unlock(&c->rlock);
+	} else {
+		/* a reader in the kernel gives up when it comes back */
+		atomic_fetch_or(&c->flags, CONN_RESP_STOP_UNSEEN);
+	}
 	/* stdio reads and writes through glibc's own calls: nothing the
 	 * shim could still deliver reaches it, and the number may be
 	 * reused once fclose() closes it where the shim cannot see */

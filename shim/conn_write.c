@@ -428,25 +428,23 @@ static ssize_t send_pieces(int fd, const struct msghdr *m, int flags)
 }
 
 /* The send is made as the program's call is made (blocking or not, with
- * its timeout and its signals), so it may block: the lock is left for it.
- * Other writers wait for their turn (conn_write_enter), the close, exit
- * and fork flushes leave this connection to this writer, and nothing
- * else touches the request side, so the state is as it was when the lock
- * is taken again. */
-static ssize_t send_unlocked(struct conn *c, int fd, const struct msghdr *m,
-			     int flags)
+ * its timeout and its signals), so it may block, with the lock kept:
+ * other writers wait for it (a call that must not wait fails with EAGAIN,
+ * conn_write_enter), and the close, exit and fork flushes leave this
+ * connection to this writer (a trylock; the fork handler looks at
+ * sending).  One lock and unlock a call, not two. */
+static ssize_t send_held(struct conn *c, int fd, const struct msghdr *m,
+			 int flags)
 {
 	ssize_t s;
-	int err;
 
-	c->sending = true;
-	conn_unlock(&c->wlock);
+	/* set after this call's changes, cleared before the next ones (the
+	 * fork child handler relies on it) */
+	atomic_store_explicit(&c->sending, (unsigned long)pthread_self(),
+			      memory_order_release);
 	s = send_pieces(fd, m, flags);
-	err = errno;
-	conn_lock(&c->wlock);
-	c->sending = false;
-	conn_turn_pass(&c->wturn);
-	errno = err;
+	atomic_store_explicit(&c->sending, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	return s;
 }
 
@@ -531,7 +529,7 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 		/* MSG_NOSIGNAL: a reader's teardown may shut the socket down
 		 * under this send, which is no reason for SIGPIPE; the peer's
 		 * close still raises it, as the kernel would have. */
-		s = send_unlocked(c, fd, &msg, flags | MSG_NOSIGNAL);
+		s = send_held(c, fd, &msg, flags | MSG_NOSIGNAL);
 		if (s < 0) {
 			int err = errno;
 			if (conn_number_lost(err)) {
@@ -700,18 +698,28 @@ void conn_write_unseen_done(struct conn *c, ssize_t sent)
 
 void conn_flush_on_close(int fd)
 {
-	struct conn *c = fdtable_acquire(fd);
+	struct conn *c = fdtable_peek(fd);
 
+	/* Nothing can be owed once the connection is torn down (a flush
+	 * would fail with EPIPE) or its request side passes for good: the
+	 * common close, which then takes no reference and no lock.  (c is
+	 * never freed, so the look is safe; if fd's entry changes meanwhile,
+	 * a close of the same number races with this one in the program.) */
+	if (c == NULL ||
+	    (atomic_load_explicit(&c->flags, memory_order_relaxed) &
+	     (CONN_TORN_DOWN | CONN_REQ_OPAQUE | CONN_OPAQUE)))
+		return;
+	c = fdtable_acquire(fd);
 	if (c == NULL)
 		return;
-	/* a writer at work (holding the lock, or in the kernel with it
-	 * left: sending) owns what is owed; waiting for it could wait forever
-	 * (this close or shutdown may be what is meant to end its write) */
+	/* a writer at work (maybe in the kernel, holding the lock) owns what
+	 * is owed; waiting for it could wait forever (this close or shutdown
+	 * may be what is meant to end its write) */
 	if (!conn_trylock(&c->wlock)) {
 		conn_put(c);
 		return;
 	}
-	if (!c->sending && (c->held_len > 0 || pending_left(c) > 0) &&
+	if ((c->held_len > 0 || pending_left(c) > 0) &&
 	    conn_verify_socket(c, fd))
 		conn_give_up(c, fd, MSG_NOSIGNAL | MSG_DONTWAIT, -1);
 	conn_write_leave(c);
@@ -726,8 +734,7 @@ void conn_flush_all(void)
 		if (c == NULL)
 			continue;
 		if (conn_trylock(&c->wlock)) {
-			if (!c->sending &&
-			    (c->held_len > 0 || pending_left(c) > 0) &&
+			if ((c->held_len > 0 || pending_left(c) > 0) &&
 			    !conn_torn_down(c) && conn_verify_socket(c, (int)fd))
 				conn_give_up(c, (int)fd,
 					     MSG_NOSIGNAL | MSG_DONTWAIT, -1);

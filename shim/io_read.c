@@ -35,13 +35,16 @@ static SLOW ssize_t recv_conn(int fd, void *buf, size_t n, int flags,
 			      struct sockaddr *addr, socklen_t *alen,
 			      bool is_read)
 {
-	struct conn *c = n > 0 && bad_ptr(buf) ? NULL : conn_read_enter(fd);
+	struct conn *c = n > 0 && bad_ptr(buf) ? NULL :
+			 conn_read_enter(fd, is_read ? 0 : flags);
 	struct iovec v = { buf, n };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	ssize_t r;
 
 	if (c == NULL)
 		goto pass;
+	if (c == CONN_BUSY)
+		return busy();
 	if (addr != NULL && alen != NULL && !bad_ptr(alen)) {
 		m.msg_name = addr;
 		m.msg_namelen = *alen;
@@ -136,7 +139,7 @@ static SLOW ssize_t readv_tracked(int fd, const struct iovec *iov, int cnt)
 
 	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (cnt >= 0 && cnt <= IOV_MAX && !bad_iov(iov, (size_t)cnt))
-		c = conn_read_enter(fd);
+		c = conn_read_enter(fd, 0);
 	if (c != NULL && (r = through(c, fd, &m, 0, true)) != CONN_READ_PASS)
 		return r;
 	return REAL(readv)(fd, iov, cnt);
@@ -151,10 +154,12 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 
 static SLOW ssize_t recvmsg_tracked(int fd, struct msghdr *msg, int flags)
 {
-	struct conn *c = bad_msg(msg) ? NULL : conn_read_enter(fd);
+	struct conn *c = bad_msg(msg) ? NULL : conn_read_enter(fd, flags);
 	ssize_t r;
 
 	tls_probe(fd);	/* a TLS call may be learning its socket */
+	if (c == CONN_BUSY)
+		return busy();
 	if (c != NULL &&
 	    (r = through(c, fd, msg, flags, false)) != CONN_READ_PASS)
 		return r;
@@ -178,7 +183,9 @@ static SLOW int recvmmsg_tracked(int fd, struct mmsghdr *vec, unsigned int n,
 	ssize_t got;
 
 	if (r == 2 && n > 0 && !bad_ptr(vec) && !bad_msg(&vec[0].msg_hdr) &&
-	    (c = conn_read_enter(fd)) != NULL) {
+	    (c = conn_read_enter(fd, flags)) != NULL) {
+		if (c == CONN_BUSY)
+			return busy();
 		got = through(c, fd, &vec[0].msg_hdr,
 			      flags & ~MSG_WAITFORONE, false);
 		if (got >= 0) {

@@ -25,7 +25,7 @@ atomic_bool conn_pid_ask_kernel;
 atomic_bool conn_pid_ask_kernel = true;
 #endif
 
-static pid_t our_pid;
+pid_t conn_pid;
 
 /* A child shares our descriptor table (see conn_note_clone). */
 static atomic_bool fds_shared;
@@ -38,7 +38,7 @@ bool conn_fds_shared(void)
 /* The fork child handler: this is a new process. */
 void conn_pid_reset(void)
 {
-	our_pid = getpid();
+	conn_pid = getpid();
 }
 
 void conn_note_clone(unsigned long flags)
@@ -51,22 +51,14 @@ void conn_note_clone(unsigned long flags)
 		atomic_store(&fds_shared, true);
 }
 
-bool conn_table_mutable(void)
+bool conn_table_mutable_ask(void)
 {
-	pid_t pid;
+	pid_t pid = getpid();
 
-	/* No child shares our memory: only the process itself runs here.
-	 * (A fork child has its own copy of the table, and its own pid from
-	 * the fork handler.) */
-	if (__builtin_expect(conn_vfork_depth == 0 && our_pid != 0 &&
-			     !atomic_load_explicit(&conn_pid_ask_kernel,
-						   memory_order_relaxed), 1))
-		return true;
-	pid = getpid();
 	/* before the constructor: the first caller is the process itself */
-	if (our_pid == 0)
-		our_pid = pid;
-	return pid == our_pid;
+	if (conn_pid == 0)
+		conn_pid = pid;
+	return pid == conn_pid;
 }
 
 

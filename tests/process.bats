@@ -187,7 +187,7 @@ stats_wait() {
 
 # ---- 3. MSG_DONTWAIT beside a blocked call -----------------------------------
 
-@test "MSG_DONTWAIT: recv(MSG_PEEK|MSG_DONTWAIT) and recv(MSG_DONTWAIT) beside a thread blocked in read() fail with EAGAIN at once" {
+@test "MSG_DONTWAIT: recv(MSG_PEEK|MSG_DONTWAIT), recv(MSG_DONTWAIT), recvmmsg and a signal handler's recv beside a thread blocked in read() fail with EAGAIN at once; fork and fdopen return" {
     start_server sink      # records, never answers: the reader stays blocked
     set_phase base
     run timeout 30 "$PROC" dontwait-read "127.0.0.1:$SERVER_PORT"
@@ -203,6 +203,12 @@ stats_wait() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"recv(MSG_PEEK|MSG_DONTWAIT)=-1 errno=EAGAIN"* ]]
     [[ "$output" == *"recv(MSG_DONTWAIT)=-1 errno=EAGAIN"* ]]
+    # the library keeps the reader's lock in the kernel: none of these
+    # may wait for it (a handler on the reader's own thread least of all)
+    [[ "$output" == *"handler recv(MSG_DONTWAIT)=-1 errno=EAGAIN"* ]]
+    [[ "$output" == *"recvmmsg(MSG_DONTWAIT)=-1 errno=EAGAIN"* ]]
+    [[ "$output" == *"fork: child exit 0"* ]]
+    [[ "$output" == *"fdopen: a stream"* ]]
     [ "$(echo "$output" | grep errno=)" = "$(echo "$base" | grep errno=)" ]
     # loaded: the request on the wire says close
     stats_wait "$SERVER_LOG/shim" "connections == 1"

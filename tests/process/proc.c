@@ -476,9 +476,64 @@ static bool blocked_in_io(int tid)
 		;
 }
 
+/* A signal handler on the blocked reader's own thread reads the socket it
+ * is blocked on (the library keeps the reader's lock in the kernel: the
+ * handler must not wait for its own thread). */
+static atomic_int handler_result = -2, handler_errno;
+
+static void on_usr1_recv(int sig)
+{
+	char b[16];
+	int saved = errno;
+	ssize_t r = recv(probe_fd, b, sizeof b, MSG_DONTWAIT);
+
+	(void)sig;
+	atomic_store(&handler_errno, errno);
+	atomic_store(&handler_result, (int)r);
+	errno = saved;
+}
+
+/* Beside a thread blocked in read(): calls that must not wait for it. */
+static void probes_beside_reader(pthread_t reader)
+{
+	struct sigaction sa = { .sa_handler = on_usr1_recv,
+				.sa_flags = SA_RESTART };
+	struct mmsghdr mm;
+	struct iovec v;
+	char b[128];
+	int r, e, status;
+	pid_t pid;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_kill(reader, SIGUSR1);
+	while (atomic_load(&handler_result) == -2) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	r = atomic_load(&handler_result);
+	printf("handler recv(MSG_DONTWAIT)=%d errno=%s\n", r,
+	       r < 0 ? errname(atomic_load(&handler_errno)) : "0");
+	v.iov_base = b;
+	v.iov_len = sizeof b;
+	memset(&mm, 0, sizeof mm);
+	mm.msg_hdr.msg_iov = &v;
+	mm.msg_hdr.msg_iovlen = 1;
+	r = recvmmsg(probe_fd, &mm, 1, MSG_DONTWAIT, NULL);
+	e = errno;
+	printf("recvmmsg(MSG_DONTWAIT)=%d errno=%s\n", r, r < 0 ? errname(e) : "0");
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, &status, 0);
+	printf("fork: child exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	printf("fdopen: %s\n", fdopen(probe_fd, "r") != NULL ? "a stream" : strerror(errno));
+}
+
 /* dontwait-read ADDR: the request is written, the server never answers;
  * one thread blocks in read(); then recv(MSG_PEEK|MSG_DONTWAIT) and
- * recv(MSG_DONTWAIT) from the main thread must fail with EAGAIN at once.
+ * recv(MSG_DONTWAIT) from the main thread must fail with EAGAIN at once,
+ * and so must the probes of probes_beside_reader; fork() and fdopen()
+ * return at once.
  * dontwait-send ADDR: the server never reads; one thread blocks writing a
  * body into the full socket; send(MSG_DONTWAIT) must fail with EAGAIN at
  * once.  Each probe is bounded by a 5 s watchdog. */
@@ -526,6 +581,7 @@ static int dontwait(bool reading)
 		r = recv(probe_fd, b, sizeof b, MSG_DONTWAIT);
 		e = errno;
 		printf("recv(MSG_DONTWAIT)=%zd errno=%s\n", r, r < 0 ? errname(e) : "0");
+		probes_beside_reader(t);
 	} else {
 		t0 = now_ms();
 		r = send(probe_fd, "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
