@@ -7,16 +7,15 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
-#include "real.h"
-
-/* The library's own syscall() is its hook; this goes to libc's.  errno is
- * the caller's business: the hooks keep theirs around these calls. */
+/* (In the library this is its own syscall() hook, which passes futex
+ * calls on to libc's untouched.) */
 static long futex(atomic_uint *word, int op, unsigned val,
 		  const struct timespec *t)
 {
-	return REAL(syscall)(SYS_futex, word, op, val, t, NULL,
-			     FUTEX_BITSET_MATCH_ANY);
+	return syscall(SYS_futex, word, op, val, t, NULL,
+		       FUTEX_BITSET_MATCH_ANY);
 }
 
 void conn_lock_wait(struct conn_lock *l)

@@ -337,7 +337,8 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 	} else {
 		r = recv_held(c, fd, msg, lim, flags, plain);
 		if (r > 0 && c->resp.phase != HTTP_RESP_HEAD)
-			return r;	/* given up meanwhile: as it came */
+			return r;	/* given up meanwhile (asked to): as it
+					   came */
 	}
 	if (r <= 0)
 		return r;
@@ -571,6 +572,7 @@ static ssize_t read_loop(struct conn *c, int fd, struct msghdr *msg,
 		/* semantics we cannot follow */
 		resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 	for (;;) {
+		resp_stop_asked(c);	/* (the lock may have been left) */
 		if (conn_torn_down(c))
 			return 0;	/* as after the peer's close */
 		if (want == 0 && rout_left(c) == 0)
@@ -633,7 +635,6 @@ struct conn *conn_read_enter(int fd, int flags)
 			return CONN_BUSY;
 		}
 	}
-	resp_stop_asked(c);
 	return c;
 }
 
@@ -647,10 +648,8 @@ static struct conn *enter_elsewhere(int fd)
 
 	if (c == NULL)
 		return NULL;
-	if (conn_lock_unless(&c->rlock, &c->receiving, NULL)) {
-		resp_stop_asked(c);
+	if (conn_lock_unless(&c->rlock, &c->receiving, NULL))
 		return c;
-	}
 	atomic_fetch_or(&c->flags, CONN_RESP_STOP_UNSEEN);
 	conn_put(c);
 	return NULL;

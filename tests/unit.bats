@@ -30,3 +30,10 @@ setup() { ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == *" 0 failed"* ]]
 }
+
+@test "connection lock: mutual exclusion of 8 contending threads, trylock, deadline, no wait for a holder in the kernel" {
+	run timeout 120 "$ROOT/build/unit/test_conn_lock"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" 0 failed"* ]]
+}
