@@ -65,14 +65,12 @@ $(LAUNCHER): $(LAUNCHER_SRC) $(HEADERS) build/libdir.txt
 	$(CC) $(BASE) $(CFLAGS) -pthread -Ishim -DFORCECLOSE_LIBDIR='"$(LIBDIR)"' \
 	    -DFORCECLOSE_VERSION='"$(VERSION)"' -o $@ $(LAUNCHER_SRC)
 
-# unit tests link the pure code directly (the lock's, the lock)
-build/unit/test_conn_lock: tests/unit/test_conn_lock.c shim/conn_lock.c $(HEADERS)
+# unit tests link the code they test directly: the pure code, and the
+# connection lock (tests/sanitize/asan.sh builds them from UNIT_LINK too)
+UNIT_LINK = $(PURE_SRC) shim/conn_lock.c
+build/unit/%: tests/unit/%.c $(UNIT_LINK) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O2 -g -pthread -Ishim -o $@ $< shim/conn_lock.c
-
-build/unit/%: tests/unit/%.c $(PURE_SRC) $(HEADERS)
-	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O1 -g -Ishim -o $@ $< $(PURE_SRC)
+	$(CC) $(BASE) -O1 -g -pthread -Ishim -o $@ $< $(UNIT_LINK)
 
 build/tests/%: tests/c/%.c
 	@mkdir -p $(dir $@)

@@ -68,7 +68,7 @@ RT=$("$CC_ASAN" -print-file-name=libclang_rt.asan-x86_64.so)
 rm -rf "$LOGS"
 mkdir -p "$OUT/unit" "$LOGS"
 read -r -a SRC <<<"$(mkvar '$(LIB_SRC) $(PURE_SRC)')"
-read -r -a PURE <<<"$(mkvar '$(PURE_SRC)')"
+read -r -a UNIT_LINK <<<"$(mkvar '$(UNIT_LINK)')"
 read -r -a CFLAGS <<<"$(mkvar '$(LIB_CFLAGS)')"
 read -r -a LDFLAGS <<<"$(mkvar '$(LIB_LDFLAGS)')"
 read -r -a BASE <<<"$(mkvar '$(BASE)')"
@@ -83,7 +83,7 @@ mv "$OUT/libforceclose.so.tmp" "$OUT/libforceclose.so"
 	die "building asan_compat.so failed"
 for u in "${UNIT[@]}"; do
 	"$CC_ASAN" "${BASE[@]}" $SAN -Ishim -o "$OUT/unit/$(basename "$u" .c)" \
-		"$u" "${PURE[@]}" || die "building $u failed"
+		"$u" "${UNIT_LINK[@]}" -pthread || die "building $u failed"
 done
 echo "# built build/asan ($(( SECONDS - t0 )) s)"
 
