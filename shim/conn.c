@@ -342,11 +342,16 @@ struct conn *conn_write_enter(int fd, int flags)
 		/* another writer (maybe blocked in the kernel): a call that
 		 * must not wait fails as on a full socket; a signal handler
 		 * inside this thread's own send goes to libc */
-		if ((flags & MSG_DONTWAIT) ||
-		    atomic_load_explicit(&c->sending, memory_order_relaxed) ==
-			    (unsigned long)pthread_self()) {
+		if (atomic_load_explicit(&c->sending, memory_order_relaxed) ==
+		    (unsigned long)pthread_self()) {
+			atomic_fetch_or(&c->flags, CONN_REQ_STOP_MOVED |
+						   CONN_RESP_STOP_MOVED);
 			conn_put(c);
-			return flags & MSG_DONTWAIT ? CONN_BUSY : NULL;
+			return NULL;
+		}
+		if (flags & MSG_DONTWAIT) {
+			conn_put(c);
+			return CONN_BUSY;
 		}
 		conn_lock(&c->wlock);
 	}
@@ -526,7 +531,7 @@ void conn_atfork_prepare(void)
 	unsigned fd, high = fdtable_high();
 	struct timespec deadline;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += FORK_LOCK_WAIT_S;
 	/* not in a vfork child: its sockets are not ours */
 	for (fd = 0; fd <= high && conn_table_mutable(); fd++)

@@ -52,6 +52,12 @@ enum {
 	CONN_RESP_STOP_UNSEEN = 1u << 11,	/* ... or fdopen, splice,
 					   recvmmsg (GAVE_UP_UNSEEN_BYTES);
 					   done by the next holder of rlock */
+	CONN_REQ_STOP_MOVED = 1u << 12,	/* a signal handler wrote on the
+					   socket inside its own thread's send:
+					   its bytes went past the rewriter, so
+					   the request side gives up at its
+					   next write (the response side too:
+					   CONN_RESP_STOP_MOVED) */
 };
 
 /* conn.host_rule: which Host filters apply to this connection's requests */
@@ -284,7 +290,9 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
  * splice).  When `count` bytes fit in the current body they are counted;
  * otherwise what is owed is flushed and the connection given up.  Returns
  * 0, then call the real function and conn_write_unseen_done() with its
- * result; or -1 with errno when flushing what was owed failed. */
+ * result (the connection is marked sending in between: the call may
+ * block with the lock kept); or -1 with errno when flushing what was
+ * owed failed. */
 int conn_write_unseen(struct conn *c, int fd, size_t count);
 void conn_write_unseen_done(struct conn *c, ssize_t sent);
 
@@ -327,9 +335,15 @@ void conn_read_leave(struct conn *c);
  * number turned out not to be the socket: conn_number_lost). */
 #define CONN_READ_PASS ((ssize_t)-2)
 
+/* conn_read's answer -1 (errno set) when it returns with the lock left:
+ * its wait for bytes ended without any while another reader held the
+ * lock in the kernel.  The caller drops its reference only (conn_put). */
+#define CONN_READ_UNLOCKED ((ssize_t)-5)
+
 /* Reads into msg's iovecs (msg_name and msg_control are cleared when the
  * bytes come from the shim).  Returns what recvmsg() would, or
- * CONN_READ_PASS.  plain: the program called read, recv or readv, so msg
+ * CONN_READ_PASS, or CONN_READ_UNLOCKED (never with MSG_DONTWAIT, which
+ * does not wait).  plain: the program called read, recv or readv, so msg
  * is the shim's and only the bytes and the count reach the program (not
  * msg_flags).  One blocking call keeps the lock: the read of a response
  * head straight into the program's buffer (read_direct; another thread's

@@ -36,30 +36,6 @@ void conn_lock_wake(struct conn_lock *l)
 	errno = saved;
 }
 
-bool conn_lock_until(struct conn_lock *l, const struct timespec *deadline)
-{
-	int saved = errno;
-	bool got = true;
-
-	if (conn_trylock(l))
-		return true;
-	while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
-		if (futex(&l->word, FUTEX_WAIT_BITSET_PRIVATE |
-				     FUTEX_CLOCK_REALTIME,
-			  2, deadline) != 0 &&
-		    errno == ETIMEDOUT) {
-			/* the word stays 2: the holder's unlock then makes
-			 * one futex call too many, which is harmless */
-			got = false;
-			break;
-		}
-	if (got)
-		atomic_store_explicit(&l->owner, (unsigned long)pthread_self(),
-				      memory_order_relaxed);
-	errno = saved;
-	return got;
-}
-
 #define SLICE_NS 1000000
 
 static bool passed(const struct timespec *now, const struct timespec *t)
@@ -68,26 +44,43 @@ static bool passed(const struct timespec *now, const struct timespec *t)
 	       (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
 }
 
+/* One wait of a slice at most (a relative timeout: CLOCK_MONOTONIC, so a
+ * step of the wall clock does not stretch it), then one more look.  On
+ * a failure the word stays 2: the holder's unlock then makes one futex
+ * call too many, which is harmless. */
+static bool take_within_slice(struct conn_lock *l)
+{
+	static const struct timespec slice = { 0, SLICE_NS };
+
+	if (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) == 0)
+		return true;
+	futex(&l->word, FUTEX_WAIT_PRIVATE, 2, &slice);
+	return atomic_exchange_explicit(&l->word, 2, memory_order_acquire) == 0;
+}
+
 bool conn_lock_unless(struct conn_lock *l, atomic_ulong *in_kernel,
 		      const struct timespec *deadline)
 {
-	struct timespec slice;
+	struct timespec now;
+	int saved = errno;
+	bool got = false;
 
 	if (conn_trylock(l))
 		return true;
 	while (atomic_load_explicit(in_kernel, memory_order_relaxed) == 0) {
-		clock_gettime(CLOCK_REALTIME, &slice);
-		if (deadline != NULL && passed(&slice, deadline))
-			return false;
-		slice.tv_nsec += SLICE_NS;
-		if (slice.tv_nsec >= 1000000000) {
-			slice.tv_sec++;
-			slice.tv_nsec -= 1000000000;
+		if (deadline != NULL) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (passed(&now, deadline))
+				break;
 		}
-		if (deadline != NULL && passed(&slice, deadline))
-			slice = *deadline;
-		if (conn_lock_until(l, &slice))
-			return true;
+		if (take_within_slice(l)) {
+			atomic_store_explicit(&l->owner,
+					      (unsigned long)pthread_self(),
+					      memory_order_relaxed);
+			got = true;
+			break;
+		}
 	}
-	return false;
+	errno = saved;
+	return got;
 }

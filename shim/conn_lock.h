@@ -65,9 +65,6 @@ static inline void conn_unlock(struct conn_lock *l)
 		conn_lock_wake(l);
 }
 
-/* Takes l unless the absolute CLOCK_REALTIME deadline passes first. */
-bool conn_lock_until(struct conn_lock *l, const struct timespec *deadline);
-
 /* Was l held by some thread (at a fork)?  Its owner may lag behind the
  * word by an instruction or two: either one says so. */
 static inline bool conn_lock_held(struct conn_lock *l)
@@ -77,7 +74,7 @@ static inline bool conn_lock_held(struct conn_lock *l)
 
 /* Takes l unless its holder is in the kernel (*in_kernel, which that
  * holder sets, is not 0: it may stay there for as long as its peer likes)
- * or the absolute CLOCK_REALTIME deadline (NULL: none) passes: waits in
+ * or the absolute CLOCK_MONOTONIC deadline (NULL: none) passes: waits in
  * slices of a millisecond, looking at *in_kernel between them. */
 bool conn_lock_unless(struct conn_lock *l, atomic_ulong *in_kernel,
 		      const struct timespec *deadline);

@@ -286,10 +286,11 @@ static bool direct_ok(const struct conn *c, const struct msghdr *msg,
 
 /* Calls that could not take the lock from a reader in the kernel asked
  * the response side to give up (CONN_RESP_STOP_*): done by the next
- * holder of the lock, that reader first. */
+ * holder of the lock, that reader first (a sequentially consistent load,
+ * the other half of lock_or_ask's handshake). */
 static void resp_stop_asked(struct conn *c)
 {
-	unsigned f = atomic_load_explicit(&c->flags, memory_order_relaxed);
+	unsigned f = atomic_load(&c->flags);
 
 	if (f & (CONN_RESP_STOP_MOVED | CONN_RESP_STOP_UNSEEN))
 		resp_stop_tracking(c, f & CONN_RESP_STOP_MOVED ?
@@ -313,9 +314,10 @@ static ssize_t recv_held(struct conn *c, int fd, struct msghdr *msg,
 	atomic_store_explicit(&c->receiving, (unsigned long)pthread_self(),
 			      memory_order_release);
 	r = recv_limited(fd, msg, lim, flags, plain);
-	/* (a request that comes after this look is done by the next holder:
-	 * as if made after this call) */
-	atomic_store_explicit(&c->receiving, 0, memory_order_relaxed);
+	/* out of the kernel, then a look at the flags: both sequentially
+	 * consistent, so that a request either is seen here or sees this
+	 * reader out of the kernel and takes the lock (lock_or_ask) */
+	atomic_store(&c->receiving, 0);
 	err = errno;
 	resp_stop_asked(c);
 	errno = err;
@@ -469,9 +471,12 @@ static ssize_t read_length(struct conn *c, int fd, struct msghdr *msg,
 
 /* The program's call would block: wait for bytes with the lock left, with
  * a peek made as the program's call is made (blocking or not, with its
- * timeout and its signals).  True: look again; false: the call returns
- * -1 with errno. */
-static bool wait_bytes(struct conn *c, int fd, int flags, size_t want)
+ * timeout and its signals).  WAIT_AGAIN: look again; WAIT_FAILED: the
+ * call returns -1 with errno; WAIT_FAILED_UNLOCKED: the same, and the
+ * lock was not taken again. */
+enum { WAIT_AGAIN, WAIT_FAILED, WAIT_FAILED_UNLOCKED };
+
+static int wait_bytes(struct conn *c, int fd, int flags, size_t want)
 {
 	uint8_t buf[WAIT_PEEK];
 	size_t n = want == 0 ? 1 : want < sizeof buf ? want : sizeof buf;
@@ -481,23 +486,33 @@ static bool wait_bytes(struct conn *c, int fd, int flags, size_t want)
 	conn_unlock(&c->rlock);
 	r = REAL(recv)(fd, buf, n, MSG_PEEK | (flags & MSG_DONTWAIT));
 	err = errno;
-	conn_lock(&c->rlock);
-	if (r > 0 && fdtable_peek(fd) != c) {
-		resp_take_from_closed(c, buf, (size_t)r < want ? (size_t)r : want);
-		return true;
+	if (r < 0 && !conn_lock_unless(&c->rlock, &c->receiving, NULL)) {
+		/* the wait ended without bytes (a signal, a timeout), and
+		 * another reader is in the kernel with the lock: the call
+		 * fails now, as it would have, rather than wait for that
+		 * reader.  (Nothing is held: that reader took the lock with
+		 * nothing held, direct_ok.) */
+		errno = err;
+		return WAIT_FAILED_UNLOCKED;
 	}
 	if (r >= 0)
-		return true;	/* bytes, or the end of the stream */
+		conn_lock(&c->rlock);	/* bytes: that reader comes back too */
+	if (r > 0 && fdtable_peek(fd) != c) {
+		resp_take_from_closed(c, buf, (size_t)r < want ? (size_t)r : want);
+		return WAIT_AGAIN;
+	}
+	if (r >= 0)
+		return WAIT_AGAIN;	/* bytes, or the end of the stream */
 	if (c->rheld_len > 0 && err != EAGAIN && err != EWOULDBLOCK &&
 	    err != EINTR) {
 		/* the kernel reports an error once, and the held bytes came
 		 * before it: they go first, the error after them */
 		c->rerr = err;
 		resp_stop_tracking(c, -1);
-		return true;
+		return WAIT_AGAIN;
 	}
 	errno = err;
-	return false;
+	return WAIT_FAILED;
 }
 
 /* One step of a read; NEED_WAIT when the kernel had nothing yet. */
@@ -584,8 +599,12 @@ static ssize_t read_loop(struct conn *c, int fd, struct msghdr *msg,
 			observe_eof(&c->obs);
 		if (r != NEED_WAIT)
 			return r;
-		if (!wait_bytes(c, fd, flags, want))
+		switch (wait_bytes(c, fd, flags, want)) {
+		case WAIT_FAILED:
 			return -1;
+		case WAIT_FAILED_UNLOCKED:
+			return CONN_READ_UNLOCKED;
+		}
 		if (fdtable_peek(fd) != c && rout_left(c) == 0)
 			return 0;	/* closed meanwhile: the old socket's end */
 	}
@@ -638,19 +657,30 @@ struct conn *conn_read_enter(int fd, int flags)
 	return c;
 }
 
-/* The response side of fd, locked, for a call that takes it elsewhere
- * (fdopen, splice, recvmmsg); NULL when there is none, or when a reader
- * holds it in the kernel: then that reader gives it up when it comes
- * back (CONN_RESP_STOP_UNSEEN), and this call does not wait for it. */
+/* For a call that takes the response side elsewhere (fdopen, splice,
+ * recvmmsg): true with c->rlock taken; false when a reader holds it in
+ * the kernel, which then gives the side up when it comes back
+ * (CONN_RESP_STOP_UNSEEN), and this call does not wait for it.  If that
+ * reader came back before it could see the request, it is no longer in
+ * the kernel here, and the lock is taken after all (its held bytes, if
+ * it kept any, are then owed first: conn_read_elsewhere). */
+static bool lock_or_ask(struct conn *c)
+{
+	for (;;) {
+		if (conn_lock_unless(&c->rlock, &c->receiving, NULL))
+			return true;
+		atomic_fetch_or(&c->flags, CONN_RESP_STOP_UNSEEN);
+		if (atomic_load(&c->receiving) != 0)
+			return false;
+	}
+}
+
 static struct conn *enter_elsewhere(int fd)
 {
 	struct conn *c = conn_acquire_active(fd);
 
-	if (c == NULL)
-		return NULL;
-	if (conn_lock_unless(&c->rlock, &c->receiving, NULL))
+	if (c == NULL || lock_or_ask(c))
 		return c;
-	atomic_fetch_or(&c->flags, CONN_RESP_STOP_UNSEEN);
 	conn_put(c);
 	return NULL;
 }
@@ -688,13 +718,10 @@ void conn_release(int fd)
 	c = fdtable_acquire(fd);
 	if (c == NULL || c == &conn_closed)
 		goto out;
-	if (conn_lock_unless(&c->rlock, &c->receiving, NULL)) {
+	if (lock_or_ask(c)) {
 		if (!conn_torn_down(c))
 			resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 		conn_unlock(&c->rlock);
-	} else {
-		/* a reader in the kernel gives up when it comes back */
-		atomic_fetch_or(&c->flags, CONN_RESP_STOP_UNSEEN);
 	}
 	/* stdio reads and writes through glibc's own calls: nothing the
 	 * shim could still deliver reaches it, and the number may be

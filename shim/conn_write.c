@@ -473,16 +473,20 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 	ssize_t s, result = 0;
 	struct head_start start;
 	bool fresh = false;	/* pending is a head this call took */
+	unsigned given_up;
 	bool raise_sigpipe = false;
 
 	if (conn_torn_down(c)) {
 		errno = EPIPE;	/* as after a peer's close, minus SIGPIPE */
 		return -1;
 	}
-	/* a connection given up on one side is pass-through for good */
-	if ((atomic_load(&c->flags) & CONN_RESP_GAVE_UP) &&
-	    c->req.phase != HTTP_REQ_OPAQUE)
-		stop_rewriting(c, -1);
+	/* a connection given up on one side is pass-through for good, and so
+	 * is one a signal handler wrote on past the rewriter */
+	given_up = atomic_load(&c->flags) &
+		   (CONN_RESP_GAVE_UP | CONN_REQ_STOP_MOVED);
+	if (given_up && c->req.phase != HTTP_REQ_OPAQUE)
+		stop_rewriting(c, given_up & CONN_REQ_STOP_MOVED ?
+					  GAVE_UP_MOVED : -1);
 	for (;;) {
 		if (c->req.phase == HTTP_REQ_HEAD && pending_left(c) == 0) {
 			start.req = c->req;
@@ -682,14 +686,20 @@ int conn_write_unseen(struct conn *c, int fd, size_t count)
 		errno = EPIPE;	/* as after a peer's close, minus SIGPIPE */
 		return -1;
 	}
-	if (c->req.phase == HTTP_REQ_BODY_LENGTH && pending_left(c) == 0 &&
-	    count <= c->req.body_left)
-		return 0;
-	return conn_give_up(c, fd, MSG_NOSIGNAL, GAVE_UP_UNSEEN_BYTES);
+	if ((c->req.phase != HTTP_REQ_BODY_LENGTH || pending_left(c) != 0 ||
+	     count > c->req.body_left) &&
+	    conn_give_up(c, fd, MSG_NOSIGNAL, GAVE_UP_UNSEEN_BYTES) < 0)
+		return -1;
+	/* the program's call, made next, may block with the lock kept */
+	atomic_store_explicit(&c->sending, (unsigned long)pthread_self(),
+			      memory_order_release);
+	return 0;
 }
 
 void conn_write_unseen_done(struct conn *c, ssize_t sent)
 {
+	atomic_store_explicit(&c->sending, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	if (sent > 0)
 		http_request_pass(&c->req, NULL, (size_t)sent);
 	if (c->req.phase == HTTP_REQ_OPAQUE && pending_left(c) == 0)

@@ -26,6 +26,11 @@ static ssize_t through(struct conn *c, int fd, struct msghdr *m, int flags,
 		       bool plain)
 {
 	ssize_t r = conn_read(c, fd, m, flags, plain);
+
+	if (r == CONN_READ_UNLOCKED) {
+		conn_put(c);
+		return -1;
+	}
 	conn_read_leave(c);
 	return r;
 }

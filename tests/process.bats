@@ -216,6 +216,27 @@ stats_wait() {
     echo "$output"; [ "$status" -eq 0 ]
 }
 
+@test "a signal ends a small read() with EINTR at once, beside a large read() blocked on the same socket" {
+    start_server sink      # records, never answers: both readers stay blocked
+    set_phase base
+    run timeout 60 "$PROC" interrupted-read "127.0.0.1:$SERVER_PORT"
+    echo "baseline: status $status: $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"small read()=-1 errno=EINTR"* ]]
+    set_phase shim
+    # the library keeps the large read's lock in the kernel; the small
+    # read waits for bytes with it left: the signal must end it, not the
+    # large read's return (proc's 5 s watchdog: exit 3)
+    run timeout 60 env LD_PRELOAD="$FC_PRELOAD" "$PROC" interrupted-read "127.0.0.1:$SERVER_PORT"
+    echo "library: status $status: $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"small read()=-1 errno=EINTR"* ]]
+    # loaded: the request on the wire says close
+    stats_wait "$SERVER_LOG/shim" "connections == 1"
+    run check_requests "$SERVER_LOG/shim" --expect-close --count 1
+    echo "$output"; [ "$status" -eq 0 ]
+}
+
 @test "MSG_DONTWAIT: send(MSG_DONTWAIT) beside a thread blocked writing into a full socket returns at once" {
     start_proc_server noread
     run timeout 30 "$PROC" dontwait-send "127.0.0.1:$PS_PORT"

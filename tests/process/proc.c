@@ -597,6 +597,77 @@ static int dontwait(bool reading)
 	return 0;
 }
 
+/* interrupted-read ADDR: the server never answers.  Thread B blocks in a
+ * small read() (under the library: a wait for bytes with the lock left),
+ * then thread R in a large one (the library keeps the lock in the
+ * kernel); a signal without SA_RESTART then ends B's read with EINTR, at
+ * once, as without the library: B must not wait for R. */
+static atomic_int small_tid, small_result = -2, small_errno;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+}
+
+static void *small_reader(void *arg)
+{
+	char b[100];
+	ssize_t r;
+
+	(void)arg;
+	atomic_store(&small_tid, (int)gettid());
+	r = read(probe_fd, b, sizeof b);
+	atomic_store(&small_errno, errno);
+	atomic_store(&small_result, (int)r);
+	return NULL;
+}
+
+static void wait_blocked(atomic_int *tid, const char *who)
+{
+	double t0 = now_ms();
+	struct timespec ms = { 0, 1000000 }, ms10 = { 0, 10000000 };
+
+	for (;;) {
+		int t = atomic_load(tid);
+		if (t != 0 && blocked_in_io(t)) {
+			nanosleep(&ms10, NULL);
+			if (blocked_in_io(t))
+				return;
+		}
+		if (now_ms() - t0 > 10000)
+			die("the %s never blocked in the kernel", who);
+		nanosleep(&ms, NULL);
+	}
+}
+
+static int interrupted_read(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr2 };	/* no SA_RESTART */
+	pthread_t small, large;
+	int r;
+
+	watchdog(30, "setting up the blocked readers");
+	sigaction(SIGUSR2, &sa, NULL);
+	probe_fd = connect_server(0);
+	write_str(probe_fd, "GET /never HTTP/1.1\r\nHost: x\r\n\r\n");
+	pthread_create(&small, NULL, small_reader, NULL);
+	wait_blocked(&small_tid, "small reader");
+	pthread_create(&large, NULL, blocked_reader, NULL);
+	wait_blocked(&blocked_tid, "large reader");
+	watchdog(5, "a signal did not end the small read() beside a blocked large one");
+	pthread_kill(small, SIGUSR2);
+	pthread_join(small, NULL);
+	r = atomic_load(&small_result);
+	printf("small read()=%d errno=%s\n", r,
+	       r < 0 ? errname(atomic_load(&small_errno)) : "0");
+	fflush(stdout);
+	watchdog(20, "ending the blocked large read");
+	shutdown(probe_fd, SHUT_RDWR);
+	pthread_join(large, NULL);
+	close(probe_fd);
+	return 0;
+}
+
 /* ---- 4. close() from a signal handler ---- */
 
 static atomic_int sig_fd = -1;
@@ -1238,6 +1309,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "fork-threaded")) { NEED(1); return fork_threaded(av); }
 	if (!strcmp(mode, "lock-churn")) { NEED(1); return lock_churn(av); }
 	if (!strcmp(mode, "dontwait-read")) return dontwait(true);
+	if (!strcmp(mode, "interrupted-read")) return interrupted_read();
 	if (!strcmp(mode, "dontwait-send")) return dontwait(false);
 	if (!strcmp(mode, "sig-close")) { NEED(1); return sig_close(av); }
 	if (!strcmp(mode, "fdopen-reuse")) { NEED(1); return fdopen_reuse(av); }

@@ -1,6 +1,6 @@
 /* Unit tests of the connection lock (shim/conn_lock.c): mutual exclusion
  * under contention (every contended lock sleeps on the futex and is woken
- * by an unlock), trylock, the deadline of conn_lock_until, and
+ * by an unlock), trylock, the deadline of conn_lock_unless, and
  * conn_lock_unless, which must not wait for a holder in the kernel.  A
  * wait that never ends is a failure too: unit.bats bounds the run. */
 #define _GNU_SOURCE
@@ -16,7 +16,7 @@
 static int failures, checks;
 static struct conn_lock lock = CONN_LOCK_INIT;
 static unsigned long counter;	/* plain: only the lock protects it */
-static atomic_ulong in_kernel;
+static atomic_ulong in_kernel, never;	/* never: a holder never in it */
 static atomic_int stage;
 
 static void check(int ok, const char *what)
@@ -70,7 +70,7 @@ static struct timespec in_ms(long ms)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_REALTIME, &t);
+	clock_gettime(CLOCK_MONOTONIC, &t);
 	t.tv_nsec += ms * 1000000;
 	t.tv_sec += t.tv_nsec / 1000000000;
 	t.tv_nsec %= 1000000000;
@@ -102,7 +102,8 @@ int main(void)
 	pthread_create(&t[0], NULL, holder, NULL);
 	wait_stage(1);
 	soon = in_ms(20);
-	check(!conn_lock_until(&lock, &soon), "the deadline ends the wait");
+	check(!conn_lock_unless(&lock, &never, &soon),
+	      "the deadline ends the wait");
 	check(!conn_lock_unless(&lock, &in_kernel, NULL),
 	      "no wait for a holder in the kernel");
 	/* out of the kernel, still holding: wait for it */
@@ -114,7 +115,8 @@ int main(void)
 	pthread_join(t[0], NULL);
 	conn_unlock(&lock);
 	soon = in_ms(20);
-	check(conn_lock_until(&lock, &soon), "a free lock before the deadline");
+	check(conn_lock_unless(&lock, &never, &soon),
+	      "a free lock before the deadline");
 	conn_unlock(&lock);
 
 	printf("%d checks, %d failed\n", checks, failures);
