@@ -338,22 +338,21 @@ struct conn *conn_write_enter(int fd, int flags)
 
 	if (c == NULL)
 		return NULL;
-	if (!conn_trylock(&c->wlock)) {
-		/* another writer (maybe blocked in the kernel): a call that
-		 * must not wait fails as on a full socket; a signal handler
-		 * inside this thread's own send goes to libc */
-		if (atomic_load_explicit(&c->sending, memory_order_relaxed) ==
-		    (unsigned long)pthread_self()) {
-			atomic_fetch_or(&c->flags, CONN_REQ_STOP_MOVED |
-						   CONN_RESP_STOP_MOVED);
-			conn_put(c);
-			return NULL;
-		}
+	if (!(flags & MSG_DONTWAIT)) {
+		conn_lock(&c->wlock);
+	} else if (!conn_trylock(&c->wlock)) {
+		conn_put(c);
+		return CONN_BUSY;
+	}
+	while (c->sending) {
+		/* another thread is writing (maybe blocked in the kernel):
+		 * a call that must not wait fails as on a full socket */
 		if (flags & MSG_DONTWAIT) {
+			conn_unlock(&c->wlock);
 			conn_put(c);
 			return CONN_BUSY;
 		}
-		conn_lock(&c->wlock);
+		conn_wait_turn(c);
 	}
 	/* Before each write of a request head: is fd still the socket that
 	 * was connected?  Its number may have been reused behind our back
@@ -374,6 +373,11 @@ struct conn *conn_write_enter(int fd, int flags)
 	c->verify_head = c->identity_lived && !c->identity_fresh;
 	c->identity_fresh = false;
 	return c;
+}
+
+void conn_wait_turn(struct conn *c)
+{
+	conn_turn_wait(&c->wturn, &c->wlock);
 }
 
 void conn_write_leave(struct conn *c)
@@ -464,8 +468,7 @@ void conn_close_later(struct conn *c, int fd)
  * No owed byte crosses a fork, and the child's one thread finds every lock
  * free.  The prepare handler sends what each tracked descriptor owes the
  * wire, without waiting, under that connection's writer lock (taken one
- * at a time; a writer in the kernel keeps it, maybe for as long as the
- * peer likes, and is not waited for: sending.  Otherwise the lock is held
+ * at a time: a lock is never held across a blocking call, so this waits
  * for nothing but a few non-blocking system calls).  Bytes owed at the
  * fork all the same (the socket would not take them, another thread is
  * sending them, or owed again since) are the parent's alone: the child
@@ -476,12 +479,11 @@ void conn_close_later(struct conn *c, int fd)
  * taken within FORK_LOCK_WAIT_S in all, is not waited for. */
 #define FORK_LOCK_WAIT_S 1
 
-/* A writer in the kernel (sending) owns the bytes it sends: they count as
- * owed, for the parent alone. */
+/* A writer in the kernel with the lock left (sending) owns the bytes it
+ * sends: they count as owed, for the parent alone. */
 static bool owes_wire(const struct conn *c)
 {
-	return atomic_load(&c->sending) != 0 ||
-	       c->pending_off < c->pending_len ||
+	return c->sending || c->pending_off < c->pending_len ||
 	       c->head_sent < c->held_len;
 }
 
@@ -517,8 +519,8 @@ static void flush_fd_for_fork(int fd, const struct timespec *deadline)
 		return;
 	if (c != &conn_closed &&
 	    atomic_load(&c->wlock.owner) != (unsigned long)pthread_self() &&
-	    conn_lock_unless(&c->wlock, &c->sending, deadline)) {
-		if (owes_wire(c) && !conn_torn_down(c) &&
+	    conn_lock_until(&c->wlock, deadline)) {
+		if (!c->sending && owes_wire(c) && !conn_torn_down(c) &&
 		    conn_verify_socket(c, fd))
 			flush_for_fork(c, fd);
 		conn_unlock(&c->wlock);
@@ -531,7 +533,7 @@ void conn_atfork_prepare(void)
 	unsigned fd, high = fdtable_high();
 	struct timespec deadline;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += FORK_LOCK_WAIT_S;
 	/* not in a vfork child: its sockets are not ours */
 	for (fd = 0; fd <= high && conn_table_mutable(); fd++)
@@ -562,23 +564,23 @@ void conn_atfork_child(void)
 	pthread_mutex_init(&close_window.lock, NULL);
 	conn_lock_init(&conn_closed.wlock);
 	conn_lock_init(&conn_closed.rlock);
+	conn_turn_init(&conn_closed.wturn);
+	conn_turn_init(&conn_closed.rturn);
 	EACH_CONN(c) {
-		/* a writer in the kernel holds the lock, but its state is as
-		 * it left it (sending is set after, and cleared before, its
-		 * changes): owes_wire says the bytes are the parent's */
-		bool wheld = conn_lock_held(&c->wlock) &&
-			     atomic_load(&c->sending) == 0;
-		/* a reader in the kernel (receiving) holds the lock too: the
+		bool wheld = conn_lock_held(&c->wlock);
+		/* a reader in the kernel (receiving) has the lock left: the
 		 * bytes it takes are the parent's */
-		bool rheld = conn_lock_held(&c->rlock);
+		bool rheld = conn_lock_held(&c->rlock) || c->receiving != 0;
 
 		conn_lock_init(&c->wlock);
 		conn_lock_init(&c->rlock);
-		atomic_store(&c->receiving, 0);
+		conn_turn_init(&c->wturn);
+		conn_turn_init(&c->rturn);
+		c->receiving = 0;
 		if (!wheld && !rheld && !owes_wire(c))
 			continue;
 		/* the parent's bytes, or a state some thread was changing */
-		atomic_store(&c->sending, 0);
+		c->sending = false;
 		c->pending_len = c->pending_off = 0;
 		c->held_len = c->head_sent = 0;
 		http_request_give_up(&c->req);

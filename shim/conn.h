@@ -44,20 +44,6 @@ enum {
 					   the kernel whether the number is
 					   still that socket (before it, the
 					   socket is still open) */
-	CONN_RESP_STOP_MOVED = 1u << 10,	/* a call that could not take
-					   rlock from a reader in the kernel
-					   asks the response side to give up:
-					   a signal handler inside that very
-					   read (GAVE_UP_MOVED) ... */
-	CONN_RESP_STOP_UNSEEN = 1u << 11,	/* ... or fdopen, splice,
-					   recvmmsg (GAVE_UP_UNSEEN_BYTES);
-					   done by the next holder of rlock */
-	CONN_REQ_STOP_MOVED = 1u << 12,	/* a signal handler wrote on the
-					   socket inside its own thread's send:
-					   its bytes went past the rewriter, so
-					   the request side gives up at its
-					   next write (the response side too:
-					   CONN_RESP_STOP_MOVED) */
 };
 
 /* conn.host_rule: which Host filters apply to this connection's requests */
@@ -103,10 +89,9 @@ struct conn {
 
 	/* request side, under wlock */
 	struct conn_lock wlock;
-	atomic_ulong sending;	/* pthread_self() of a writer in the kernel,
-				   holding wlock, or 0: the fork handler
-				   does not wait for it, and the bytes it
-				   sends are the parent's */
+	bool sending;		/* a writer is in the kernel with the lock
+				   left; others wait for their turn */
+	struct conn_turn wturn;	/* passed when sending ends */
 	struct http_request_stream req;
 	uint8_t *held;		/* an unfinished request head */
 	size_t held_len, held_cap;
@@ -129,10 +114,11 @@ struct conn {
 
 	/* response side, under rlock */
 	struct conn_lock rlock;
-	atomic_ulong receiving;	/* pthread_self() of a reader in the
-				   kernel, holding rlock (conn_read.c,
-				   read_direct), or 0: calls that must not
-				   wait for it do not (conn_read_enter) */
+	unsigned long receiving;	/* pthread_self() of a reader in the
+					   kernel with the lock left
+					   (conn_read.c, read_direct), or 0:
+					   others wait for their turn */
+	struct conn_turn rturn;	/* passed when receiving ends */
 	struct http_response_stream resp;
 	uint8_t *rheld;		/* an unfinished response head, taken from
 				   the kernel */
@@ -268,14 +254,15 @@ static inline bool conn_passes(int fd)
 }
 
 /* The write side of fd, locked, or NULL when the call should go straight
- * to libc (untracked, opaque, or fd is no longer the connected socket; or
- * a signal handler inside this thread's own send, which it cannot wait
- * for).  A writer keeps the lock in the kernel, so with
- * MSG_DONTWAIT in flags it never waits for another writer: CONN_BUSY
+ * to libc (untracked, opaque, or fd is no longer the connected socket).
+ * With MSG_DONTWAIT in flags it never waits for another writer: CONN_BUSY
  * then, and the call fails with EAGAIN. */
 #define CONN_BUSY ((struct conn *)1)
 struct conn *conn_write_enter(int fd, int flags);
 void conn_write_leave(struct conn *c);
+
+/* Waits, with c->wlock left, until no writer is in the kernel. */
+void conn_wait_turn(struct conn *c);
 
 /* Sends the program's bytes through the rewriter.  Called between enter
  * and leave.  Returns what write()/sendmsg() would: program bytes; or
@@ -290,9 +277,7 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
  * splice).  When `count` bytes fit in the current body they are counted;
  * otherwise what is owed is flushed and the connection given up.  Returns
  * 0, then call the real function and conn_write_unseen_done() with its
- * result (the connection is marked sending in between: the call may
- * block with the lock kept); or -1 with errno when flushing what was
- * owed failed. */
+ * result; or -1 with errno when flushing what was owed failed. */
 int conn_write_unseen(struct conn *c, int fd, size_t count);
 void conn_write_unseen_done(struct conn *c, ssize_t sent);
 
@@ -323,11 +308,8 @@ static inline bool conn_torn_down(const struct conn *c)
 }
 
 /* The read side of fd, locked, or NULL when the call should go straight
- * to libc.  A reader keeps the lock in the kernel (read_direct): with
- * MSG_DONTWAIT in flags a call does not wait for it (CONN_BUSY: the call
- * fails with EAGAIN); a signal handler inside that very read gets NULL,
- * and the response side gives up (CONN_RESP_STOP_MOVED). */
-struct conn *conn_read_enter(int fd, int flags);
+ * to libc. */
+struct conn *conn_read_enter(int fd);
 void conn_read_leave(struct conn *c);
 
 /* conn_read's answer when the program's own call should go to libc as it
@@ -335,21 +317,14 @@ void conn_read_leave(struct conn *c);
  * number turned out not to be the socket: conn_number_lost). */
 #define CONN_READ_PASS ((ssize_t)-2)
 
-/* conn_read's answer -1 (errno set) when it returns with the lock left:
- * its wait for bytes ended without any while another reader held the
- * lock in the kernel.  The caller drops its reference only (conn_put). */
-#define CONN_READ_UNLOCKED ((ssize_t)-5)
-
 /* Reads into msg's iovecs (msg_name and msg_control are cleared when the
  * bytes come from the shim).  Returns what recvmsg() would, or
- * CONN_READ_PASS, or CONN_READ_UNLOCKED (never with MSG_DONTWAIT, which
- * does not wait).  plain: the program called read, recv or readv, so msg
+ * CONN_READ_PASS.  plain: the program called read, recv or readv, so msg
  * is the shim's and only the bytes and the count reach the program (not
- * msg_flags).  One blocking call keeps the lock: the read of a response
- * head straight into the program's buffer (read_direct; another thread's
- * MSG_DONTWAIT call does not wait for it, conn_read_enter).  Every other
- * kernel call under the lock is non-blocking; a blocking caller waits for
- * bytes with the lock left (conn_read drops and re-takes c->rlock). */
+ * msg_flags).  Every kernel call under the lock is non-blocking; a
+ * blocking caller waits for bytes with the lock left (conn_read drops and
+ * re-takes c->rlock), so another thread's MSG_DONTWAIT call never waits
+ * for it. */
 ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 		  bool plain);
 

@@ -5,6 +5,7 @@
 #include "conn_lock.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -36,51 +37,50 @@ void conn_lock_wake(struct conn_lock *l)
 	errno = saved;
 }
 
-#define SLICE_NS 1000000
-
-static bool passed(const struct timespec *now, const struct timespec *t)
+bool conn_lock_until(struct conn_lock *l, const struct timespec *deadline)
 {
-	return now->tv_sec > t->tv_sec ||
-	       (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
-}
-
-/* One wait of a slice at most (a relative timeout: CLOCK_MONOTONIC, so a
- * step of the wall clock does not stretch it), then one more look.  On
- * a failure the word stays 2: the holder's unlock then makes one futex
- * call too many, which is harmless. */
-static bool take_within_slice(struct conn_lock *l)
-{
-	static const struct timespec slice = { 0, SLICE_NS };
-
-	if (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) == 0)
-		return true;
-	futex(&l->word, FUTEX_WAIT_PRIVATE, 2, &slice);
-	return atomic_exchange_explicit(&l->word, 2, memory_order_acquire) == 0;
-}
-
-bool conn_lock_unless(struct conn_lock *l, atomic_ulong *in_kernel,
-		      const struct timespec *deadline)
-{
-	struct timespec now;
 	int saved = errno;
-	bool got = false;
+	bool got = true;
 
 	if (conn_trylock(l))
 		return true;
-	while (atomic_load_explicit(in_kernel, memory_order_relaxed) == 0) {
-		if (deadline != NULL) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (passed(&now, deadline))
-				break;
-		}
-		if (take_within_slice(l)) {
-			atomic_store_explicit(&l->owner,
-					      (unsigned long)pthread_self(),
-					      memory_order_relaxed);
-			got = true;
+	while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
+		if (futex(&l->word, FUTEX_WAIT_BITSET_PRIVATE |
+				     FUTEX_CLOCK_REALTIME,
+			  2, deadline) != 0 &&
+		    errno == ETIMEDOUT) {
+			/* the word stays 2: the holder's unlock then makes
+			 * one futex call too many, which is harmless */
+			got = false;
 			break;
 		}
-	}
+	if (got)
+		atomic_store_explicit(&l->owner, (unsigned long)pthread_self(),
+				      memory_order_relaxed);
 	errno = saved;
 	return got;
+}
+
+void conn_turn_wait(struct conn_turn *t, struct conn_lock *l)
+{
+	/* read under the lock: a pass after the unlock changes it, and the
+	 * futex wait then returns at once (no lost wake-up) */
+	unsigned seq = atomic_load_explicit(&t->seq, memory_order_relaxed);
+	int saved = errno;
+
+	t->waiters++;
+	conn_unlock(l);
+	futex(&t->seq, FUTEX_WAIT_PRIVATE, seq, NULL);
+	conn_lock(l);
+	t->waiters--;
+	errno = saved;
+}
+
+void conn_turn_wake(struct conn_turn *t)
+{
+	int saved = errno;
+
+	atomic_fetch_add_explicit(&t->seq, 1, memory_order_relaxed);
+	futex(&t->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+	errno = saved;
 }

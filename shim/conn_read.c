@@ -10,13 +10,11 @@
  * the kernel until the rest has been delivered, keeping the socket
  * readable.  Body bytes go straight from the kernel to the program.
  *
- * One blocking call keeps c->rlock: the read of a response head straight
- * into the program's buffer (read_direct), as the program made it; calls
- * that must not wait for it do not (conn_read_enter).  Every other kernel
- * call under the lock is non-blocking.  When the program's call would
- * block there, conn_read leaves the lock, waits with a peek made as the
- * program's call would be made (blocking or not, with its timeouts and
- * signal behaviour), and looks again. */
+ * No lock across a blocking call: every kernel call under c->rlock is
+ * non-blocking.  When the program's call would block, conn_read leaves
+ * the lock, waits with a peek made as the program's call would be made
+ * (blocking or not, with its timeouts and signal behaviour), and looks
+ * again. */
 #define _GNU_SOURCE
 #include "conn.h"
 
@@ -284,44 +282,47 @@ static bool direct_ok(const struct conn *c, const struct msghdr *msg,
 	       !(atomic_load(&c->flags) & CONN_RESP_LOST);
 }
 
-/* Calls that could not take the lock from a reader in the kernel asked
- * the response side to give up (CONN_RESP_STOP_*): done by the next
- * holder of the lock, that reader first (a sequentially consistent load,
- * the other half of lock_or_ask's handshake). */
-static void resp_stop_asked(struct conn *c)
-{
-	unsigned f = atomic_load(&c->flags);
-
-	if (f & (CONN_RESP_STOP_MOVED | CONN_RESP_STOP_UNSEEN))
-		resp_stop_tracking(c, f & CONN_RESP_STOP_MOVED ?
-					      GAVE_UP_MOVED :
-					      GAVE_UP_UNSEEN_BYTES);
-}
-
 /* A blocking read made as the program's call is made (blocking or not,
  * with its timeout and its signals): one system call, as without the
- * library, rather than a look, a wait and a read.  The lock is kept:
- * other readers wait for it, except those that must not wait
- * (conn_read_enter); what may change the response side meanwhile (fdopen,
- * splice, a signal handler's read) only asks it to give up, which the
- * caller does first.  One lock and unlock a call, not two. */
-static ssize_t recv_held(struct conn *c, int fd, struct msghdr *msg,
-			 size_t lim, int flags, bool plain)
+ * library, rather than a look, a wait and a read.  The lock is left for
+ * it; other readers wait for their turn (conn_read), and what may change
+ * the response side meanwhile (fdopen, splice: conn_read_elsewhere, both
+ * under the lock) only gives it up, which the caller checks. */
+static ssize_t recv_unlocked(struct conn *c, int fd, struct msghdr *msg,
+			     size_t lim, int flags, bool plain)
 {
 	ssize_t r;
 	int err;
 
-	atomic_store_explicit(&c->receiving, (unsigned long)pthread_self(),
-			      memory_order_release);
+	c->receiving = (unsigned long)pthread_self();
+	conn_unlock(&c->rlock);
 	r = recv_limited(fd, msg, lim, flags, plain);
-	/* out of the kernel, then a look at the flags: both sequentially
-	 * consistent, so that a request either is seen here or sees this
-	 * reader out of the kernel and takes the lock (lock_or_ask) */
-	atomic_store(&c->receiving, 0);
 	err = errno;
-	resp_stop_asked(c);
+	conn_lock(&c->rlock);
+	c->receiving = 0;
+	conn_turn_pass(&c->rturn);
 	errno = err;
 	return r;
+}
+
+/* Another reader is in the kernel with the lock left: wait for it, unless
+ * the call must not wait.  A signal handler that reads while its own
+ * thread is in there cannot wait for itself: the response side goes
+ * pass-through.  Returns 0, or the call's answer. */
+static ssize_t wait_reader(struct conn *c, int flags)
+{
+	while (c->receiving != 0) {
+		if (flags & MSG_DONTWAIT) {
+			errno = EAGAIN;
+			return -1;
+		}
+		if (c->receiving == (unsigned long)pthread_self()) {
+			resp_stop_tracking(c, GAVE_UP_MOVED);
+			return CONN_READ_PASS;
+		}
+		conn_turn_wait(&c->rturn, &c->rlock);
+	}
+	return 0;
 }
 
 static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
@@ -337,10 +338,9 @@ static ssize_t read_direct(struct conn *c, int fd, struct msghdr *msg,
 	if (flags & MSG_DONTWAIT) {
 		r = recv_limited(fd, msg, lim, flags, plain);
 	} else {
-		r = recv_held(c, fd, msg, lim, flags, plain);
+		r = recv_unlocked(c, fd, msg, lim, flags, plain);
 		if (r > 0 && c->resp.phase != HTTP_RESP_HEAD)
-			return r;	/* given up meanwhile (asked to): as it
-					   came */
+			return r;	/* given up meanwhile: as it came */
 	}
 	if (r <= 0)
 		return r;
@@ -471,12 +471,9 @@ static ssize_t read_length(struct conn *c, int fd, struct msghdr *msg,
 
 /* The program's call would block: wait for bytes with the lock left, with
  * a peek made as the program's call is made (blocking or not, with its
- * timeout and its signals).  WAIT_AGAIN: look again; WAIT_FAILED: the
- * call returns -1 with errno; WAIT_FAILED_UNLOCKED: the same, and the
- * lock was not taken again. */
-enum { WAIT_AGAIN, WAIT_FAILED, WAIT_FAILED_UNLOCKED };
-
-static int wait_bytes(struct conn *c, int fd, int flags, size_t want)
+ * timeout and its signals).  True: look again; false: the call returns
+ * -1 with errno. */
+static bool wait_bytes(struct conn *c, int fd, int flags, size_t want)
 {
 	uint8_t buf[WAIT_PEEK];
 	size_t n = want == 0 ? 1 : want < sizeof buf ? want : sizeof buf;
@@ -486,33 +483,23 @@ static int wait_bytes(struct conn *c, int fd, int flags, size_t want)
 	conn_unlock(&c->rlock);
 	r = REAL(recv)(fd, buf, n, MSG_PEEK | (flags & MSG_DONTWAIT));
 	err = errno;
-	if (r < 0 && !conn_lock_unless(&c->rlock, &c->receiving, NULL)) {
-		/* the wait ended without bytes (a signal, a timeout), and
-		 * another reader is in the kernel with the lock: the call
-		 * fails now, as it would have, rather than wait for that
-		 * reader.  (Nothing is held: that reader took the lock with
-		 * nothing held, direct_ok.) */
-		errno = err;
-		return WAIT_FAILED_UNLOCKED;
-	}
-	if (r >= 0)
-		conn_lock(&c->rlock);	/* bytes: that reader comes back too */
+	conn_lock(&c->rlock);
 	if (r > 0 && fdtable_peek(fd) != c) {
 		resp_take_from_closed(c, buf, (size_t)r < want ? (size_t)r : want);
-		return WAIT_AGAIN;
+		return true;
 	}
 	if (r >= 0)
-		return WAIT_AGAIN;	/* bytes, or the end of the stream */
+		return true;	/* bytes, or the end of the stream */
 	if (c->rheld_len > 0 && err != EAGAIN && err != EWOULDBLOCK &&
 	    err != EINTR) {
 		/* the kernel reports an error once, and the held bytes came
 		 * before it: they go first, the error after them */
 		c->rerr = err;
 		resp_stop_tracking(c, -1);
-		return WAIT_AGAIN;
+		return true;
 	}
 	errno = err;
-	return WAIT_FAILED;
+	return false;
 }
 
 /* One step of a read; NEED_WAIT when the kernel had nothing yet. */
@@ -587,7 +574,8 @@ static ssize_t read_loop(struct conn *c, int fd, struct msghdr *msg,
 		/* semantics we cannot follow */
 		resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 	for (;;) {
-		resp_stop_asked(c);	/* (the lock may have been left) */
+		if (c->receiving != 0 && (r = wait_reader(c, flags)) != 0)
+			return r;
 		if (conn_torn_down(c))
 			return 0;	/* as after the peer's close */
 		if (want == 0 && rout_left(c) == 0)
@@ -599,12 +587,8 @@ static ssize_t read_loop(struct conn *c, int fd, struct msghdr *msg,
 			observe_eof(&c->obs);
 		if (r != NEED_WAIT)
 			return r;
-		switch (wait_bytes(c, fd, flags, want)) {
-		case WAIT_FAILED:
+		if (!wait_bytes(c, fd, flags, want))
 			return -1;
-		case WAIT_FAILED_UNLOCKED:
-			return CONN_READ_UNLOCKED;
-		}
 		if (fdtable_peek(fd) != c && rout_left(c) == 0)
 			return 0;	/* closed meanwhile: the old socket's end */
 	}
@@ -630,59 +614,13 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 	return r;
 }
 
-struct conn *conn_read_enter(int fd, int flags)
+struct conn *conn_read_enter(int fd)
 {
 	struct conn *c = conn_acquire_active(fd);
 
-	if (c == NULL)
-		return NULL;
-	if (!conn_trylock(&c->rlock)) {
-		/* another reader, maybe in the kernel: a blocking call waits
-		 * for it, as it would without the library; one that must not
-		 * wait fails as on an empty socket; a signal handler inside
-		 * this thread's own read cannot wait for it */
-		if (atomic_load_explicit(&c->receiving, memory_order_relaxed) ==
-		    (unsigned long)pthread_self()) {
-			atomic_fetch_or(&c->flags, CONN_RESP_STOP_MOVED);
-			conn_put(c);
-			return NULL;
-		}
-		if (!(flags & MSG_DONTWAIT))
-			conn_lock(&c->rlock);
-		else if (!conn_lock_unless(&c->rlock, &c->receiving, NULL)) {
-			conn_put(c);
-			return CONN_BUSY;
-		}
-	}
+	if (c != NULL)
+		conn_lock(&c->rlock);
 	return c;
-}
-
-/* For a call that takes the response side elsewhere (fdopen, splice,
- * recvmmsg): true with c->rlock taken; false when a reader holds it in
- * the kernel, which then gives the side up when it comes back
- * (CONN_RESP_STOP_UNSEEN), and this call does not wait for it.  If that
- * reader came back before it could see the request, it is no longer in
- * the kernel here, and the lock is taken after all (its held bytes, if
- * it kept any, are then owed first: conn_read_elsewhere). */
-static bool lock_or_ask(struct conn *c)
-{
-	for (;;) {
-		if (conn_lock_unless(&c->rlock, &c->receiving, NULL))
-			return true;
-		atomic_fetch_or(&c->flags, CONN_RESP_STOP_UNSEEN);
-		if (atomic_load(&c->receiving) != 0)
-			return false;
-	}
-}
-
-static struct conn *enter_elsewhere(int fd)
-{
-	struct conn *c = conn_acquire_active(fd);
-
-	if (c == NULL || lock_or_ask(c))
-		return c;
-	conn_put(c);
-	return NULL;
 }
 
 void conn_read_leave(struct conn *c)
@@ -693,7 +631,7 @@ void conn_read_leave(struct conn *c)
 
 int conn_read_elsewhere(int fd)
 {
-	struct conn *c = enter_elsewhere(fd);
+	struct conn *c = conn_read_enter(fd);
 	int r = 1;
 
 	if (c == NULL)
@@ -718,11 +656,10 @@ void conn_release(int fd)
 	c = fdtable_acquire(fd);
 	if (c == NULL || c == &conn_closed)
 		goto out;
-	if (lock_or_ask(c)) {
-		if (!conn_torn_down(c))
-			resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
-		conn_unlock(&c->rlock);
-	}
+	conn_lock(&c->rlock);
+	if (!conn_torn_down(c))
+		resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
+	conn_unlock(&c->rlock);
 	/* stdio reads and writes through glibc's own calls: nothing the
 	 * shim could still deliver reaches it, and the number may be
 	 * reused once fclose() closes it where the shim cannot see */

@@ -428,23 +428,25 @@ static ssize_t send_pieces(int fd, const struct msghdr *m, int flags)
 }
 
 /* The send is made as the program's call is made (blocking or not, with
- * its timeout and its signals), so it may block, with the lock kept:
- * other writers wait for it (a call that must not wait fails with EAGAIN,
- * conn_write_enter), and the close, exit and fork flushes leave this
- * connection to this writer (a trylock; the fork handler looks at
- * sending).  One lock and unlock a call, not two. */
-static ssize_t send_held(struct conn *c, int fd, const struct msghdr *m,
-			 int flags)
+ * its timeout and its signals), so it may block: the lock is left for it.
+ * Other writers wait for their turn (conn_write_enter), the close, exit
+ * and fork flushes leave this connection to this writer, and nothing
+ * else touches the request side, so the state is as it was when the lock
+ * is taken again. */
+static ssize_t send_unlocked(struct conn *c, int fd, const struct msghdr *m,
+			     int flags)
 {
 	ssize_t s;
+	int err;
 
-	/* set after this call's changes, cleared before the next ones (the
-	 * fork child handler relies on it) */
-	atomic_store_explicit(&c->sending, (unsigned long)pthread_self(),
-			      memory_order_release);
+	c->sending = true;
+	conn_unlock(&c->wlock);
 	s = send_pieces(fd, m, flags);
-	atomic_store_explicit(&c->sending, 0, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
+	err = errno;
+	conn_lock(&c->wlock);
+	c->sending = false;
+	conn_turn_pass(&c->wturn);
+	errno = err;
 	return s;
 }
 
@@ -473,20 +475,16 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 	ssize_t s, result = 0;
 	struct head_start start;
 	bool fresh = false;	/* pending is a head this call took */
-	unsigned given_up;
 	bool raise_sigpipe = false;
 
 	if (conn_torn_down(c)) {
 		errno = EPIPE;	/* as after a peer's close, minus SIGPIPE */
 		return -1;
 	}
-	/* a connection given up on one side is pass-through for good, and so
-	 * is one a signal handler wrote on past the rewriter */
-	given_up = atomic_load(&c->flags) &
-		   (CONN_RESP_GAVE_UP | CONN_REQ_STOP_MOVED);
-	if (given_up && c->req.phase != HTTP_REQ_OPAQUE)
-		stop_rewriting(c, given_up & CONN_REQ_STOP_MOVED ?
-					  GAVE_UP_MOVED : -1);
+	/* a connection given up on one side is pass-through for good */
+	if ((atomic_load(&c->flags) & CONN_RESP_GAVE_UP) &&
+	    c->req.phase != HTTP_REQ_OPAQUE)
+		stop_rewriting(c, -1);
 	for (;;) {
 		if (c->req.phase == HTTP_REQ_HEAD && pending_left(c) == 0) {
 			start.req = c->req;
@@ -533,7 +531,7 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 		/* MSG_NOSIGNAL: a reader's teardown may shut the socket down
 		 * under this send, which is no reason for SIGPIPE; the peer's
 		 * close still raises it, as the kernel would have. */
-		s = send_held(c, fd, &msg, flags | MSG_NOSIGNAL);
+		s = send_unlocked(c, fd, &msg, flags | MSG_NOSIGNAL);
 		if (s < 0) {
 			int err = errno;
 			if (conn_number_lost(err)) {
@@ -686,20 +684,14 @@ int conn_write_unseen(struct conn *c, int fd, size_t count)
 		errno = EPIPE;	/* as after a peer's close, minus SIGPIPE */
 		return -1;
 	}
-	if ((c->req.phase != HTTP_REQ_BODY_LENGTH || pending_left(c) != 0 ||
-	     count > c->req.body_left) &&
-	    conn_give_up(c, fd, MSG_NOSIGNAL, GAVE_UP_UNSEEN_BYTES) < 0)
-		return -1;
-	/* the program's call, made next, may block with the lock kept */
-	atomic_store_explicit(&c->sending, (unsigned long)pthread_self(),
-			      memory_order_release);
-	return 0;
+	if (c->req.phase == HTTP_REQ_BODY_LENGTH && pending_left(c) == 0 &&
+	    count <= c->req.body_left)
+		return 0;
+	return conn_give_up(c, fd, MSG_NOSIGNAL, GAVE_UP_UNSEEN_BYTES);
 }
 
 void conn_write_unseen_done(struct conn *c, ssize_t sent)
 {
-	atomic_store_explicit(&c->sending, 0, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
 	if (sent > 0)
 		http_request_pass(&c->req, NULL, (size_t)sent);
 	if (c->req.phase == HTTP_REQ_OPAQUE && pending_left(c) == 0)
@@ -722,14 +714,14 @@ void conn_flush_on_close(int fd)
 	c = fdtable_acquire(fd);
 	if (c == NULL)
 		return;
-	/* a writer at work (maybe in the kernel, holding the lock) owns what
-	 * is owed; waiting for it could wait forever (this close or shutdown
-	 * may be what is meant to end its write) */
+	/* a writer at work (holding the lock, or in the kernel with it
+	 * left: sending) owns what is owed; waiting for it could wait forever
+	 * (this close or shutdown may be what is meant to end its write) */
 	if (!conn_trylock(&c->wlock)) {
 		conn_put(c);
 		return;
 	}
-	if ((c->held_len > 0 || pending_left(c) > 0) &&
+	if (!c->sending && (c->held_len > 0 || pending_left(c) > 0) &&
 	    conn_verify_socket(c, fd))
 		conn_give_up(c, fd, MSG_NOSIGNAL | MSG_DONTWAIT, -1);
 	conn_write_leave(c);
@@ -744,7 +736,8 @@ void conn_flush_all(void)
 		if (c == NULL)
 			continue;
 		if (conn_trylock(&c->wlock)) {
-			if ((c->held_len > 0 || pending_left(c) > 0) &&
+			if (!c->sending &&
+			    (c->held_len > 0 || pending_left(c) > 0) &&
 			    !conn_torn_down(c) && conn_verify_socket(c, (int)fd))
 				conn_give_up(c, (int)fd,
 					     MSG_NOSIGNAL | MSG_DONTWAIT, -1);

@@ -4,7 +4,6 @@
 #ifndef FORCECLOSE_IO_ARGS_H
 #define FORCECLOSE_IO_ARGS_H
 
-#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,14 +26,6 @@ static inline bool bad_iov(const struct iovec *iov, size_t cnt)
 		if (iov[i].iov_len > 0 && bad_ptr(iov[i].iov_base))
 			return true;
 	return false;
-}
-
-/* A MSG_DONTWAIT call found another writer (reader) at work, maybe in
- * the kernel: as on a full (empty) socket. */
-static inline int busy(void)
-{
-	errno = EAGAIN;
-	return -1;
 }
 
 /* A message header the kernel refuses before moving any byte. */

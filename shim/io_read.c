@@ -26,11 +26,6 @@ static ssize_t through(struct conn *c, int fd, struct msghdr *m, int flags,
 		       bool plain)
 {
 	ssize_t r = conn_read(c, fd, m, flags, plain);
-
-	if (r == CONN_READ_UNLOCKED) {
-		conn_put(c);
-		return -1;
-	}
 	conn_read_leave(c);
 	return r;
 }
@@ -40,16 +35,13 @@ static SLOW ssize_t recv_conn(int fd, void *buf, size_t n, int flags,
 			      struct sockaddr *addr, socklen_t *alen,
 			      bool is_read)
 {
-	struct conn *c = n > 0 && bad_ptr(buf) ? NULL :
-			 conn_read_enter(fd, is_read ? 0 : flags);
+	struct conn *c = n > 0 && bad_ptr(buf) ? NULL : conn_read_enter(fd);
 	struct iovec v = { buf, n };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	ssize_t r;
 
 	if (c == NULL)
 		goto pass;
-	if (c == CONN_BUSY)
-		return busy();
 	if (addr != NULL && alen != NULL && !bad_ptr(alen)) {
 		m.msg_name = addr;
 		m.msg_namelen = *alen;
@@ -144,7 +136,7 @@ static SLOW ssize_t readv_tracked(int fd, const struct iovec *iov, int cnt)
 
 	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (cnt >= 0 && cnt <= IOV_MAX && !bad_iov(iov, (size_t)cnt))
-		c = conn_read_enter(fd, 0);
+		c = conn_read_enter(fd);
 	if (c != NULL && (r = through(c, fd, &m, 0, true)) != CONN_READ_PASS)
 		return r;
 	return REAL(readv)(fd, iov, cnt);
@@ -159,12 +151,10 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 
 static SLOW ssize_t recvmsg_tracked(int fd, struct msghdr *msg, int flags)
 {
-	struct conn *c = bad_msg(msg) ? NULL : conn_read_enter(fd, flags);
+	struct conn *c = bad_msg(msg) ? NULL : conn_read_enter(fd);
 	ssize_t r;
 
 	tls_probe(fd);	/* a TLS call may be learning its socket */
-	if (c == CONN_BUSY)
-		return busy();
 	if (c != NULL &&
 	    (r = through(c, fd, msg, flags, false)) != CONN_READ_PASS)
 		return r;
@@ -188,9 +178,7 @@ static SLOW int recvmmsg_tracked(int fd, struct mmsghdr *vec, unsigned int n,
 	ssize_t got;
 
 	if (r == 2 && n > 0 && !bad_ptr(vec) && !bad_msg(&vec[0].msg_hdr) &&
-	    (c = conn_read_enter(fd, flags)) != NULL) {
-		if (c == CONN_BUSY)
-			return busy();
+	    (c = conn_read_enter(fd)) != NULL) {
 		got = through(c, fd, &vec[0].msg_hdr,
 			      flags & ~MSG_WAITFORONE, false);
 		if (got >= 0) {

@@ -32,6 +32,13 @@ static inline struct conn *tracked(int fd, int flags)
 	return conn_write_enter(fd, flags);
 }
 
+/* A MSG_DONTWAIT call found another writer at work: as a full socket. */
+static int busy(void)
+{
+	errno = EAGAIN;
+	return -1;
+}
+
 static ssize_t through(struct conn *c, int fd, const struct iovec *iov,
 		       int iovcnt, int flags)
 {
@@ -323,7 +330,7 @@ static ssize_t splice_owed(int in, off64_t *off_in, int out,
 	uint8_t buf[4096];
 	struct iovec v = { buf, len < sizeof buf ? len : sizeof buf };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
-	struct conn *c = conn_read_enter(in, 0);
+	struct conn *c = conn_read_enter(in);
 	ssize_t got, w;
 
 	if (c == NULL)
@@ -335,7 +342,7 @@ static ssize_t splice_owed(int in, off64_t *off_in, int out,
 	if (got <= 0)
 		return got;
 	w = REAL(write)(out, buf, (size_t)got);
-	if (w > 0 && (c = conn_read_enter(in, 0)) != NULL) {
+	if (w > 0 && (c = conn_read_enter(in)) != NULL) {
 		v.iov_len = (size_t)w;	/* now taken, as written */
 		conn_read(c, in, &m, MSG_DONTWAIT, false);
 		conn_read_leave(c);

@@ -31,7 +31,7 @@ setup() { ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"; }
 	[[ "$output" == *" 0 failed"* ]]
 }
 
-@test "connection lock: mutual exclusion of 8 contending threads, trylock, deadline, no wait for a holder in the kernel" {
+@test "connection lock: mutual exclusion of 8 contending threads, trylock, deadline, a turn passed to its waiter" {
 	run timeout 120 "$ROOT/build/unit/test_conn_lock"
 	echo "$output"
 	[ "$status" -eq 0 ]

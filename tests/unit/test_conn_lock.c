@@ -1,8 +1,8 @@
 /* Unit tests of the connection lock (shim/conn_lock.c): mutual exclusion
  * under contention (every contended lock sleeps on the futex and is woken
- * by an unlock), trylock, the deadline of conn_lock_unless, and
- * conn_lock_unless, which must not wait for a holder in the kernel.  A
- * wait that never ends is a failure too: unit.bats bounds the run. */
+ * by an unlock), trylock, the deadline of conn_lock_until, and a turn (a
+ * waiter, asleep with the lock left, woken by the pass).  A wait that
+ * never ends is a failure too: unit.bats bounds the run. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -16,7 +16,6 @@
 static int failures, checks;
 static struct conn_lock lock = CONN_LOCK_INIT;
 static unsigned long counter;	/* plain: only the lock protects it */
-static atomic_ulong in_kernel, never;	/* never: a holder never in it */
 static atomic_int stage;
 
 static void check(int ok, const char *what)
@@ -49,19 +48,30 @@ static void wait_stage(int s)
 		sched_yield();
 }
 
-/* Holds the lock "in the kernel" until told to leave it, then holds it
- * for bookkeeping a little longer and lets it go. */
+/* Holds the lock until told to let it go. */
 static void *holder(void *arg)
 {
-	struct timespec ms = { 0, 1000000 };
-
 	(void)arg;
 	conn_lock(&lock);
-	atomic_store(&in_kernel, 1);
 	atomic_store(&stage, 1);
 	wait_stage(2);
-	atomic_store(&in_kernel, 0);
-	nanosleep(&ms, NULL);
+	conn_unlock(&lock);
+	return NULL;
+}
+
+/* A turn, as a writer waits for another that is in the kernel with the
+ * lock left: the waiter sleeps under the lock until `busy` is cleared
+ * and the turn passed. */
+static struct conn_turn turn;
+static bool busy;	/* under the lock */
+
+static void *turn_waiter(void *arg)
+{
+	(void)arg;
+	conn_lock(&lock);
+	atomic_store(&stage, 3);
+	while (busy)
+		conn_turn_wait(&turn, &lock);
 	conn_unlock(&lock);
 	return NULL;
 }
@@ -70,7 +80,7 @@ static struct timespec in_ms(long ms)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_REALTIME, &t);
 	t.tv_nsec += ms * 1000000;
 	t.tv_sec += t.tv_nsec / 1000000000;
 	t.tv_nsec %= 1000000000;
@@ -98,26 +108,35 @@ int main(void)
 	conn_unlock(&lock);
 	check(!conn_lock_held(&lock), "free is seen");
 
-	/* a holder in the kernel: neither call waits for it */
+	/* another holder: the deadline ends the wait */
 	pthread_create(&t[0], NULL, holder, NULL);
 	wait_stage(1);
 	soon = in_ms(20);
-	check(!conn_lock_unless(&lock, &never, &soon),
-	      "the deadline ends the wait");
-	check(!conn_lock_unless(&lock, &in_kernel, NULL),
-	      "no wait for a holder in the kernel");
-	/* out of the kernel, still holding: wait for it */
+	check(!conn_lock_until(&lock, &soon), "the deadline ends the wait");
 	atomic_store(&stage, 2);
-	while (atomic_load(&in_kernel) != 0)
-		sched_yield();
-	check(conn_lock_unless(&lock, &in_kernel, NULL),
-	      "taken once the holder is out of the kernel and lets go");
 	pthread_join(t[0], NULL);
-	conn_unlock(&lock);
 	soon = in_ms(20);
-	check(conn_lock_unless(&lock, &never, &soon),
-	      "a free lock before the deadline");
+	check(conn_lock_until(&lock, &soon), "a free lock before the deadline");
+
+	/* a turn: the waiter sleeps with the lock left, and wakes once passed */
+	conn_turn_init(&turn);
+	busy = true;
 	conn_unlock(&lock);
+	pthread_create(&t[0], NULL, turn_waiter, NULL);
+	wait_stage(3);
+	for (;;) {	/* until it sleeps on the turn (its count, under the lock) */
+		conn_lock(&lock);
+		if (turn.waiters > 0)
+			break;
+		conn_unlock(&lock);
+		sched_yield();
+	}
+	busy = false;
+	conn_turn_pass(&turn);
+	conn_unlock(&lock);
+	pthread_join(t[0], NULL);
+	check(turn.waiters == 0 && !conn_lock_held(&lock),
+	      "the waiter woke on the pass and left");
 
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures != 0;
