@@ -203,8 +203,8 @@ stats_wait() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"recv(MSG_PEEK|MSG_DONTWAIT)=-1 errno=EAGAIN"* ]]
     [[ "$output" == *"recv(MSG_DONTWAIT)=-1 errno=EAGAIN"* ]]
-    # the library keeps the reader's lock in the kernel: none of these
-    # may wait for it (a handler on the reader's own thread least of all)
+    # a reader is in the kernel, marked receiving: none of these may wait
+    # for it (a handler on the reader's own thread least of all)
     [[ "$output" == *"handler recv(MSG_DONTWAIT)=-1 errno=EAGAIN"* ]]
     [[ "$output" == *"recvmmsg(MSG_DONTWAIT)=-1 errno=EAGAIN"* ]]
     [[ "$output" == *"fork: child exit 0"* ]]
@@ -224,8 +224,8 @@ stats_wait() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"small read()=-1 errno=EINTR"* ]]
     set_phase shim
-    # the library keeps the large read's lock in the kernel; the small
-    # read waits for bytes with it left: the signal must end it, not the
+    # the large read is in the kernel, marked receiving; the small read
+    # waits for bytes with the lock left: the signal must end it, not the
     # large read's return (proc's 5 s watchdog: exit 3)
     run timeout 60 env LD_PRELOAD="$FC_PRELOAD" "$PROC" interrupted-read "127.0.0.1:$SERVER_PORT"
     echo "library: status $status: $output"

@@ -476,9 +476,28 @@ static bool blocked_in_io(int tid)
 		;
 }
 
+/* Up to 10 s for thread *tid to be asleep in the kernel: asleep twice in
+ * a row, 10 ms apart, not a passing moment between two calls. */
+static void wait_blocked(atomic_int *tid, const char *who)
+{
+	double t0 = now_ms();
+	struct timespec ms = { 0, 1000000 }, ms10 = { 0, 10000000 };
+
+	for (;;) {
+		int t = atomic_load(tid);
+		if (t != 0 && blocked_in_io(t)) {
+			nanosleep(&ms10, NULL);
+			if (blocked_in_io(t))
+				return;
+		}
+		if (now_ms() - t0 > 10000)
+			die("the %s never blocked in the kernel", who);
+		nanosleep(&ms, NULL);
+	}
+}
+
 /* A signal handler on the blocked reader's own thread reads the socket it
- * is blocked on (the library keeps the reader's lock in the kernel: the
- * handler must not wait for its own thread). */
+ * is blocked on: it must not wait for its own thread's read. */
 static atomic_int handler_result = -2, handler_errno;
 
 static void on_usr1_recv(int sig)
@@ -543,7 +562,7 @@ static int dontwait(bool reading)
 	double t0;
 	char b[128];
 	ssize_t r;
-	int tid = 0, e, i;
+	int e;
 
 	signal(SIGPIPE, SIG_IGN);
 	watchdog(20, "setting up the blocked thread");
@@ -551,26 +570,9 @@ static int dontwait(bool reading)
 	if (reading)
 		write_str(probe_fd, "GET /never HTTP/1.1\r\nHost: x\r\n\r\n");
 	pthread_create(&t, NULL, reading ? blocked_reader : blocked_writer, NULL);
-	/* up to 10 s for the thread to be asleep in the kernel: it does one
-	 * call (after a 64-byte write for the writer, and filling a socket
-	 * of a few KiB) */
-	t0 = now_ms();
-	for (i = 0;; i++) {
-		tid = atomic_load(&blocked_tid);
-		if (tid != 0 && blocked_in_io(tid)) {
-			/* asleep twice in a row, 10 ms apart: not a
-			 * passing moment between two calls */
-			struct timespec ms10 = { 0, 10000000 };
-			nanosleep(&ms10, NULL);
-			if (blocked_in_io(tid))
-				break;
-		}
-		if (now_ms() - t0 > 10000)
-			die("the %s thread never blocked in the kernel",
-			    reading ? "reader" : "writer");
-		struct timespec ms = { 0, 1000000 };
-		nanosleep(&ms, NULL);
-	}
+	/* it does one call (after a 64-byte write for the writer, and
+	 * filling a socket of a few KiB) */
+	wait_blocked(&blocked_tid, reading ? "reader thread" : "writer thread");
 	watchdog(5, reading ? "recv(MSG_DONTWAIT) beside a blocked read() did not return"
 			    : "send(MSG_DONTWAIT) beside a blocked write() did not return");
 	if (reading) {
@@ -599,9 +601,9 @@ static int dontwait(bool reading)
 
 /* interrupted-read ADDR: the server never answers.  Thread B blocks in a
  * small read() (under the library: a wait for bytes with the lock left),
- * then thread R in a large one (the library keeps the lock in the
- * kernel); a signal without SA_RESTART then ends B's read with EINTR, at
- * once, as without the library: B must not wait for R. */
+ * then thread R in a large one (one recv, the connection marked
+ * receiving); a signal without SA_RESTART then ends B's read with EINTR,
+ * at once, as without the library: B must not wait for R. */
 static atomic_int small_tid, small_result = -2, small_errno;
 
 static void on_usr2(int sig)
@@ -620,24 +622,6 @@ static void *small_reader(void *arg)
 	atomic_store(&small_errno, errno);
 	atomic_store(&small_result, (int)r);
 	return NULL;
-}
-
-static void wait_blocked(atomic_int *tid, const char *who)
-{
-	double t0 = now_ms();
-	struct timespec ms = { 0, 1000000 }, ms10 = { 0, 10000000 };
-
-	for (;;) {
-		int t = atomic_load(tid);
-		if (t != 0 && blocked_in_io(t)) {
-			nanosleep(&ms10, NULL);
-			if (blocked_in_io(t))
-				return;
-		}
-		if (now_ms() - t0 > 10000)
-			die("the %s never blocked in the kernel", who);
-		nanosleep(&ms, NULL);
-	}
 }
 
 static int interrupted_read(void)
