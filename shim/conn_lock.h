@@ -2,7 +2,7 @@
  * waiter waits for while another thread is in the kernel with the lock
  * left.  One atomic word each on a futex, not pthread_mutex_t and
  * pthread_cond_t: the uncontended lock and unlock are one locked
- * instruction each, inline (an exchange takes six of each), and a
+ * instruction each, inline (an exchange takes five of each), and a
  * connection is 160 bytes smaller.  Not recursive, as the default pthread mutex. */
 #ifndef FORCECLOSE_CONN_LOCK_H
 #define FORCECLOSE_CONN_LOCK_H
