@@ -576,6 +576,12 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 				conn_unlock(&c->wlock);
 				room = wait_writable(fd);
 				conn_lock(&c->wlock);
+				/* another writer may have gone into the kernel
+				 * with what is owed meanwhile: its turn ends
+				 * before this one looks at it again, or both
+				 * would send the same bytes */
+				while (c->sending)
+					conn_wait_turn(c);
 				fresh = false;
 				if (fdtable_peek(fd) != c) {
 					confirmed = done;
