@@ -281,6 +281,14 @@ ssize_t conn_write(struct conn *c, int fd, const struct iovec *iov,
 int conn_write_unseen(struct conn *c, int fd, size_t count);
 void conn_write_unseen_done(struct conn *c, ssize_t sent);
 
+/* Around a call that may block with the write side entered (the real
+ * sendfile or splice, as the program's own send in conn_write): the lock
+ * is left and the side marked sending, so that no lock is held across a
+ * blocking system call; other writers wait for this turn, and the close,
+ * exit and fork flushes leave the connection to it.  Resume keeps errno. */
+void conn_write_pause(struct conn *c);
+void conn_write_resume(struct conn *c);
+
 /* Flushes what is owed and stops rewriting this connection for good,
  * counted under reason (enum stats_reason; -1: not a give-up, the program
  * is closing or exiting).  Called between enter and leave.  Returns 0, or

@@ -433,20 +433,30 @@ static ssize_t send_pieces(int fd, const struct msghdr *m, int flags)
  * and fork flushes leave this connection to this writer, and nothing
  * else touches the request side, so the state is as it was when the lock
  * is taken again. */
-static ssize_t send_unlocked(struct conn *c, int fd, const struct msghdr *m,
-			     int flags)
+void conn_write_pause(struct conn *c)
 {
-	ssize_t s;
-	int err;
-
 	c->sending = true;
 	conn_unlock(&c->wlock);
-	s = send_pieces(fd, m, flags);
-	err = errno;
+}
+
+void conn_write_resume(struct conn *c)
+{
+	int err = errno;
+
 	conn_lock(&c->wlock);
 	c->sending = false;
 	conn_turn_pass(&c->wturn);
 	errno = err;
+}
+
+static ssize_t send_unlocked(struct conn *c, int fd, const struct msghdr *m,
+			     int flags)
+{
+	ssize_t s;
+
+	conn_write_pause(c);
+	s = send_pieces(fd, m, flags);
+	conn_write_resume(c);
 	return s;
 }
 

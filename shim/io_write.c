@@ -293,7 +293,10 @@ EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		return -1;
 	}
 	hold_sigpipe(&hold);
-	r = release_sigpipe(&hold, c, REAL(sendfile)(out, in, off, count));
+	conn_write_pause(c);
+	r = REAL(sendfile)(out, in, off, count);
+	conn_write_resume(c);
+	r = release_sigpipe(&hold, c, r);
 	conn_write_unseen_done(c, r);
 	conn_write_leave(c);
 	return r;
@@ -316,7 +319,10 @@ EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 		return -1;
 	}
 	hold_sigpipe(&hold);
-	r = release_sigpipe(&hold, c, REAL(sendfile64)(out, in, off, count));
+	conn_write_pause(c);
+	r = REAL(sendfile64)(out, in, off, count);
+	conn_write_resume(c);
+	r = release_sigpipe(&hold, c, r);
 	conn_write_unseen_done(c, r);
 	conn_write_leave(c);
 	return r;
@@ -377,8 +383,10 @@ EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out,
 		return -1;
 	}
 	hold_sigpipe(&hold);
-	r = release_sigpipe(&hold, c, REAL(splice)(in, off_in, out, off_out,
-						   len, flags));
+	conn_write_pause(c);
+	r = REAL(splice)(in, off_in, out, off_out, len, flags);
+	conn_write_resume(c);
+	r = release_sigpipe(&hold, c, r);
 	conn_write_unseen_done(c, r);
 	conn_write_leave(c);
 	return r;

@@ -256,6 +256,28 @@ stats_wait() {
     [ "$(proc_stat "$T/stats" requests_rewritten)" -ge 1 ]
 }
 
+@test "sendfile() blocked in a full tracked socket: send(MSG_DONTWAIT) and ten fork()s beside it return at once" {
+    start_proc_server noread
+    run timeout 60 "$PROC" dontwait-sendfile "127.0.0.1:$PS_PORT"
+    echo "baseline: status $status: $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"fork: 10 of 10 children exit 0"* ]]
+    # the body goes by sendfile() within its Content-Length: the library
+    # keeps the connection and makes the call with the write lock left (a
+    # lock held across it made each fork wait its one-second bound: ten
+    # of them overran the probe's 5 s watchdog, exit 3)
+    run timeout 60 env FORCECLOSE_STATS="$T/stats" LD_PRELOAD="$FC_PRELOAD" \
+        "$PROC" dontwait-sendfile "127.0.0.1:$PS_PORT"
+    echo "library: status $status (3: a probe waited): $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ send\(MSG_DONTWAIT\)=(-1\ errno=EAGAIN|1\ errno=0) ]]
+    [[ "$output" == *"fork: 10 of 10 children exit 0"* ]]
+    # loaded, and the connection was still followed: the head rewritten,
+    # nothing given up
+    [ "$(proc_stat "$T/stats" requests_rewritten)" -ge 1 ]
+    [ "$(proc_stat "$T/stats" given_up.unseen_bytes)" -eq 0 ]
+}
+
 # ---- 4. close() in a signal handler ------------------------------------------
 
 @test "close() of a tracked socket from a SIGALRM handler (every 100 us) while main churns malloc/free and connects: no deadlock, no heap corruption" {

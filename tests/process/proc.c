@@ -427,20 +427,38 @@ static void *blocked_reader(void *arg)
 	return NULL;
 }
 
+/* the blocked writer sends its body with sendfile() from a file, not
+ * write() (dontwait-sendfile) */
+static bool via_sendfile;
+
 static void *blocked_writer(void *arg)
 {
 	static char body[1 << 20];
+	char path[] = "/tmp/fc-proc-XXXXXX";
+	int tf = -1;
 
 	(void)arg;
 	memset(body, 'b', sizeof body);
+	if (via_sendfile) {
+		tf = mkstemp(path);
+		if (tf < 0)
+			die("mkstemp: %m");
+		unlink(path);
+		write_all(tf, body, sizeof body);
+	}
 	write_str(probe_fd, "POST /big HTTP/1.1\r\nHost: x\r\n"
 			    "Content-Length: 67108864\r\n\r\n");
 	atomic_store(&blocked_tid, (int)gettid());
 	for (;;) {
-		ssize_t r = write(probe_fd, body, sizeof body);
+		off_t off = 0;	/* the body is this file, again and again */
+		ssize_t r = via_sendfile
+				    ? sendfile(probe_fd, tf, &off, sizeof body)
+				    : write(probe_fd, body, sizeof body);
 		if (r <= 0)
 			break;
 	}
+	if (tf >= 0)
+		close(tf);
 	return NULL;
 }
 
@@ -467,7 +485,8 @@ static bool blocked_in_io(int tid)
 	nr = strtol(text, NULL, 10);
 	return nr == SYS_read || nr == SYS_recvfrom || nr == SYS_recvmsg ||
 	       nr == SYS_write || nr == SYS_sendto || nr == SYS_sendmsg ||
-	       nr == SYS_writev || nr == SYS_poll || nr == SYS_ppoll ||
+	       nr == SYS_writev || nr == SYS_sendfile ||
+	       nr == SYS_poll || nr == SYS_ppoll ||
 	       nr == SYS_pselect6 || nr == SYS_select ||
 	       nr == SYS_epoll_wait || nr == SYS_epoll_pwait
 #ifdef SYS_epoll_pwait2
@@ -555,7 +574,12 @@ static void probes_beside_reader(pthread_t reader)
  * return at once.
  * dontwait-send ADDR: the server never reads; one thread blocks writing a
  * body into the full socket; send(MSG_DONTWAIT) must fail with EAGAIN at
- * once.  Each probe is bounded by a 5 s watchdog. */
+ * once.
+ * dontwait-sendfile ADDR: the same with the body sent by sendfile(), which
+ * the library lets through within the body's Content-Length; then ten
+ * fork()s must return at once too (a write lock held across the blocked
+ * sendfile made each wait a second for it, fork's bound).  Each probe is
+ * bounded by a 5 s watchdog. */
 static int dontwait(bool reading)
 {
 	pthread_t t;
@@ -574,7 +598,7 @@ static int dontwait(bool reading)
 	 * filling a socket of a few KiB) */
 	wait_blocked(&blocked_tid, reading ? "reader thread" : "writer thread");
 	watchdog(5, reading ? "recv(MSG_DONTWAIT) beside a blocked read() did not return"
-			    : "send(MSG_DONTWAIT) beside a blocked write() did not return");
+			    : "send(MSG_DONTWAIT) or fork() beside a blocked write() did not return");
 	if (reading) {
 		t0 = now_ms();
 		r = recv(probe_fd, b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
@@ -589,6 +613,18 @@ static int dontwait(bool reading)
 		r = send(probe_fd, "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		e = errno;
 		printf("send(MSG_DONTWAIT)=%zd errno=%s\n", r, r < 0 ? errname(e) : "0");
+		if (via_sendfile) {
+			int i, ok = 0, status;
+			for (i = 0; i < 10; i++) {
+				pid_t pid = fork();
+				if (pid == 0)
+					_exit(0);
+				if (pid > 0 && waitpid(pid, &status, 0) == pid &&
+				    WIFEXITED(status) && WEXITSTATUS(status) == 0)
+					ok++;
+			}
+			printf("fork: %d of 10 children exit 0\n", ok);
+		}
 	}
 	fprintf(stderr, "probes took %.1f ms\n", now_ms() - t0);
 	fflush(stdout);
@@ -1295,6 +1331,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "dontwait-read")) return dontwait(true);
 	if (!strcmp(mode, "interrupted-read")) return interrupted_read();
 	if (!strcmp(mode, "dontwait-send")) return dontwait(false);
+	if (!strcmp(mode, "dontwait-sendfile")) { via_sendfile = true; return dontwait(false); }
 	if (!strcmp(mode, "sig-close")) { NEED(1); return sig_close(av); }
 	if (!strcmp(mode, "fdopen-reuse")) { NEED(1); return fdopen_reuse(av); }
 	if (!strcmp(mode, "peek-then")) { NEED(2); return peek_then(av); }
