@@ -15,10 +15,10 @@
 # usage: tests/bench/fig_cycles.sh    env: RUNS (9), QUICK=1, N (10000),
 #        BENCH_LIB (another build of the library, for a before/after)
 set -eu
+runs=${RUNS:-9}	# before lib.sh, which sets RUNS (to 5)
 . "$(dirname "$0")/lib.sh"
 LIB=${BENCH_LIB:-$LIB}
 n=${N:-10000}
-runs=${RUNS:-9}
 [ "${QUICK:-0}" = 1 ] && { n=${N:-3000}; runs=3; }
 if [ "$(uname -m)" != x86_64 ]; then
 	printf 'SKIP\t2d library cycles per exchange\tnot x86-64 (rdtsc)\n'

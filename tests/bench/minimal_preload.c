@@ -7,7 +7,10 @@
  * client's heads only: not a product, and not safe for anything else.
  * What the library costs beyond this preload is what its generality
  * (pieces, pipelining, threads, signals, fork, identity, filters,
- * counters) costs; this preload's own cycles are the floor of any. */
+ * counters) costs; this preload's own cycles are the floor of any.
+ * Built with -DBURN_CYCLES=K (figure 2e, fig_preload_ladder.sh), each
+ * recv() first spins K TSC cycles: what K cycles of a preload's own time
+ * cost the exchange rate. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -40,6 +43,21 @@ __attribute__((constructor)) static void resolve(void)
 	next_recv = (ssize_t (*)(int, void *, size_t, int))
 		dlsym(RTLD_NEXT, "recv");
 }
+
+#ifdef BURN_CYCLES
+#include <x86intrin.h>
+static void burn(void)
+{
+	unsigned long long t0 = __rdtsc();
+
+	while (__rdtsc() - t0 < BURN_CYCLES)
+		;
+}
+#else
+static void burn(void)
+{
+}
+#endif
 
 static int is_marked(int fd)
 {
@@ -88,6 +106,7 @@ ssize_t recv(int fd, void *buf, size_t n, int flags)
 
 	if (!is_marked(fd) || n <= CLOSE_LEN)
 		return next_recv(fd, buf, n, flags);
+	burn();
 	r = next_recv(fd, buf, n - CLOSE_LEN, flags);
 	if (r <= 0 || !(end = memmem(b, (size_t)r, "\r\n\r\n", 4)))
 		return r;
