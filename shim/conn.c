@@ -533,7 +533,7 @@ void conn_atfork_prepare(void)
 	unsigned fd, high = fdtable_high();
 	struct timespec deadline;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += FORK_LOCK_WAIT_S;
 	/* not in a vfork child: its sockets are not ours */
 	for (fd = 0; fd <= high && conn_table_mutable(); fd++)

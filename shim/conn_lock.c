@@ -45,9 +45,8 @@ bool conn_lock_until(struct conn_lock *l, const struct timespec *deadline)
 	if (conn_trylock(l))
 		return true;
 	while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
-		if (futex(&l->word, FUTEX_WAIT_BITSET_PRIVATE |
-				     FUTEX_CLOCK_REALTIME,
-			  2, deadline) != 0 &&
+		/* (a bitset wait's absolute deadline is CLOCK_MONOTONIC's) */
+		if (futex(&l->word, FUTEX_WAIT_BITSET_PRIVATE, 2, deadline) != 0 &&
 		    errno == ETIMEDOUT) {
 			/* the word stays 2: the holder's unlock then makes
 			 * one futex call too many, which is harmless */

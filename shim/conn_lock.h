@@ -65,7 +65,8 @@ static inline void conn_unlock(struct conn_lock *l)
 		conn_lock_wake(l);
 }
 
-/* Takes l unless the absolute CLOCK_REALTIME deadline passes first. */
+/* Takes l unless the absolute CLOCK_MONOTONIC deadline passes first (a
+ * step of the wall clock neither stretches nor cuts the wait). */
 bool conn_lock_until(struct conn_lock *l, const struct timespec *deadline);
 
 /* Was l held by some thread (at a fork)?  Its owner may lag behind the
