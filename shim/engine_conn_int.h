@@ -16,7 +16,7 @@ enum {
 	EC_REQ_OPAQUE = 1u << 0,	/* request side passes through */
 	EC_RESP_OPAQUE = 1u << 1,	/* response side passes through */
 	EC_TORN_DOWN = 1u << 2,		/* the engine shut it down */
-	EC_GAVE_UP = 1u << 3,		/* counted as given up (once) */
+	EC_GAVE_UP = 1u << 3,		/* counted as given up (once), or as a TLS socket */
 	EC_CHECKED = 1u << 4,		/* destination filters applied */
 	EC_DEAD = 1u << 5,		/* the placeholder of action close */
 	EC_NO_SWAP = 1u << 6,		/* action close: a swap failed */

@@ -215,11 +215,16 @@ static long write_locked(struct econn *c, int fd, const uint8_t *buf,
 			atomic_store(&c->req_idle, false);
 			m = http_request_scan(&c->req, buf + off, n - off, &st);
 			if (st == HTTP_HEAD_INVALID) {
-				/* a TLS handshake: counted as such in the
-				 * report (the engine cannot read inside) */
+				/* a TLS handshake: counted as such, in the
+				 * counters and the report, and not as a
+				 * give-up (as the library's socket counts it);
+				 * the engine cannot read inside */
 				if (c->held_len == 0 &&
-				    http_looks_like_tls(buf + off, n - off))
+				    http_looks_like_tls(buf + off, n - off)) {
+					stats_add(&stats.tls_sockets, 1);
 					observe_tls(&c->obs);
+					atomic_fetch_or(&c->flags, EC_GAVE_UP);
+				}
 				/* not HTTP: what is held goes as it is */
 				e = econn_send_all(fd, c->held, c->held_len);
 				c->held_len = 0;

@@ -632,8 +632,10 @@ unreached_both() {
     # the launcher picks its system-call engine for a Go program; the
     # ciphertext is not HTTP to it
     unreached_both launcher "$g/go_tls" "$SERVER_URL/g" "$CERT" 20
-    # the engine was there: its stats line names the program
-    grep -q '"program":"go_tls"' "$STATS"
+    # the engine was there: its stats line names the program, and counts
+    # the sockets as TLS, not as given up (as the library does)
+    grep '"program":"go_tls"' "$STATS"
+    grep -q '"program":"go_tls".*"not_http":0,.*"tls":{"sockets":[1-9]' "$STATS"
     run "$ROOT/shim/forceclose" --check "$g/go_tls"
     echo "$output"
     [ "$status" -eq 0 ]
