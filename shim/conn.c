@@ -332,25 +332,53 @@ struct conn *conn_acquire_active(int fd)
 	return c;
 }
 
+/* The connection this thread is in a write hook on (between enter and
+ * leave: taking the lock, holding it, or in the kernel with it left), or
+ * NULL.  A signal handler that writes to it on this thread cannot wait
+ * for the hook it interrupted.  The signal fences keep the compiler from
+ * moving these stores across the lock's operations. */
+static __thread struct conn *writing_on
+	__attribute__((tls_model("initial-exec")));
+
+static void writing_ends(struct conn *c)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	if (writing_on == c)
+		writing_on = NULL;
+}
+
+static struct conn *write_busy(struct conn *c)
+{
+	writing_ends(c);
+	conn_put(c);
+	return CONN_BUSY;
+}
+
 struct conn *conn_write_enter(int fd, int flags)
 {
 	struct conn *c = conn_acquire_active(fd);
 
 	if (c == NULL)
 		return NULL;
+	if (writing_on == c) {
+		conn_put(c);
+		return CONN_BUSY;	/* a handler on the writing thread */
+	}
+	if (writing_on == NULL)	/* (a handler's write to another
+				   connection keeps its thread's mark) */
+		writing_on = c;
+	atomic_signal_fence(memory_order_seq_cst);
 	if (!(flags & MSG_DONTWAIT)) {
 		conn_lock(&c->wlock);
 	} else if (!conn_trylock(&c->wlock)) {
-		conn_put(c);
-		return CONN_BUSY;
+		return write_busy(c);
 	}
 	while (c->sending) {
 		/* another thread is writing (maybe blocked in the kernel):
 		 * a call that must not wait fails as on a full socket */
 		if (flags & MSG_DONTWAIT) {
 			conn_unlock(&c->wlock);
-			conn_put(c);
-			return CONN_BUSY;
+			return write_busy(c);
 		}
 		conn_wait_turn(c);
 	}
@@ -362,6 +390,7 @@ struct conn *conn_write_enter(int fd, int flags)
 	    c->pending_len == 0 && !c->identity_fresh &&
 	    !conn_same_socket(c, fd)) {
 		conn_unlock(&c->wlock);
+		writing_ends(c);
 		if (conn_table_mutable())
 			fdtable_forget_if(fd, c);
 		conn_put(c);
@@ -383,6 +412,7 @@ void conn_wait_turn(struct conn *c)
 void conn_write_leave(struct conn *c)
 {
 	conn_unlock(&c->wlock);
+	writing_ends(c);
 	conn_put(c);
 }
 

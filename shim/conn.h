@@ -256,7 +256,10 @@ static inline bool conn_passes(int fd)
 /* The write side of fd, locked, or NULL when the call should go straight
  * to libc (untracked, opaque, or fd is no longer the connected socket).
  * With MSG_DONTWAIT in flags it never waits for another writer: CONN_BUSY
- * then, and the call fails with EAGAIN. */
+ * then, and the call fails with EAGAIN.  So does a signal handler's call
+ * on a thread that is itself in a write hook on this connection (taking
+ * its lock, holding it, or in the kernel with it left): it cannot wait
+ * for its own thread, and its bytes must not pass unseen. */
 #define CONN_BUSY ((struct conn *)1)
 struct conn *conn_write_enter(int fd, int flags);
 void conn_write_leave(struct conn *c);

@@ -768,7 +768,7 @@ void conn_stop_tracking_writes(int fd)
 	int saved = errno;
 	struct conn *c = conn_write_enter(fd, 0);
 
-	if (c != NULL) {
+	if (c != NULL && c != CONN_BUSY) {
 		conn_give_up(c, fd, MSG_NOSIGNAL, GAVE_UP_UNSEEN_BYTES);
 		conn_write_leave(c);
 	}

@@ -67,6 +67,8 @@ static SLOW ssize_t write_tracked(int fd, const void *buf, size_t n)
 	tls_probe(fd);	/* a TLS call may be learning its socket */
 	ssize_t r;
 
+	if (c == CONN_BUSY)
+		return busy();
 	if (c == NULL || (r = through(c, fd, &v, 1, 0)) == CONN_WRITE_PASS)
 		return REAL(write)(fd, buf, n);
 	return r;
@@ -88,6 +90,8 @@ static SLOW ssize_t writev_tracked(int fd, const struct iovec *iov,
 	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c == NULL)
 		return REAL(writev)(fd, iov, iovcnt);
+	if (c == CONN_BUSY)
+		return busy();
 	if (iovcnt < 0 || iovcnt > IOV_MAX || bad_iov(iov, (size_t)iovcnt)) {
 		conn_write_leave(c);
 		return REAL(writev)(fd, iov, iovcnt);	/* its error */
@@ -284,6 +288,8 @@ EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 
 	if (c == NULL)
 		return REAL(sendfile)(out, in, off, count);
+	if (c == CONN_BUSY)
+		return busy();
 	if (fails_early(in, count)) {
 		conn_write_leave(c);
 		return REAL(sendfile)(out, in, off, count);
@@ -310,6 +316,8 @@ EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 
 	if (c == NULL)
 		return REAL(sendfile64)(out, in, off, count);
+	if (c == CONN_BUSY)
+		return busy();
 	if (fails_early(in, count)) {
 		conn_write_leave(c);
 		return REAL(sendfile64)(out, in, off, count);
@@ -374,6 +382,8 @@ EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out,
 	c = tracked(out, 0);
 	if (c == NULL)
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
+	if (c == CONN_BUSY)
+		return busy();
 	if (fails_early(in, len)) {
 		conn_write_leave(c);
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
@@ -397,6 +407,8 @@ EXPORT int vdprintf(int fd, const char *fmt, va_list ap)
 {
 	struct conn *c = tracked(fd, 0);
 
+	if (c == CONN_BUSY)
+		return busy();
 	if (c != NULL && give_up(c, fd) < 0)
 		return -1;
 	return REAL(vdprintf)(fd, fmt, ap);
@@ -418,6 +430,8 @@ EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
 {
 	struct conn *c = tracked(fd, 0);
 
+	if (c == CONN_BUSY)
+		return busy();
 	if (c != NULL && give_up(c, fd) < 0)
 		return -1;
 	return REAL(__vdprintf_chk)(fd, flag, fmt, ap);

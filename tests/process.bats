@@ -237,12 +237,14 @@ stats_wait() {
     echo "$output"; [ "$status" -eq 0 ]
 }
 
-@test "MSG_DONTWAIT: send(MSG_DONTWAIT) beside a thread blocked writing into a full socket returns at once" {
+@test "MSG_DONTWAIT: send(MSG_DONTWAIT), and a signal handler's write() on the writing thread, beside a thread blocked writing into a full socket return at once" {
     start_proc_server noread
     run timeout 30 "$PROC" dontwait-send "127.0.0.1:$PS_PORT"
     echo "baseline: status $status: $output"
     [ "$status" -eq 0 ]
     [[ "$output" =~ send\(MSG_DONTWAIT\)=(-1\ errno=EAGAIN|1\ errno=0) ]]
+    # the handler's write waits for room, ended by the shutdown (EPIPE)
+    [[ "$output" =~ handler\ write\(\)=(-1\ errno=EPIPE|1\ errno=0) ]]
     # 5 s watchdog on the probe in proc, as above
     run timeout 30 env FORCECLOSE_STATS="$T/stats" LD_PRELOAD="$FC_PRELOAD" \
         "$PROC" dontwait-send "127.0.0.1:$PS_PORT"
@@ -252,16 +254,21 @@ stats_wait() {
     # left in its last buffer beside the blocked writer (it may: TCP
     # appends to a partly filled segment without waiting for memory)
     [[ "$output" =~ send\(MSG_DONTWAIT\)=(-1\ errno=EAGAIN|1\ errno=0) ]]
+    # the handler cannot wait for its own thread, which is in the kernel
+    # with the lock left: EAGAIN, as a call that must not wait (it waited
+    # for ever before)
+    [[ "$output" == *"handler write()=-1 errno=EAGAIN"* ]]
     # loaded: the POST head was rewritten
     [ "$(proc_stat "$T/stats" requests_rewritten)" -ge 1 ]
 }
 
-@test "sendfile() blocked in a full tracked socket: send(MSG_DONTWAIT) and ten fork()s beside it return at once" {
+@test "sendfile() blocked in a full tracked socket: send(MSG_DONTWAIT), ten fork()s and a signal handler's write() on its thread return at once" {
     start_proc_server noread
     run timeout 60 "$PROC" dontwait-sendfile "127.0.0.1:$PS_PORT"
     echo "baseline: status $status: $output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"fork: 10 of 10 children exit 0"* ]]
+    [[ "$output" =~ handler\ write\(\)=(-1\ errno=EPIPE|1\ errno=0) ]]
     # the body goes by sendfile() within its Content-Length: the library
     # keeps the connection and makes the call with the write lock left (a
     # lock held across it made each fork wait its one-second bound: ten
@@ -272,10 +279,30 @@ stats_wait() {
     [ "$status" -eq 0 ]
     [[ "$output" =~ send\(MSG_DONTWAIT\)=(-1\ errno=EAGAIN|1\ errno=0) ]]
     [[ "$output" == *"fork: 10 of 10 children exit 0"* ]]
+    [[ "$output" == *"handler write()=-1 errno=EAGAIN"* ]]
     # loaded, and the connection was still followed: the head rewritten,
     # nothing given up
     [ "$(proc_stat "$T/stats" requests_rewritten)" -ge 1 ]
     [ "$(proc_stat "$T/stats" given_up.unseen_bytes)" -eq 0 ]
+}
+
+@test "a signal handler (every 100 us) writes to the socket its thread is writing: it never waits for its own thread" {
+    start_server sink      # reads and records, never answers
+    set_phase base
+    run timeout 60 "$PROC" handler-write-churn "127.0.0.1:$SERVER_PORT"
+    echo "baseline: status $status: $output"
+    [ "$status" -eq 0 ]
+    set_phase shim
+    # the handler lands while its thread holds the write lock in a hook,
+    # or is in the kernel with it left: EAGAIN then, as a call that must
+    # not wait (it deadlocked on itself before); elsewhere it writes
+    run timeout 60 env LD_PRELOAD="$FC_PRELOAD" "$PROC" handler-write-churn "127.0.0.1:$SERVER_PORT"
+    echo "library: status $status (3: the handler waited): $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ handler\ writes:\ [0-9]+\ whole,\ [1-9][0-9]*\ EAGAIN,\ 0\ other ]]
+    # loaded: the head on the wire says close (the body stays unfinished)
+    stats_wait "$SERVER_LOG/shim" "connections == 1"
+    [ "$(count_in_conns "$SERVER_LOG/shim" "Connection: close")" = "conn-0001.raw 1" ]
 }
 
 # ---- 4. close() in a signal handler ------------------------------------------

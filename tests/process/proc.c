@@ -567,6 +567,40 @@ static void probes_beside_reader(pthread_t reader)
 	printf("fdopen: %s\n", fdopen(probe_fd, "r") != NULL ? "a stream" : strerror(errno));
 }
 
+/* A signal handler on the blocked writer's own thread writes to the socket
+ * its thread is writing: it must not wait for its own thread's write. */
+static void on_usr1_write(int sig)
+{
+	int saved = errno;
+	ssize_t r = write(probe_fd, "x", 1);
+
+	(void)sig;
+	atomic_store(&handler_errno, errno);
+	atomic_store(&handler_result, (int)r);
+	errno = saved;
+}
+
+/* Beside a thread blocked writing: its own signal handler writes; the
+ * socket is shut down for writing at once (the server never reads, so
+ * that write could otherwise block for good, as without the library). */
+static void handler_write_beside_writer(pthread_t writer)
+{
+	struct sigaction sa = { .sa_handler = on_usr1_write,
+				.sa_flags = SA_RESTART };
+	int r;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_kill(writer, SIGUSR1);
+	shutdown(probe_fd, SHUT_WR);
+	while (atomic_load(&handler_result) == -2) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	r = atomic_load(&handler_result);
+	printf("handler write()=%d errno=%s\n", r,
+	       r < 0 ? errname(atomic_load(&handler_errno)) : "0");
+}
+
 /* dontwait-read ADDR: the request is written, the server never answers;
  * one thread blocks in read(); then recv(MSG_PEEK|MSG_DONTWAIT) and
  * recv(MSG_DONTWAIT) from the main thread must fail with EAGAIN at once,
@@ -574,12 +608,14 @@ static void probes_beside_reader(pthread_t reader)
  * return at once.
  * dontwait-send ADDR: the server never reads; one thread blocks writing a
  * body into the full socket; send(MSG_DONTWAIT) must fail with EAGAIN at
- * once.
+ * once; then a signal handler on the writer's thread writes too, and must
+ * return at once (EAGAIN under the library: it cannot wait for its own
+ * thread, and its bytes cannot pass unseen).
  * dontwait-sendfile ADDR: the same with the body sent by sendfile(), which
- * the library lets through within the body's Content-Length; then ten
- * fork()s must return at once too (a write lock held across the blocked
- * sendfile made each wait a second for it, fork's bound).  Each probe is
- * bounded by a 5 s watchdog. */
+ * the library lets through within the body's Content-Length; before the
+ * handler, ten fork()s must return at once too (a write lock held across
+ * the blocked sendfile made each wait a second for it, fork's bound).
+ * Each probe is bounded by a 5 s watchdog. */
 static int dontwait(bool reading)
 {
 	pthread_t t;
@@ -598,7 +634,7 @@ static int dontwait(bool reading)
 	 * filling a socket of a few KiB) */
 	wait_blocked(&blocked_tid, reading ? "reader thread" : "writer thread");
 	watchdog(5, reading ? "recv(MSG_DONTWAIT) beside a blocked read() did not return"
-			    : "send(MSG_DONTWAIT) or fork() beside a blocked write() did not return");
+			    : "send(MSG_DONTWAIT), fork() or a handler's write() beside a blocked write() did not return");
 	if (reading) {
 		t0 = now_ms();
 		r = recv(probe_fd, b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
@@ -625,6 +661,7 @@ static int dontwait(bool reading)
 			}
 			printf("fork: %d of 10 children exit 0\n", ok);
 		}
+		handler_write_beside_writer(t);
 	}
 	fprintf(stderr, "probes took %.1f ms\n", now_ms() - t0);
 	fflush(stdout);
@@ -684,6 +721,71 @@ static int interrupted_read(void)
 	watchdog(20, "ending the blocked large read");
 	shutdown(probe_fd, SHUT_RDWR);
 	pthread_join(large, NULL);
+	close(probe_fd);
+	return 0;
+}
+
+/* handler-write-churn ADDR: a POST body written in 64-byte pieces for 2 s
+ * while another thread signals the writer (SIGUSR2) every 100 us, and the
+ * handler writes one byte to the same socket (the server reads, never
+ * answers).  Under the library the handler lands while its own thread is
+ * taking the write lock, holding it, or in the kernel with it left, many
+ * times over: it must never wait for itself (the 20 s watchdog: exit 3). */
+static atomic_long hw_whole, hw_busy, hw_other;
+static atomic_bool hw_stop;
+
+static void on_usr2_write(int sig)
+{
+	int saved = errno;
+	ssize_t r = write(probe_fd, "x", 1);
+
+	(void)sig;
+	if (r == 1)
+		atomic_fetch_add(&hw_whole, 1);
+	else if (r < 0 && errno == EAGAIN)
+		atomic_fetch_add(&hw_busy, 1);
+	else
+		atomic_fetch_add(&hw_other, 1);
+	errno = saved;
+}
+
+static void *signaller(void *arg)
+{
+	pthread_t writer = *(pthread_t *)arg;
+	struct timespec us100 = { 0, 100000 };
+
+	while (!atomic_load(&hw_stop)) {
+		pthread_kill(writer, SIGUSR2);
+		nanosleep(&us100, NULL);
+	}
+	return NULL;
+}
+
+static int handler_write_churn(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr2_write,
+				.sa_flags = SA_RESTART };
+	pthread_t self = pthread_self(), t;
+	char chunk[64];
+	double t0;
+
+	watchdog(20, "a signal handler's write() waited for its own thread");
+	signal(SIGPIPE, SIG_IGN);
+	probe_fd = connect_server(0);
+	write_str(probe_fd, "POST /churn HTTP/1.1\r\nHost: x\r\n"
+			    "Content-Length: 1000000000\r\n\r\n");
+	memset(chunk, 'c', sizeof chunk);
+	sigaction(SIGUSR2, &sa, NULL);
+	pthread_create(&t, NULL, signaller, &self);
+	for (t0 = now_ms(); now_ms() - t0 < 2000;)
+		if (write(probe_fd, chunk, sizeof chunk) < 0 &&
+		    errno != EINTR && errno != EAGAIN)
+			die("write: %m");
+	atomic_store(&hw_stop, true);
+	pthread_join(t, NULL);
+	printf("handler writes: %ld whole, %ld EAGAIN, %ld other\n",
+	       atomic_load(&hw_whole), atomic_load(&hw_busy),
+	       atomic_load(&hw_other));
 	close(probe_fd);
 	return 0;
 }
@@ -1330,6 +1432,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "lock-churn")) { NEED(1); return lock_churn(av); }
 	if (!strcmp(mode, "dontwait-read")) return dontwait(true);
 	if (!strcmp(mode, "interrupted-read")) return interrupted_read();
+	if (!strcmp(mode, "handler-write-churn")) return handler_write_churn();
 	if (!strcmp(mode, "dontwait-send")) return dontwait(false);
 	if (!strcmp(mode, "dontwait-sendfile")) { via_sendfile = true; return dontwait(false); }
 	if (!strcmp(mode, "sig-close")) { NEED(1); return sig_close(av); }
