@@ -587,6 +587,10 @@ void conn_atfork_parent(void)
 /* The child has one thread: every lock is re-created free. */
 void conn_atfork_child(void)
 {
+	/* a fork from a handler that interrupted a write hook: the child's
+	 * locks are free, and its connection's request side is given up
+	 * below; its later writes must not all be refused as the handler's */
+	writing_on = NULL;
 	conn_pid_reset();
 	stats_reset();
 	observe_reset();
