@@ -518,12 +518,14 @@ static void wait_blocked(atomic_int *tid, const char *who)
 /* A signal handler on the blocked reader's own thread reads the socket it
  * is blocked on: it must not wait for its own thread's read. */
 static atomic_int handler_result = -2, handler_errno;
+static bool handler_writes;	/* the handler writes a byte; else it reads */
 
-static void on_usr1_recv(int sig)
+static void on_usr1_probe(int sig)
 {
 	char b[16];
 	int saved = errno;
-	ssize_t r = recv(probe_fd, b, sizeof b, MSG_DONTWAIT);
+	ssize_t r = handler_writes ? write(probe_fd, "x", 1)
+				   : recv(probe_fd, b, sizeof b, MSG_DONTWAIT);
 
 	(void)sig;
 	atomic_store(&handler_errno, errno);
@@ -531,26 +533,41 @@ static void on_usr1_recv(int sig)
 	errno = saved;
 }
 
+/* Signals thread t, blocked on probe_fd, whose handler then reads with
+ * MSG_DONTWAIT or writes (a write is ended by a shutdown of the writing
+ * side: the server never reads, and it could otherwise block for good, as
+ * without the library); prints what the handler's call returned. */
+static void handler_probe(pthread_t t, bool writes)
+{
+	struct sigaction sa = { .sa_handler = on_usr1_probe,
+				.sa_flags = SA_RESTART };
+	int r;
+
+	handler_writes = writes;
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_kill(t, SIGUSR1);
+	if (writes)
+		shutdown(probe_fd, SHUT_WR);
+	while (atomic_load(&handler_result) == -2) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	r = atomic_load(&handler_result);
+	printf("handler %s=%d errno=%s\n",
+	       writes ? "write()" : "recv(MSG_DONTWAIT)", r,
+	       r < 0 ? errname(atomic_load(&handler_errno)) : "0");
+}
+
 /* Beside a thread blocked in read(): calls that must not wait for it. */
 static void probes_beside_reader(pthread_t reader)
 {
-	struct sigaction sa = { .sa_handler = on_usr1_recv,
-				.sa_flags = SA_RESTART };
 	struct mmsghdr mm;
 	struct iovec v;
 	char b[128];
 	int r, e, status;
 	pid_t pid;
 
-	sigaction(SIGUSR1, &sa, NULL);
-	pthread_kill(reader, SIGUSR1);
-	while (atomic_load(&handler_result) == -2) {
-		struct timespec ms = { 0, 1000000 };
-		nanosleep(&ms, NULL);
-	}
-	r = atomic_load(&handler_result);
-	printf("handler recv(MSG_DONTWAIT)=%d errno=%s\n", r,
-	       r < 0 ? errname(atomic_load(&handler_errno)) : "0");
+	handler_probe(reader, false);
 	v.iov_base = b;
 	v.iov_len = sizeof b;
 	memset(&mm, 0, sizeof mm);
@@ -565,40 +582,6 @@ static void probes_beside_reader(pthread_t reader)
 	waitpid(pid, &status, 0);
 	printf("fork: child exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	printf("fdopen: %s\n", fdopen(probe_fd, "r") != NULL ? "a stream" : strerror(errno));
-}
-
-/* A signal handler on the blocked writer's own thread writes to the socket
- * its thread is writing: it must not wait for its own thread's write. */
-static void on_usr1_write(int sig)
-{
-	int saved = errno;
-	ssize_t r = write(probe_fd, "x", 1);
-
-	(void)sig;
-	atomic_store(&handler_errno, errno);
-	atomic_store(&handler_result, (int)r);
-	errno = saved;
-}
-
-/* Beside a thread blocked writing: its own signal handler writes; the
- * socket is shut down for writing at once (the server never reads, so
- * that write could otherwise block for good, as without the library). */
-static void handler_write_beside_writer(pthread_t writer)
-{
-	struct sigaction sa = { .sa_handler = on_usr1_write,
-				.sa_flags = SA_RESTART };
-	int r;
-
-	sigaction(SIGUSR1, &sa, NULL);
-	pthread_kill(writer, SIGUSR1);
-	shutdown(probe_fd, SHUT_WR);
-	while (atomic_load(&handler_result) == -2) {
-		struct timespec ms = { 0, 1000000 };
-		nanosleep(&ms, NULL);
-	}
-	r = atomic_load(&handler_result);
-	printf("handler write()=%d errno=%s\n", r,
-	       r < 0 ? errname(atomic_load(&handler_errno)) : "0");
 }
 
 /* dontwait-read ADDR: the request is written, the server never answers;
@@ -661,7 +644,7 @@ static int dontwait(bool reading)
 			}
 			printf("fork: %d of 10 children exit 0\n", ok);
 		}
-		handler_write_beside_writer(t);
+		handler_probe(t, true);
 	}
 	fprintf(stderr, "probes took %.1f ms\n", now_ms() - t0);
 	fflush(stdout);
