@@ -28,3 +28,18 @@ bench_smoke() {
 	grep '^FIG' <<<"$output" |
 		grep -E 'socket [0-9]+, connect [0-9]+, send [0-9]+, recv [0-9]+, close [0-9]+\)'
 }
+
+@test "bench smoke: figure 2f, the footprint of one exchange (callgrind)" {
+	command -v valgrind >/dev/null || skip "no valgrind"
+	run env QUICK=1 timeout 300 bash "$ROOT/tests/bench/fig_footprint.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^FIG' <<<"$output")" -eq 4 ]
+	# whole numbers, counted: the library runs more, on more lines, than
+	# the preload that only rewrites, and both run some of their own
+	local v
+	mapfile -t v < <(grep '^FIG' <<<"$output" | cut -f5)
+	[[ "${v[0]}${v[1]}${v[2]}${v[3]}" =~ ^[0-9]+$ ]]
+	[ "${v[2]}" -gt "${v[0]}" ] && [ "${v[3]}" -gt "${v[1]}" ] && [ "${v[1]}" -gt 0 ]
+	grep -qE '\(its own: [1-9][0-9]*\)' <<<"$output"
+}

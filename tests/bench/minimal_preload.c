@@ -10,7 +10,11 @@
  * counters) costs; this preload's own cycles are the floor of any.
  * Built with -DBURN_CYCLES=K (figure 2e, fig_preload_ladder.sh), each
  * recv() first spins K TSC cycles: what K cycles of a preload's own time
- * cost the exchange rate. */
+ * cost the exchange rate.  With -DBURN_CODE_LINES=K it runs K jumps
+ * instead, each to a code line of its own, 256 bytes on (no sequential
+ * prefetch); with -DBURN_DATA_LINES=K it reads one byte of K data lines:
+ * what K cache lines of a preload's footprint cost, cold after the
+ * kernel's part of the exchange. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -52,6 +56,21 @@ static void burn(void)
 
 	while (__rdtsc() - t0 < BURN_CYCLES)
 		;
+}
+#elif defined BURN_CODE_LINES
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static void burn(void)
+{
+	__asm__ volatile(".rept " STR(BURN_CODE_LINES) "\n\t"
+			 "jmp 1f\n\t.p2align 8\n1:\n\t.endr" ::: "memory");
+}
+#elif defined BURN_DATA_LINES
+static volatile unsigned char burn_data[BURN_DATA_LINES * 256];
+static void burn(void)
+{
+	for (int i = 0; i < BURN_DATA_LINES; i++)
+		(void)burn_data[i * 256];
 }
 #else
 static void burn(void)

@@ -9,6 +9,7 @@ start=$(date +%s)
 for f in tests/bench/fig_passthrough.sh tests/bench/fig_request_path.sh \
 	 tests/bench/fig_request_breakdown.sh tests/bench/fig_syscalls.sh \
 	 tests/bench/fig_cycles.sh tests/bench/fig_preload_ladder.sh \
+	 tests/bench/fig_footprint.sh \
 	 tests/bench/fig_haproxy.sh \
 	 tests/bench/fig_body.sh tests/bench/fig_scale.sh \
 	 tests/bench/fig_headers.sh tests/bench/fig_engine.sh \
