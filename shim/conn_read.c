@@ -19,6 +19,8 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -614,19 +616,92 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 	return r;
 }
 
-struct conn *conn_read_enter(int fd)
+/* The connection this thread is in a read hook on, and how many hooks
+ * deep, in one word: a signal handler's read may nest in its thread's
+ * hook where the thread has the lock left (in the kernel, or before it
+ * takes it), and one store changes both, so a handler always puts back
+ * the word it found.  Where its thread holds the lock (or may: the owner
+ * is written an instruction after the lock is taken), the handler cannot
+ * wait for it: CONN_BUSY, and the call fails with EAGAIN.  The signal
+ * fences keep the compiler from moving the mark across the lock. */
+#define READ_DEPTH ((uintptr_t)7)
+_Static_assert(_Alignof(struct conn) > READ_DEPTH, "the depth is in the low bits");
+static __thread uintptr_t reading_mark
+	__attribute__((tls_model("initial-exec")));
+
+/* Takes l for a handler whose thread is in a read hook on its connection.
+ * False when this thread holds l, or may; patient: another thread's
+ * unwritten owner is waited out (a second entry of a call whose first got
+ * in: its thread, stopped under the handler, does not hold l). */
+static bool lock_unless_mine(struct conn_lock *l, bool patient)
+{
+	for (;;) {
+		unsigned long owner;
+
+		if (conn_trylock(l))
+			return true;
+		owner = atomic_load(&l->owner);
+		if (owner == (unsigned long)pthread_self())
+			return false;
+		if (owner != 0) {
+			conn_lock(l);	/* another thread's: it lets go */
+			return true;
+		}
+		if (!patient)
+			return false;
+		sched_yield();
+	}
+}
+
+static struct conn *read_enter(int fd, bool patient)
 {
 	struct conn *c = conn_acquire_active(fd);
+	uintptr_t mark = reading_mark;
 
-	if (c != NULL)
-		conn_lock(&c->rlock);
+	if (c == NULL)
+		return NULL;
+	if ((mark & ~READ_DEPTH) == (uintptr_t)c) {
+		if ((mark & READ_DEPTH) == READ_DEPTH ||
+		    !lock_unless_mine(&c->rlock, patient)) {
+			conn_put(c);
+			return CONN_BUSY;	/* a handler on the reading thread */
+		}
+		reading_mark = mark + 1;
+		return c;
+	}
+	if (mark == 0)	/* (a handler's read of another connection keeps
+			   its thread's mark) */
+		reading_mark = (uintptr_t)c | 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	conn_lock(&c->rlock);
 	return c;
+}
+
+struct conn *conn_read_enter(int fd)
+{
+	return read_enter(fd, false);
+}
+
+struct conn *conn_read_enter_again(int fd)
+{
+	return read_enter(fd, true);
 }
 
 void conn_read_leave(struct conn *c)
 {
+	uintptr_t mark;
+
 	conn_unlock(&c->rlock);
+	atomic_signal_fence(memory_order_seq_cst);
+	mark = reading_mark;
+	if ((mark & ~READ_DEPTH) == (uintptr_t)c)
+		reading_mark = (mark & READ_DEPTH) == 1 ? 0 : mark - 1;
 	conn_put(c);
+}
+
+void conn_read_atfork_child(void)
+{
+	reading_mark = 0;
 }
 
 int conn_read_elsewhere(int fd)
@@ -636,6 +711,10 @@ int conn_read_elsewhere(int fd)
 
 	if (c == NULL)
 		return 1;
+	if (c == CONN_BUSY) {
+		errno = EAGAIN;
+		return -1;
+	}
 	if (conn_torn_down(c)) {
 		r = 0;
 	} else {

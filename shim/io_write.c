@@ -349,6 +349,8 @@ static ssize_t splice_owed(int in, off64_t *off_in, int out,
 
 	if (c == NULL)
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
+	if (c == CONN_BUSY)
+		return busy();
 	got = conn_read(c, in, &m, MSG_PEEK | MSG_DONTWAIT, false);
 	conn_read_leave(c);
 	if (got == CONN_READ_PASS)
@@ -356,7 +358,10 @@ static ssize_t splice_owed(int in, off64_t *off_in, int out,
 	if (got <= 0)
 		return got;
 	w = REAL(write)(out, buf, (size_t)got);
-	if (w > 0 && (c = conn_read_enter(in)) != NULL) {
+	/* the bytes in the pipe must be taken: this entry is never busy
+	 * where the first got in */
+	if (w > 0 && (c = conn_read_enter_again(in)) != NULL &&
+	    c != CONN_BUSY) {
 		v.iov_len = (size_t)w;	/* now taken, as written */
 		conn_read(c, in, &m, MSG_DONTWAIT, false);
 		conn_read_leave(c);

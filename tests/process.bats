@@ -305,6 +305,30 @@ stats_wait() {
     [ "$(count_in_conns "$SERVER_LOG/shim" "Connection: close")" = "conn-0001.raw 1" ]
 }
 
+@test "a signal handler (every 100 us) reads the socket its thread is reading: it never waits for its own thread, and every body byte is read once" {
+    start_server keepalive
+    set_phase base
+    run timeout 60 "$PROC" handler-read-churn "127.0.0.1:$SERVER_PORT" 4000000
+    echo "baseline: status $status: $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"body: 4000000 of 4000000 bytes"* ]]
+    set_phase shim
+    # the handler lands while its thread holds the read lock in a hook
+    # (each body read is made under it): EAGAIN then, as a call that must
+    # not wait (it deadlocked on itself before); elsewhere it reads
+    run timeout 60 env LD_PRELOAD="$FC_PRELOAD" FORCECLOSE_STATS="$T/stats" \
+        "$PROC" handler-read-churn "127.0.0.1:$SERVER_PORT" 4000000
+    echo "library: status $status (3: the handler waited): $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"head says close: yes"* ]]
+    [[ "$output" =~ handler\ reads:\ [0-9]+\ bytes,\ [1-9][0-9]*\ EAGAIN,\ [0-9]+\ end,\ 0\ other ]]
+    [[ "$output" == *"body: 4000000 of 4000000 bytes"* ]]
+    # followed to the end: the response was complete, and torn down
+    [ "$(proc_stat "$T/stats" given_up.moved)" -eq 0 ]
+    [ "$(proc_stat "$T/stats" responses_rewritten)" -eq 1 ]
+    [ "$(proc_stat "$T/stats" teardowns.shutdown)" -eq 1 ]
+}
+
 # ---- 4. close() in a signal handler ------------------------------------------
 
 @test "close() of a tracked socket from a SIGALRM handler (every 100 us) while main churns malloc/free and connects: no deadlock, no heap corruption" {

@@ -773,6 +773,83 @@ static int handler_write_churn(void)
 	return 0;
 }
 
+/* handler-read-churn ADDR N: GET /size/N read in 16-byte pieces while
+ * another thread signals the reader (SIGUSR2) every 100 us, and the
+ * handler reads one byte of the same socket with MSG_DONTWAIT.  Under the
+ * library the handler lands while its own thread holds the read lock in a
+ * hook (body reads are made under it), or is in the kernel with it left,
+ * many times over: it must never wait for itself (the 20 s watchdog: exit
+ * 3), and every body byte is read once, by the thread or its handler. */
+static atomic_long hr_bytes, hr_busy, hr_eof, hr_other;
+
+static void on_usr2_read(int sig)
+{
+	int saved = errno;
+	char b;
+	ssize_t r = recv(probe_fd, &b, 1, MSG_DONTWAIT);
+
+	(void)sig;
+	if (r == 1)
+		atomic_fetch_add(&hr_bytes, 1);
+	else if (r < 0 && errno == EAGAIN)
+		atomic_fetch_add(&hr_busy, 1);
+	else if (r == 0)
+		atomic_fetch_add(&hr_eof, 1);
+	else
+		atomic_fetch_add(&hr_other, 1);
+	errno = saved;
+}
+
+static int handler_read_churn(char **av)
+{
+	struct sigaction sa = { .sa_handler = on_usr2_read,
+				.sa_flags = SA_RESTART };
+	pthread_t self = pthread_self(), t;
+	long want = atol(av[0]), body = 0;
+	char head[4096], req[128], *end = NULL;
+	size_t got = 0;
+	ssize_t r;
+
+	watchdog(20, "a signal handler's read waited for its own thread");
+	probe_fd = connect_server(0);
+	snprintf(req, sizeof req, "GET /size/%ld HTTP/1.1\r\nHost: x\r\n\r\n",
+		 want);
+	write_str(probe_fd, req);
+	while (end == NULL) {	/* the head, 16 bytes at a time */
+		if (got + 16 >= sizeof head)
+			die("head too long");
+		r = read(probe_fd, head + got, 16);
+		if (r <= 0)
+			die("read (head): %zd %m", r);
+		got += (size_t)r;
+		head[got] = '\0';
+		end = strstr(head, "\r\n\r\n");
+	}
+	body = (long)(head + got - (end + 4));
+	sigaction(SIGUSR2, &sa, NULL);
+	pthread_create(&t, NULL, signaller, &self);
+	while (body + atomic_load(&hr_bytes) < want) {
+		char piece[16];
+		r = read(probe_fd, piece, sizeof piece);
+		if (r == 0)
+			break;
+		if (r < 0 && errno != EINTR && errno != EAGAIN)
+			die("read: %m");
+		if (r > 0)
+			body += r;
+	}
+	atomic_store(&hw_stop, true);
+	pthread_join(t, NULL);
+	printf("head says close: %s\n",
+	       strcasestr(head, "\r\nConnection: close\r\n") ? "yes" : "no");
+	printf("handler reads: %ld bytes, %ld EAGAIN, %ld end, %ld other\n",
+	       atomic_load(&hr_bytes), atomic_load(&hr_busy),
+	       atomic_load(&hr_eof), atomic_load(&hr_other));
+	printf("body: %ld of %ld bytes\n", body + atomic_load(&hr_bytes), want);
+	close(probe_fd);
+	return 0;
+}
+
 /* ---- 4. close() from a signal handler ---- */
 
 static atomic_int sig_fd = -1;
@@ -1416,6 +1493,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "dontwait-read")) return dontwait(true);
 	if (!strcmp(mode, "interrupted-read")) return interrupted_read();
 	if (!strcmp(mode, "handler-write-churn")) return handler_write_churn();
+	if (!strcmp(mode, "handler-read-churn")) { NEED(1); return handler_read_churn(av); }
 	if (!strcmp(mode, "dontwait-send")) return dontwait(false);
 	if (!strcmp(mode, "dontwait-sendfile")) { via_sendfile = true; return dontwait(false); }
 	if (!strcmp(mode, "sig-close")) { NEED(1); return sig_close(av); }
