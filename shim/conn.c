@@ -591,7 +591,6 @@ void conn_atfork_child(void)
 	 * locks are free, and its connection's request side is given up
 	 * below; its later writes must not all be refused as the handler's */
 	writing_on = NULL;
-	conn_read_atfork_child();
 	conn_pid_reset();
 	stats_reset();
 	observe_reset();

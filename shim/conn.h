@@ -320,14 +320,14 @@ static inline bool conn_torn_down(const struct conn *c)
 
 /* The read side of fd, locked, or NULL when the call should go straight
  * to libc.  CONN_BUSY for a signal handler's call on a thread that holds
- * this lock in a read hook (it cannot wait for its own thread): the call
- * fails with EAGAIN, having moved no byte.  The _again form is for the
+ * this lock (in a read hook, or an outer handler's read): it cannot wait
+ * for its own thread, and the call fails with EAGAIN, having moved no
+ * byte.  The _again form is for the
  * second entry of a call whose first entry got in (splice_owed): it waits
  * out what the first may not have, and is never busy. */
 struct conn *conn_read_enter(int fd);
 struct conn *conn_read_enter_again(int fd);
 void conn_read_leave(struct conn *c);
-void conn_read_atfork_child(void);	/* the forking thread's mark */
 
 /* conn_read's answer when the program's own call should go to libc as it
  * is, once the lock is left (nothing owed, nothing to follow; or the

@@ -620,21 +620,32 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
  * deep, in one word: a signal handler's read may nest in its thread's
  * hook where the thread has the lock left (in the kernel, or before it
  * takes it), and one store changes both, so a handler always puts back
- * the word it found.  Where its thread holds the lock (or may: the owner
- * is written an instruction after the lock is taken), the handler cannot
- * wait for it: CONN_BUSY, and the call fails with EAGAIN.  The signal
- * fences keep the compiler from moving the mark across the lock. */
+ * the word it found.  A read made with any mark set is a handler's (the
+ * hooks themselves never nest): it takes the lock with lock_unless_mine,
+ * and where its thread holds that lock (the thread's own hook, or an
+ * outer handler's read of the same connection) it cannot wait for it:
+ * CONN_BUSY, and the call fails with EAGAIN.  The signal fences keep the
+ * compiler from moving the mark across the lock.  A fork child keeps the
+ * mark: its thread may still be in the hook the handler interrupted. */
 #define READ_DEPTH ((uintptr_t)7)
 _Static_assert(_Alignof(struct conn) > READ_DEPTH, "the depth is in the low bits");
 static __thread uintptr_t reading_mark
 	__attribute__((tls_model("initial-exec")));
 
-/* Takes l for a handler whose thread is in a read hook on its connection.
- * False when this thread holds l, or may; patient: another thread's
- * unwritten owner is waited out (a second entry of a call whose first got
- * in: its thread, stopped under the handler, does not hold l). */
+/* Yields an unwritten owner gets before the handler gives up (EAGAIN). */
+#define OWNER_WAIT 64
+
+/* Takes l for a handler whose thread is in a read hook.  False when this
+ * thread holds l.  The owner is written an instruction after the lock is
+ * taken and cleared one before it is let go: when none is written, the
+ * holder is this thread (stopped under the handler, so it stays so) or
+ * another (which writes or lets go at once), and a few yields tell them
+ * apart.  patient: wait as long as it takes (a second entry of a call
+ * whose first got in: this thread cannot be the holder). */
 static bool lock_unless_mine(struct conn_lock *l, bool patient)
 {
+	unsigned yields = 0;
+
 	for (;;) {
 		unsigned long owner;
 
@@ -647,33 +658,56 @@ static bool lock_unless_mine(struct conn_lock *l, bool patient)
 			conn_lock(l);	/* another thread's: it lets go */
 			return true;
 		}
-		if (!patient)
+		if (!patient && ++yields > OWNER_WAIT)
 			return false;
 		sched_yield();
 	}
 }
 
+/* Takes c->rlock, marked; false: a handler whose thread holds it. */
+static bool read_lock(struct conn *c, bool patient)
+{
+	uintptr_t mark = reading_mark;
+	bool same;
+
+	if (mark == 0) {
+		reading_mark = (uintptr_t)c | 1;
+		atomic_signal_fence(memory_order_seq_cst);
+		conn_lock(&c->rlock);
+		return true;
+	}
+	/* a signal handler on a thread in a read hook, on c or on another
+	 * connection (the mark is then left as it is) */
+	same = (mark & ~READ_DEPTH) == (uintptr_t)c;
+	if ((same && (mark & READ_DEPTH) == READ_DEPTH) ||
+	    !lock_unless_mine(&c->rlock, patient))
+		return false;
+	if (same)
+		reading_mark = mark + 1;
+	return true;
+}
+
+static void read_unlock(struct conn *c)
+{
+	uintptr_t mark;
+
+	conn_unlock(&c->rlock);
+	atomic_signal_fence(memory_order_seq_cst);
+	mark = reading_mark;
+	if ((mark & ~READ_DEPTH) == (uintptr_t)c)
+		reading_mark = (mark & READ_DEPTH) == 1 ? 0 : mark - 1;
+}
+
 static struct conn *read_enter(int fd, bool patient)
 {
 	struct conn *c = conn_acquire_active(fd);
-	uintptr_t mark = reading_mark;
 
 	if (c == NULL)
 		return NULL;
-	if ((mark & ~READ_DEPTH) == (uintptr_t)c) {
-		if ((mark & READ_DEPTH) == READ_DEPTH ||
-		    !lock_unless_mine(&c->rlock, patient)) {
-			conn_put(c);
-			return CONN_BUSY;	/* a handler on the reading thread */
-		}
-		reading_mark = mark + 1;
-		return c;
+	if (!read_lock(c, patient)) {
+		conn_put(c);
+		return CONN_BUSY;
 	}
-	if (mark == 0)	/* (a handler's read of another connection keeps
-			   its thread's mark) */
-		reading_mark = (uintptr_t)c | 1;
-	atomic_signal_fence(memory_order_seq_cst);
-	conn_lock(&c->rlock);
 	return c;
 }
 
@@ -689,19 +723,8 @@ struct conn *conn_read_enter_again(int fd)
 
 void conn_read_leave(struct conn *c)
 {
-	uintptr_t mark;
-
-	conn_unlock(&c->rlock);
-	atomic_signal_fence(memory_order_seq_cst);
-	mark = reading_mark;
-	if ((mark & ~READ_DEPTH) == (uintptr_t)c)
-		reading_mark = (mark & READ_DEPTH) == 1 ? 0 : mark - 1;
+	read_unlock(c);
 	conn_put(c);
-}
-
-void conn_read_atfork_child(void)
-{
-	reading_mark = 0;
 }
 
 int conn_read_elsewhere(int fd)
@@ -735,10 +758,15 @@ void conn_release(int fd)
 	c = fdtable_acquire(fd);
 	if (c == NULL || c == &conn_closed)
 		goto out;
-	conn_lock(&c->rlock);
-	if (!conn_torn_down(c))
-		resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
-	conn_unlock(&c->rlock);
+	/* marked as a read hook: a handler's read while this thread is in
+	 * here gets EAGAIN rather than waiting for it; fdopen() from a
+	 * handler whose thread holds the lock (never async-signal-safe)
+	 * leaves the responses followed */
+	if (read_lock(c, false)) {
+		if (!conn_torn_down(c))
+			resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
+		read_unlock(c);
+	}
 	/* stdio reads and writes through glibc's own calls: nothing the
 	 * shim could still deliver reaches it, and the number may be
 	 * reused once fclose() closes it where the shim cannot see */

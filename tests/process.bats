@@ -311,7 +311,7 @@ stats_wait() {
     run timeout 60 "$PROC" handler-read-churn "127.0.0.1:$SERVER_PORT" 4000000
     echo "baseline: status $status: $output"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"body: 4000000 of 4000000 bytes"* ]]
+    [[ "$output" == *"body: 4000000 of 4000000 bytes, as sent: yes"* ]]
     set_phase shim
     # the handler lands while its thread holds the read lock in a hook
     # (each body read is made under it): EAGAIN then, as a call that must
@@ -322,7 +322,7 @@ stats_wait() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"head says close: yes"* ]]
     [[ "$output" =~ handler\ reads:\ [0-9]+\ bytes,\ [1-9][0-9]*\ EAGAIN,\ [0-9]+\ end,\ 0\ other ]]
-    [[ "$output" == *"body: 4000000 of 4000000 bytes"* ]]
+    [[ "$output" == *"body: 4000000 of 4000000 bytes, as sent: yes"* ]]
     # followed to the end: the response was complete, and torn down
     [ "$(proc_stat "$T/stats" given_up.moved)" -eq 0 ]
     [ "$(proc_stat "$T/stats" responses_rewritten)" -eq 1 ]

@@ -780,24 +780,61 @@ static int handler_write_churn(void)
  * hook (body reads are made under it), or is in the kernel with it left,
  * many times over: it must never wait for itself (the 20 s watchdog: exit
  * 3), and every body byte is read once, by the thread or its handler. */
-static atomic_long hr_bytes, hr_busy, hr_eof, hr_other;
+static atomic_long hr_bytes, hr_busy, hr_eof, hr_other, hr_seen[256];
+static const char body_pattern[] = "0123456789abcdefghijklmnopqrstuvwxyz\n";
 
 static void on_usr2_read(int sig)
 {
 	int saved = errno;
-	char b;
+	unsigned char b;
 	ssize_t r = recv(probe_fd, &b, 1, MSG_DONTWAIT);
 
 	(void)sig;
-	if (r == 1)
+	if (r == 1) {
 		atomic_fetch_add(&hr_bytes, 1);
-	else if (r < 0 && errno == EAGAIN)
+		atomic_fetch_add(&hr_seen[b], 1);
+	} else if (r < 0 && errno == EAGAIN)
 		atomic_fetch_add(&hr_busy, 1);
 	else if (r == 0)
 		atomic_fetch_add(&hr_eof, 1);
 	else
 		atomic_fetch_add(&hr_other, 1);
 	errno = saved;
+}
+
+/* The thread's bytes: counted by value, and each piece checked to follow
+ * the server's pattern (a piece's bytes are consecutive in the stream;
+ * the handler's bytes fall between pieces). */
+static long seen[256], out_of_order;
+
+static void body_piece(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		seen[p[i]]++;
+		if (i > 0) {
+			const char *prev = strchr(body_pattern, p[i - 1]);
+			if (prev == NULL || p[i] != (unsigned char)
+			    body_pattern[(prev - body_pattern + 1) %
+					 (sizeof body_pattern - 1)])
+				out_of_order++;
+		}
+	}
+}
+
+/* Every byte value, as often as the first want bytes of the pattern have
+ * it, between the thread and its handler. */
+static bool body_whole(long want)
+{
+	long k = sizeof body_pattern - 1;
+
+	for (long v = 0; v < 256; v++) {
+		const char *at = v ? strchr(body_pattern, (int)v) : NULL;
+		long i = at ? at - body_pattern : -1;
+		long expect = i < 0 ? 0 : want / k + (i < want % k);
+		if (seen[v] + atomic_load(&hr_seen[v]) != expect)
+			return false;
+	}
+	return out_of_order == 0;
 }
 
 static int handler_read_churn(char **av)
@@ -826,6 +863,7 @@ static int handler_read_churn(char **av)
 		end = strstr(head, "\r\n\r\n");
 	}
 	body = (long)(head + got - (end + 4));
+	body_piece((unsigned char *)end + 4, (size_t)body);
 	sigaction(SIGUSR2, &sa, NULL);
 	pthread_create(&t, NULL, signaller, &self);
 	while (body + atomic_load(&hr_bytes) < want) {
@@ -835,8 +873,10 @@ static int handler_read_churn(char **av)
 			break;
 		if (r < 0 && errno != EINTR && errno != EAGAIN)
 			die("read: %m");
-		if (r > 0)
+		if (r > 0) {
+			body_piece((unsigned char *)piece, (size_t)r);
 			body += r;
+		}
 	}
 	atomic_store(&hw_stop, true);
 	pthread_join(t, NULL);
@@ -845,7 +885,9 @@ static int handler_read_churn(char **av)
 	printf("handler reads: %ld bytes, %ld EAGAIN, %ld end, %ld other\n",
 	       atomic_load(&hr_bytes), atomic_load(&hr_busy),
 	       atomic_load(&hr_eof), atomic_load(&hr_other));
-	printf("body: %ld of %ld bytes\n", body + atomic_load(&hr_bytes), want);
+	printf("body: %ld of %ld bytes, as sent: %s\n",
+	       body + atomic_load(&hr_bytes), want,
+	       body_whole(want) ? "yes" : "no");
 	close(probe_fd);
 	return 0;
 }
