@@ -329,6 +329,21 @@ stats_wait() {
     [ "$(proc_stat "$T/stats" teardowns.shutdown)" -eq 1 ]
 }
 
+@test "nested signal handlers: the second reads the connection the first is reading, while the thread waits reading another: no wait for its own thread" {
+    start_server keepalive
+    set_phase base
+    run timeout 60 "$PROC" handler-nested-read "127.0.0.1:$SERVER_PORT"
+    echo "baseline: status $status: $output"
+    [ "$status" -eq 0 ]
+    set_phase shim
+    # the second handler lands while the first holds the read lock of c,
+    # on a thread whose own hook is on d: EAGAIN (it deadlocked before)
+    run timeout 60 env LD_PRELOAD="$FC_PRELOAD" "$PROC" handler-nested-read "127.0.0.1:$SERVER_PORT"
+    echo "library: status $status (3: a handler waited): $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ first\ handler:\ [1-9][0-9]*\ bytes\;\ second\ handler:\ [0-9]+\ bytes,\ [1-9][0-9]*\ EAGAIN ]]
+}
+
 # ---- 4. close() in a signal handler ------------------------------------------
 
 @test "close() of a tracked socket from a SIGALRM handler (every 100 us) while main churns malloc/free and connects: no deadlock, no heap corruption" {

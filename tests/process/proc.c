@@ -892,6 +892,98 @@ static int handler_read_churn(char **av)
 	return 0;
 }
 
+/* handler-nested-read ADDR: the thread blocks reading connection d (no
+ * request: a read hook waiting in the kernel); a SIGUSR1 handler then
+ * reads connection c (a long body) in 16-byte MSG_DONTWAIT pieces, and a
+ * SIGUSR2 every 100 us, landing inside that handler, reads c too.  The
+ * second handler finds the first one holding c's read lock on its own
+ * thread: it must not wait for it (the 20 s watchdog: exit 3). */
+static int hn_c, hn_d;
+static atomic_bool hn_stop;
+static atomic_long hn_h1_bytes, hn_h2_bytes, hn_h2_busy;
+
+static void on_usr2_nested(int sig)
+{
+	int saved = errno;
+	char b;
+	ssize_t r = recv(hn_c, &b, 1, MSG_DONTWAIT);
+
+	(void)sig;
+	if (r == 1)
+		atomic_fetch_add(&hn_h2_bytes, 1);
+	else if (r < 0 && errno == EAGAIN)
+		atomic_fetch_add(&hn_h2_busy, 1);
+	errno = saved;
+}
+
+static void on_usr1_nested(int sig)
+{
+	int saved = errno;
+	char b[16];
+
+	(void)sig;
+	for (int i = 0; i < 100000 && !atomic_load(&hn_stop); i++) {
+		ssize_t r = recv(hn_c, b, sizeof b, MSG_DONTWAIT);
+		if (r > 0)
+			atomic_fetch_add(&hn_h1_bytes, r);
+		else if (r == 0 || errno != EAGAIN)
+			break;
+	}
+	atomic_store(&hn_stop, true);
+	shutdown(hn_d, SHUT_RDWR);	/* ends the thread's read of d */
+	errno = saved;
+}
+
+static void *nested_signaller(void *arg)
+{
+	pthread_t reader = *(pthread_t *)arg;
+	struct timespec us100 = { 0, 100000 }, ms200 = { 0, 200000000 };
+
+	nanosleep(&ms200, NULL);	/* the thread is in its read of d */
+	pthread_kill(reader, SIGUSR1);
+	while (!atomic_load(&hn_stop)) {
+		pthread_kill(reader, SIGUSR2);
+		nanosleep(&us100, NULL);
+	}
+	return NULL;
+}
+
+static int handler_nested_read(void)
+{
+	struct sigaction s1 = { .sa_handler = on_usr1_nested,
+				.sa_flags = SA_RESTART };
+	struct sigaction s2 = { .sa_handler = on_usr2_nested,
+				.sa_flags = SA_RESTART };
+	pthread_t self = pthread_self(), t;
+	char head[4096], b[64];
+	size_t got = 0;
+	ssize_t r;
+
+	watchdog(20, "a nested signal handler's read waited for its own thread");
+	hn_c = connect_server(0);
+	hn_d = connect_server(0);
+	write_str(hn_c, "GET /size/8000000 HTTP/1.1\r\nHost: x\r\n\r\n");
+	while (!memmem(head, got, "\r\n\r\n", 4)) {	/* c's head */
+		if (got == sizeof head || (r = read(hn_c, head + got, 1)) <= 0)
+			die("read (head)");
+		got += (size_t)r;
+	}
+	sigaction(SIGUSR1, &s1, NULL);
+	sigaction(SIGUSR2, &s2, NULL);
+	pthread_create(&t, NULL, nested_signaller, &self);
+	do
+		r = read(hn_d, b, sizeof b);
+	while (r < 0 && errno == EINTR);
+	atomic_store(&hn_stop, true);
+	pthread_join(t, NULL);
+	printf("read of d: %zd; first handler: %ld bytes; second handler: "
+	       "%ld bytes, %ld EAGAIN\n", r, atomic_load(&hn_h1_bytes),
+	       atomic_load(&hn_h2_bytes), atomic_load(&hn_h2_busy));
+	close(hn_c);
+	close(hn_d);
+	return 0;
+}
+
 /* ---- 4. close() from a signal handler ---- */
 
 static atomic_int sig_fd = -1;
@@ -1536,6 +1628,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "interrupted-read")) return interrupted_read();
 	if (!strcmp(mode, "handler-write-churn")) return handler_write_churn();
 	if (!strcmp(mode, "handler-read-churn")) { NEED(1); return handler_read_churn(av); }
+	if (!strcmp(mode, "handler-nested-read")) return handler_nested_read();
 	if (!strcmp(mode, "dontwait-send")) return dontwait(false);
 	if (!strcmp(mode, "dontwait-sendfile")) { via_sendfile = true; return dontwait(false); }
 	if (!strcmp(mode, "sig-close")) { NEED(1); return sig_close(av); }
