@@ -20,9 +20,9 @@
 # Output: FIG lines; per-call differences on stderr.
 # usage: tests/bench/fig_syscalls.sh    env: RUNS (3), QUICK=1, N (200)
 set -eu
+runs=${RUNS:-3}	# before lib.sh, which sets RUNS (to 5)
 . "$(dirname "$0")/lib.sh"
 n=${N:-200}
-runs=${RUNS:-3}
 [ "${QUICK:-0}" = 1 ] && { n=${N:-100}; runs=1; }
 if ! command -v strace >/dev/null; then
 	printf 'SKIP\t2c system calls per exchange\tstrace not installed\n'
