@@ -4,6 +4,7 @@
 #ifndef FORCECLOSE_IO_ARGS_H
 #define FORCECLOSE_IO_ARGS_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +34,15 @@ static inline bool bad_msg(const struct msghdr *m)
 {
 	return bad_ptr(m) || m->msg_iovlen > IOV_MAX ||
 	       bad_iov(m->msg_iov, m->msg_iovlen);
+}
+
+/* A call the shim refuses without moving a byte (CONN_BUSY): one that
+ * must not wait for another writer, or a signal handler's call on a
+ * thread that holds the connection's lock. */
+static inline int io_busy(void)
+{
+	errno = EAGAIN;
+	return -1;
 }
 
 #endif

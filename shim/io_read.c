@@ -21,14 +21,6 @@
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
-/* A signal handler's read on a thread that holds the connection's lock
- * in a read hook (CONN_BUSY): it cannot wait for its own thread. */
-static int busy(void)
-{
-	errno = EAGAIN;
-	return -1;
-}
-
 /* plain: the program sees only bytes and count (see conn_read) */
 static ssize_t through(struct conn *c, int fd, struct msghdr *m, int flags,
 		       bool plain)
@@ -51,7 +43,7 @@ static SLOW ssize_t recv_conn(int fd, void *buf, size_t n, int flags,
 	if (c == NULL)
 		goto pass;
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (addr != NULL && alen != NULL && !bad_ptr(alen)) {
 		m.msg_name = addr;
 		m.msg_namelen = *alen;
@@ -148,7 +140,7 @@ static SLOW ssize_t readv_tracked(int fd, const struct iovec *iov, int cnt)
 	if (cnt >= 0 && cnt <= IOV_MAX && !bad_iov(iov, (size_t)cnt))
 		c = conn_read_enter(fd);
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (c != NULL && (r = through(c, fd, &m, 0, true)) != CONN_READ_PASS)
 		return r;
 	return REAL(readv)(fd, iov, cnt);
@@ -168,7 +160,7 @@ static SLOW ssize_t recvmsg_tracked(int fd, struct msghdr *msg, int flags)
 
 	tls_probe(fd);	/* a TLS call may be learning its socket */
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (c != NULL &&
 	    (r = through(c, fd, msg, flags, false)) != CONN_READ_PASS)
 		return r;
@@ -194,7 +186,7 @@ static SLOW int recvmmsg_tracked(int fd, struct mmsghdr *vec, unsigned int n,
 	if (r == 2 && n > 0 && !bad_ptr(vec) && !bad_msg(&vec[0].msg_hdr) &&
 	    (c = conn_read_enter(fd)) != NULL) {
 		if (c == CONN_BUSY)
-			return busy();
+			return io_busy();
 		got = through(c, fd, &vec[0].msg_hdr,
 			      flags & ~MSG_WAITFORONE, false);
 		if (got >= 0) {

@@ -32,13 +32,6 @@ static inline struct conn *tracked(int fd, int flags)
 	return conn_write_enter(fd, flags);
 }
 
-/* A MSG_DONTWAIT call found another writer at work: as a full socket. */
-static int busy(void)
-{
-	errno = EAGAIN;
-	return -1;
-}
-
 static ssize_t through(struct conn *c, int fd, const struct iovec *iov,
 		       int iovcnt, int flags)
 {
@@ -68,7 +61,7 @@ static SLOW ssize_t write_tracked(int fd, const void *buf, size_t n)
 	ssize_t r;
 
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (c == NULL || (r = through(c, fd, &v, 1, 0)) == CONN_WRITE_PASS)
 		return REAL(write)(fd, buf, n);
 	return r;
@@ -91,7 +84,7 @@ static SLOW ssize_t writev_tracked(int fd, const struct iovec *iov,
 	if (c == NULL)
 		return REAL(writev)(fd, iov, iovcnt);
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (iovcnt < 0 || iovcnt > IOV_MAX || bad_iov(iov, (size_t)iovcnt)) {
 		conn_write_leave(c);
 		return REAL(writev)(fd, iov, iovcnt);	/* its error */
@@ -119,7 +112,7 @@ static SLOW ssize_t send_tracked(int fd, const void *buf, size_t n,
 	if (c == NULL)
 		return REAL(send)(fd, buf, n, flags);
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (flags & MSG_OOB) {
 		if (give_up(c, fd) < 0)
 			return -1;
@@ -147,7 +140,7 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 	if (c == NULL)
 		return REAL(sendto)(fd, buf, n, flags, addr, alen);
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if ((flags & MSG_OOB) || addr != NULL) {
 		if (give_up(c, fd) < 0)
 			return -1;
@@ -175,7 +168,7 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (c == NULL)
 		return REAL(sendmsg)(fd, msg, flags);
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (!plain_msg(msg, flags)) {
 		if (give_up(c, fd) < 0)
 			return -1;
@@ -195,7 +188,7 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 	if (c == NULL)
 		return REAL(sendmmsg)(fd, vec, vlen, flags);
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	for (i = 0; i < vlen; i++)
 		if (bad_msg(&vec[i].msg_hdr)) {
 			conn_write_leave(c);
@@ -289,7 +282,7 @@ EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	if (c == NULL)
 		return REAL(sendfile)(out, in, off, count);
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (fails_early(in, count)) {
 		conn_write_leave(c);
 		return REAL(sendfile)(out, in, off, count);
@@ -317,7 +310,7 @@ EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 	if (c == NULL)
 		return REAL(sendfile64)(out, in, off, count);
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (fails_early(in, count)) {
 		conn_write_leave(c);
 		return REAL(sendfile64)(out, in, off, count);
@@ -350,7 +343,7 @@ static ssize_t splice_owed(int in, off64_t *off_in, int out,
 	if (c == NULL)
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	got = conn_read(c, in, &m, MSG_PEEK | MSG_DONTWAIT, false);
 	conn_read_leave(c);
 	if (got == CONN_READ_PASS)
@@ -388,7 +381,7 @@ EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out,
 	if (c == NULL)
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (fails_early(in, len)) {
 		conn_write_leave(c);
 		return REAL(splice)(in, off_in, out, off_out, len, flags);
@@ -413,7 +406,7 @@ EXPORT int vdprintf(int fd, const char *fmt, va_list ap)
 	struct conn *c = tracked(fd, 0);
 
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (c != NULL && give_up(c, fd) < 0)
 		return -1;
 	return REAL(vdprintf)(fd, fmt, ap);
@@ -436,7 +429,7 @@ EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
 	struct conn *c = tracked(fd, 0);
 
 	if (c == CONN_BUSY)
-		return busy();
+		return io_busy();
 	if (c != NULL && give_up(c, fd) < 0)
 		return -1;
 	return REAL(__vdprintf_chk)(fd, flag, fmt, ap);
