@@ -171,12 +171,9 @@ static bool host_left_alone(const void *ctx, const uint8_t *host, size_t len)
 
 /* Should a connection to addr be tracked?  *host_rule says which Host
  * checks its requests still need. */
-static bool destination_wanted(const struct sockaddr *addr, socklen_t len,
-			       uint8_t *host_rule)
+COLD static bool destination_filtered_in(const struct sockaddr *addr,
+					 socklen_t len, uint8_t *host_rule)
 {
-	*host_rule = 0;
-	if (!config.filtered)
-		return true;
 	if (settings.has_except) {
 		if (filter_match_addr(&settings.except, addr, len))
 			return false;
@@ -191,31 +188,45 @@ static bool destination_wanted(const struct sockaddr *addr, socklen_t len,
 	return true;
 }
 
+static inline bool destination_wanted(const struct sockaddr *addr,
+				      socklen_t len, uint8_t *host_rule)
+{
+	*host_rule = 0;
+	return likely(!config.filtered) ||
+	       destination_filtered_in(addr, len, host_rule);
+}
+
 /* Is fd a stream socket, and what identifies it?  *lived: no inode taken,
  * see conn_same_socket.  A socket made by the library's socket() needs no
  * system call: its kind is on record.  Its inode is taken all the same
  * when the connection may carry more than one exchange (action none,
  * Host filters) or the library may close it (action close): there the
  * inode check guards a longer life than one exchange. */
-static bool connectable(int fd, dev_t *dev, ino_t *ino, bool *lived)
+COLD static bool connectable_checked(int fd, unsigned kind, dev_t *dev,
+				     ino_t *ino)
 {
-	unsigned kind = fdtable_kind(fd);
 	int type = 0;
 	socklen_t tl = sizeof type;
 
-	*lived = false;
-	if (kind == FDKIND_OTHER)
-		return false;
-	if (kind == FDKIND_STREAM && config.action == CONN_ACTION_SHUTDOWN &&
-	    !config.filtered && !conn_fds_shared()) {
-		*lived = true;
-		return true;
-	}
 	if (kind != FDKIND_STREAM &&
 	    (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
 	     type != SOCK_STREAM))
 		return false;
 	return conn_socket_inode(fd, dev, ino);
+}
+
+static inline bool connectable(int fd, dev_t *dev, ino_t *ino, bool *lived)
+{
+	unsigned kind = fdtable_kind(fd);
+
+	*lived = false;
+	if (likely(kind == FDKIND_STREAM &&
+		   config.action == CONN_ACTION_SHUTDOWN &&
+		   !config.filtered && !conn_fds_shared())) {
+		*lived = true;
+		return true;
+	}
+	return kind != FDKIND_OTHER && connectable_checked(fd, kind, dev, ino);
 }
 
 void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -228,11 +239,13 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	bool lived;
 
 	config_load();
-	if (!conn_table_mutable())
+	if (unlikely(!conn_table_mutable()))
 		goto out;
-	if (config.disabled || addr == NULL || len < sizeof(sa_family_t) ||
-	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6 &&
-	     addr->sa_family != AF_UNIX) ||
+	if (unlikely(config.disabled || addr == NULL ||
+		     len < sizeof(sa_family_t) ||
+		     (addr->sa_family != AF_INET &&
+		      addr->sa_family != AF_INET6 &&
+		      addr->sa_family != AF_UNIX)) ||
 	    !connectable(fd, &dev, &ino, &lived)) {
 		fdtable_forget_stale(fd);
 		goto out;
@@ -240,11 +253,11 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	/* A second connect() polling a non-blocking connect keeps its state
 	 * (a number on record never left the table since the first). */
 	old = fdtable_peek(fd);
-	if (old != NULL && old != &conn_closed &&
-	    (lived ? old->identity_lived :
-		     old->dev == dev && old->ino == ino))
+	if (unlikely(old != NULL && old != &conn_closed &&
+		     (lived ? old->identity_lived :
+			      old->dev == dev && old->ino == ino)))
 		goto out;
-	if (!destination_wanted(addr, len, &host_rule)) {
+	if (unlikely(!destination_wanted(addr, len, &host_rule))) {
 		fdtable_forget_stale(fd);
 		stats_add(&stats.connections_excluded, 1);
 		if (log_on(LOG_DEBUG)) {
@@ -255,7 +268,7 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		goto out;
 	}
 	c = conn_alloc();
-	if (c == NULL) {
+	if (unlikely(c == NULL)) {
 		fdtable_forget_stale(fd);
 		goto out;
 	}
@@ -266,7 +279,7 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	/* for conn_verify_socket, at the rare points */
 	conn_peer_set(&c->peer, lived ? addr : NULL, len);
 	c->host_rule = host_rule;
-	if (host_rule != 0) {
+	if (unlikely(host_rule != 0)) {
 		c->req.leave_host_alone = host_left_alone;
 		c->req.host_ctx = c;
 	}

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "cold.h"
 #include "conn_lock.h"
 #include "fdtable.h"
 #include "http_request.h"
@@ -138,7 +139,7 @@ struct conn {
 enum conn_action { CONN_ACTION_SHUTDOWN, CONN_ACTION_CLOSE, CONN_ACTION_NONE };
 
 /* The connection goes pass-through: counted once, logged at level 3. */
-void conn_gave_up(struct conn *c, int reason);
+COLD void conn_gave_up(struct conn *c, int reason);
 
 /* Reference counting (see fdtable.h for the discipline).  conn_put never
  * frees and takes no lock (close() may run in a signal handler): the last
@@ -156,7 +157,7 @@ void conn_put(struct conn *c);
  * conn_verify_socket, which for such a socket also asks the kernel: a
  * stream socket connected to the address connect() was given. */
 bool conn_same_socket(const struct conn *c, int fd);
-bool conn_verify_socket(const struct conn *c, int fd);
+COLD bool conn_verify_socket(const struct conn *c, int fd);
 
 /* Record where connect() was given (a of len bytes; NULL: nowhere). */
 void conn_peer_set(struct conn_peer *p, const struct sockaddr *a,
@@ -180,7 +181,7 @@ static inline bool conn_number_lost(int err)
  * to the lost socket): c goes pass-through everywhere (a dup of it
  * included), its owed bytes dropped.  Call with c->wlock held when drop
  * is true. */
-void conn_forget_number(struct conn *c, int fd, bool drop);
+COLD void conn_forget_number(struct conn *c, int fd, bool drop);
 
 /* A call on a torn-down connection (c, not the sentinel): is fd still
  * the socket the teardown shut down?  One system call (TCP_INFO, or a
@@ -265,7 +266,7 @@ struct conn *conn_write_enter(int fd, int flags);
 void conn_write_leave(struct conn *c);
 
 /* Waits, with c->wlock left, until no writer is in the kernel. */
-void conn_wait_turn(struct conn *c);
+COLD void conn_wait_turn(struct conn *c);
 
 /* Sends the program's bytes through the rewriter.  Called between enter
  * and leave.  Returns what write()/sendmsg() would: program bytes; or

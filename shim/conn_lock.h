@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "cold.h"
+
 /* word: 0 free; 1 held; 2 held, and a thread may be waiting (the unlock
  * wakes one).  owner remembers who holds it: the fork handler must not
  * wait for a lock the forking thread itself holds (a handler that forked
@@ -23,8 +25,8 @@ struct conn_lock {
 
 #define CONN_LOCK_INIT { 0, 0 }
 
-void conn_lock_wait(struct conn_lock *l);	/* the contended lock */
-void conn_lock_wake(struct conn_lock *l);	/* the contended unlock */
+COLD void conn_lock_wait(struct conn_lock *l);	/* the contended lock */
+COLD void conn_lock_wake(struct conn_lock *l);	/* the contended unlock */
 
 static inline void conn_lock_init(struct conn_lock *l)
 {
@@ -85,8 +87,8 @@ struct conn_turn {
 };
 
 /* Called with l held; returns with l held. */
-void conn_turn_wait(struct conn_turn *t, struct conn_lock *l);
-void conn_turn_wake(struct conn_turn *t);
+COLD void conn_turn_wait(struct conn_turn *t, struct conn_lock *l);
+COLD void conn_turn_wake(struct conn_turn *t);
 
 /* Called with l held: wakes the waiters, if there are any. */
 static inline void conn_turn_pass(struct conn_turn *t)

@@ -311,7 +311,7 @@ static ssize_t recv_unlocked(struct conn *c, int fd, struct msghdr *msg,
  * the call must not wait.  A signal handler that reads while its own
  * thread is in there cannot wait for itself: the response side goes
  * pass-through.  Returns 0, or the call's answer. */
-static ssize_t wait_reader(struct conn *c, int flags)
+COLD static ssize_t wait_reader(struct conn *c, int flags)
 {
 	while (c->receiving != 0) {
 		if (flags & MSG_DONTWAIT) {
@@ -512,14 +512,14 @@ static ssize_t read_step(struct conn *c, int fd, struct msghdr *msg,
 
 	if (rout_left(c) > 0)
 		return deliver(c, fd, msg, flags, want);
-	if (c->resp.observe)
+	if (unlikely(c->resp.observe))
 		return observe_read_step(c, fd, msg, flags, plain);
 	switch (c->resp.phase) {
 	case HTTP_RESP_HEAD:
-		if (c->rheld_len == 0 &&
-		    (atomic_load(&c->flags) & CONN_TLS) &&
-		    atomic_load(&c->awaiting_out) ==
-			    atomic_load(&c->awaiting_in)) {
+		if (unlikely(c->rheld_len == 0 &&
+			     (atomic_load(&c->flags) & CONN_TLS) &&
+			     atomic_load(&c->awaiting_out) ==
+				     atomic_load(&c->awaiting_in))) {
 			/* TLS records answering no request we saw (tls_*.c
 			 * meets the plaintext): pass without a look at the
 			 * kernel's queue */
@@ -569,14 +569,16 @@ static ssize_t read_loop(struct conn *c, int fd, struct msghdr *msg,
 	size_t want = iov_total(msg);
 	ssize_t r;
 
-	if (flags & (MSG_OOB | MSG_ERRQUEUE))
+	if (unlikely(flags & (MSG_OOB | MSG_ERRQUEUE)))
 		return conn_torn_down(c) ? 0 : CONN_READ_PASS;	/* not the
 								   stream */
-	if ((flags & (MSG_TRUNC | MSG_WAITALL)) && !conn_torn_down(c))
+	if (unlikely((flags & (MSG_TRUNC | MSG_WAITALL)) &&
+		     !conn_torn_down(c)))
 		/* semantics we cannot follow */
 		resp_stop_tracking(c, GAVE_UP_UNSEEN_BYTES);
 	for (;;) {
-		if (c->receiving != 0 && (r = wait_reader(c, flags)) != 0)
+		if (unlikely(c->receiving != 0) &&
+		    (r = wait_reader(c, flags)) != 0)
 			return r;
 		if (conn_torn_down(c))
 			return 0;	/* as after the peer's close */
@@ -606,7 +608,7 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 	int entry = errno;
 	ssize_t r = read_loop(c, fd, msg, flags, plain);
 
-	if (r == -1 && conn_number_lost(errno)) {
+	if (unlikely(r == -1 && conn_number_lost(errno))) {
 		resp_stop_tracking(c, GAVE_UP_MOVED);
 		resp_rout_clear(c);
 		conn_forget_number(c, fd, false);
@@ -665,25 +667,30 @@ static bool lock_unless_mine(struct conn_lock *l, bool patient)
 }
 
 /* Takes c->rlock, marked; false: a handler whose thread holds it. */
-static bool read_lock(struct conn *c, bool patient)
+/* A signal handler on a thread in a read hook, on c or on another
+ * connection (the mark is then left as it is). */
+COLD static bool read_lock_nested(struct conn *c, uintptr_t mark,
+				  bool patient)
 {
-	uintptr_t mark = reading_mark;
-	bool same;
+	bool same = (mark & ~READ_DEPTH) == (uintptr_t)c;
 
-	if (mark == 0) {
-		reading_mark = (uintptr_t)c | 1;
-		atomic_signal_fence(memory_order_seq_cst);
-		conn_lock(&c->rlock);
-		return true;
-	}
-	/* a signal handler on a thread in a read hook, on c or on another
-	 * connection (the mark is then left as it is) */
-	same = (mark & ~READ_DEPTH) == (uintptr_t)c;
 	if ((same && (mark & READ_DEPTH) == READ_DEPTH) ||
 	    !lock_unless_mine(&c->rlock, patient))
 		return false;
 	if (same)
 		reading_mark = mark + 1;
+	return true;
+}
+
+static bool read_lock(struct conn *c, bool patient)
+{
+	uintptr_t mark = reading_mark;
+
+	if (unlikely(mark != 0))
+		return read_lock_nested(c, mark, patient);
+	reading_mark = (uintptr_t)c | 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	conn_lock(&c->rlock);
 	return true;
 }
 

@@ -20,7 +20,7 @@ void resp_rout_clear(struct conn *c);
 /* Gives the response side up: what was taken from the kernel reaches the
  * program first, unchanged; no teardown.  reason: enum stats_reason, or -1
  * when the stream simply ended. */
-void resp_stop_tracking(struct conn *c, int reason);
+COLD void resp_stop_tracking(struct conn *c, int reason);
 
 /* Copies n bytes of p into msg's iovecs. */
 void resp_scatter(const struct msghdr *m, const uint8_t *p, size_t n);

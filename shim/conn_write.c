@@ -73,7 +73,7 @@ static void pending_clear(struct conn *c)
 
 /* Gives the request side up: what was held goes out first, unchanged.
  * reason: enum stats_reason, or -1 when the program closes or exits. */
-static void stop_rewriting(struct conn *c, int reason)
+COLD static void stop_rewriting(struct conn *c, int reason)
 {
 	if (reason >= 0 && c->req.phase != HTTP_REQ_OPAQUE)
 		conn_gave_up(c, reason);
@@ -358,7 +358,7 @@ struct head_start {
 };
 
 /* A head rewritten in this call did not go out after all. */
-static void uncount_head(struct conn *c)
+COLD static void uncount_head(struct conn *c)
 {
 	stats_sub(&stats.requests_rewritten, 1);
 	stats_sub(&stats.close_added, c->head_counted.close_added);
@@ -373,7 +373,7 @@ static void uncount_head(struct conn *c)
  * program's to write again, as with a kernel's short count.  Returns how
  * many of this call's bytes are written, or -1 if that cannot be (a
  * changed byte went out, or no memory): the head must then go whole. */
-static ssize_t give_back_head(struct conn *c, const struct head_start *h)
+COLD static ssize_t give_back_head(struct conn *c, const struct head_start *h)
 {
 	size_t sent = c->pending_off, was = c->held_len, i, n, mine;
 	struct http_request_stream req = h->req;
@@ -460,7 +460,7 @@ static ssize_t send_unlocked(struct conn *c, int fd, const struct msghdr *m,
 	return s;
 }
 
-static bool wait_writable(int fd)
+COLD static bool wait_writable(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	int r;
@@ -487,13 +487,13 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 	bool fresh = false;	/* pending is a head this call took */
 	bool raise_sigpipe = false;
 
-	if (conn_torn_down(c)) {
+	if (unlikely(conn_torn_down(c))) {
 		errno = EPIPE;	/* as after a peer's close, minus SIGPIPE */
 		return -1;
 	}
 	/* a connection given up on one side is pass-through for good */
-	if ((atomic_load(&c->flags) & CONN_RESP_GAVE_UP) &&
-	    c->req.phase != HTTP_REQ_OPAQUE)
+	if (unlikely((atomic_load(&c->flags) & CONN_RESP_GAVE_UP) &&
+		     c->req.phase != HTTP_REQ_OPAQUE))
 		stop_rewriting(c, -1);
 	for (;;) {
 		if (c->req.phase == HTTP_REQ_HEAD && pending_left(c) == 0) {
@@ -505,7 +505,7 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 			done += absorb_head(c, &k);
 			fresh = pending_left(c) > 0 &&
 				c->req.phase != HTTP_REQ_OPAQUE;
-			if (c->verify_head && pending_left(c) > 0) {
+			if (unlikely(c->verify_head && pending_left(c) > 0)) {
 				/* a later head of a socket the library made
 				 * (rewritten or not): still that socket?
 				 * (rare: pipelining, a head in pieces) */
@@ -542,7 +542,7 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 		 * under this send, which is no reason for SIGPIPE; the peer's
 		 * close still raises it, as the kernel would have. */
 		s = send_unlocked(c, fd, &msg, flags | MSG_NOSIGNAL);
-		if (s < 0) {
+		if (unlikely(s < 0)) {
 			int err = errno;
 			if (conn_number_lost(err)) {
 				/* not a socket (a file, a pipe...) or closed:
@@ -620,7 +620,7 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 			}
 			break;
 		}
-		if ((size_t)s < owed) {
+		if (unlikely((size_t)s < owed)) {
 			c->pending_off += (size_t)s;
 			/* a short count (full socket, or a signal): return
 			 * one too, if what went out is the program's own */
@@ -644,11 +644,11 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 		if ((size_t)s < direct)
 			break;	/* a short write: report it as such */
 	}
-	if (c->req.phase == HTTP_REQ_OPAQUE && pending_left(c) == 0 &&
-	    c->held_len == 0)
+	if (unlikely(c->req.phase == HTTP_REQ_OPAQUE && pending_left(c) == 0 &&
+		     c->held_len == 0))
 		conn_side_opaque(c, CONN_REQ_OPAQUE);
 	/* as the kernel does: only a write that fails with EPIPE raises it */
-	if (result < 0 && raise_sigpipe)
+	if (unlikely(result < 0 && raise_sigpipe))
 		pthread_kill(pthread_self(), SIGPIPE);
 	errno = saved;
 	return result < 0 ? -1 : (ssize_t)confirmed;

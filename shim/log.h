@@ -9,18 +9,19 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "cold.h"
 #include "config.h"
 
 enum log_level { LOG_ERRORS, LOG_TEARDOWNS, LOG_REQUESTS, LOG_DEBUG };
 
 static inline bool log_on(int level)
 {
-	return config.verbose >= level;
+	return unlikely(config.verbose >= level);
 }
 
 /* "libforceclose: PROG[PID]: DEST: WHAT" with DETAIL (from the traffic,
  * sanitised, may be NULL) spliced in where WHAT has "%s". */
-void log_event_line(int level, const char *dest, const char *what,
+COLD void log_event_line(int level, const char *dest, const char *what,
 	       const char *detail, size_t detail_len);
 
 /* (log_event: the level test is inline, so quiet levels cost nothing) */

@@ -99,8 +99,8 @@ static void dest_name(char *name, const struct sockaddr *sa, socklen_t len)
 	log_format_dest(name, OBSERVE_NAME_MAX, sa, len);
 }
 
-void observe_open(struct observe_conn *o, int fd, const struct sockaddr *sa,
-		  socklen_t len)
+void observe_open_on(struct observe_conn *o, int fd,
+		     const struct sockaddr *sa, socklen_t len)
 {
 	char name[OBSERVE_NAME_MAX];
 	struct observe_dest *d;
@@ -179,8 +179,8 @@ static void record_host(struct observe_conn *o, struct observe_dest *d,
 	pthread_mutex_unlock(&table_lock);
 }
 
-void observe_request(struct observe_conn *o, bool said_close,
-		     const uint8_t *host, size_t host_len)
+void observe_request_on(struct observe_conn *o, bool said_close,
+			const uint8_t *host, size_t host_len)
 {
 	struct observe_dest *d = dest_of(o);
 
@@ -241,7 +241,7 @@ void observe_idle(struct observe_conn *o)
 	raise_to(&d->idle_max, atomic_fetch_add(&d->idle_now, 1) + 1);
 }
 
-void observe_eof(struct observe_conn *o)
+void observe_eof_on(struct observe_conn *o)
 {
 	if (dest_of(o) != NULL)
 		o->server_ends = true;
@@ -289,13 +289,13 @@ void observe_tls_followed(struct observe_conn *o)
 	add(&d->tls_followed, 1);
 }
 
-void observe_closed(struct observe_conn *o)
+void observe_closed_on(struct observe_conn *o)
 {
 	if (dest_of(o) != NULL)
 		o->program_closed = true;
 }
 
-void observe_end(struct observe_conn *o)
+void observe_end_on(struct observe_conn *o)
 {
 	struct observe_dest *d = dest_of(o);
 

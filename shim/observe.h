@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "cold.h"
 #include "config.h"
 #include "stats.h"
 
@@ -70,12 +71,16 @@ extern struct observe_table observe_table;
  * follows the program from outside (engine_super.c). */
 extern pid_t observe_pid;
 
+/* The calls made on every exchange (observe_open, _request, _eof, _closed,
+ * _end below) test the mode inline: a process not observing runs no line
+ * of them (docs/performance.md, round 9).  Their _on halves count. */
+
 /* connect() succeeded (or is in progress) on fd, a new tracked socket. */
-void observe_open(struct observe_conn *o, int fd, const struct sockaddr *sa,
-		  socklen_t len);
+void observe_open_on(struct observe_conn *o, int fd,
+		     const struct sockaddr *sa, socklen_t len);
 /* A request head was written (host: its Host value, may be NULL). */
-void observe_request(struct observe_conn *o, bool said_close,
-		     const uint8_t *host, size_t host_len);
+void observe_request_on(struct observe_conn *o, bool said_close,
+			const uint8_t *host, size_t host_len);
 /* ...and taken back (a short write: it is counted when written again). */
 void observe_request_undo(struct observe_conn *o);
 /* A final response head was read; said_close: the server will close. */
@@ -90,7 +95,7 @@ int observe_response_head(struct observe_conn *o,
 /* The last response is complete and no request awaits one. */
 void observe_idle(struct observe_conn *o);
 /* A read returned the end of the stream. */
-void observe_eof(struct observe_conn *o);
+void observe_eof_on(struct observe_conn *o);
 /* The connection went pass-through (enum stats_reason), or began with a
  * TLS handshake (observe_tls). */
 void observe_gave_up(struct observe_conn *o, int reason);
@@ -99,9 +104,9 @@ void observe_tls(struct observe_conn *o);
  * (tls_observe.c): it counts as followed, whichever came first. */
 void observe_tls_followed(struct observe_conn *o);
 /* The program closes the descriptor.  Async-signal-safe. */
-void observe_closed(struct observe_conn *o);
+void observe_closed_on(struct observe_conn *o);
 /* The connection object is released: its ending is counted.  Lock-free. */
-void observe_end(struct observe_conn *o);
+void observe_end_on(struct observe_conn *o);
 
 /* Reads the observed process's RLIMIT_NOFILE now, for a report written
  * once it is gone (the engine's at exit). */
@@ -127,5 +132,33 @@ void observe_reset(void);
 /* A periodic report if FORCECLOSE_REPORT_INTERVAL has passed: called from
  * the hooks above (the library starts no thread). */
 void observe_tick(void);
+
+static inline void observe_open(struct observe_conn *o, int fd,
+				const struct sockaddr *sa, socklen_t len)
+{
+	if (unlikely(config.observe))
+		observe_open_on(o, fd, sa, len);
+}
+static inline void observe_request(struct observe_conn *o, bool said_close,
+				   const uint8_t *host, size_t host_len)
+{
+	if (unlikely(config.observe))
+		observe_request_on(o, said_close, host, host_len);
+}
+static inline void observe_eof(struct observe_conn *o)
+{
+	if (unlikely(config.observe))
+		observe_eof_on(o);
+}
+static inline void observe_closed(struct observe_conn *o)
+{
+	if (unlikely(config.observe))
+		observe_closed_on(o);
+}
+static inline void observe_end(struct observe_conn *o)
+{
+	if (unlikely(config.observe))
+		observe_end_on(o);
+}
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 
+#include "cold.h"
 #include "config.h"
 #include "http_request.h"
 
@@ -41,13 +42,13 @@ extern struct stats stats;
  * instruction on every exchange. */
 static inline void stats_add(atomic_ulong *counter, unsigned long n)
 {
-	if (config.stats)
+	if (unlikely(config.stats))
 		atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
 
 static inline void stats_sub(atomic_ulong *counter, unsigned long n)
 {
-	if (config.stats)
+	if (unlikely(config.stats))
 		atomic_fetch_sub_explicit(counter, n, memory_order_relaxed);
 }
 
