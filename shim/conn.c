@@ -360,11 +360,22 @@ static void writing_ends(struct conn *c)
 		writing_on = NULL;
 }
 
-static struct conn *write_busy(struct conn *c)
+COLD static struct conn *write_busy(struct conn *c)
 {
 	writing_ends(c);
 	conn_put(c);
 	return CONN_BUSY;
+}
+
+/* fd is no longer c's socket: the call is the program's, to pass. */
+COLD static struct conn *write_enter_lost(struct conn *c, int fd)
+{
+	conn_unlock(&c->wlock);
+	writing_ends(c);
+	if (conn_table_mutable())
+		fdtable_forget_if(fd, c);
+	conn_put(c);
+	return NULL;
 }
 
 struct conn *conn_write_enter(int fd, int flags)
@@ -373,7 +384,7 @@ struct conn *conn_write_enter(int fd, int flags)
 
 	if (c == NULL)
 		return NULL;
-	if (writing_on == c) {
+	if (unlikely(writing_on == c)) {
 		conn_put(c);
 		return CONN_BUSY;	/* a handler on the writing thread */
 	}
@@ -386,7 +397,7 @@ struct conn *conn_write_enter(int fd, int flags)
 	} else if (!conn_trylock(&c->wlock)) {
 		return write_busy(c);
 	}
-	while (c->sending) {
+	while (unlikely(c->sending)) {
 		/* another thread is writing (maybe blocked in the kernel):
 		 * a call that must not wait fails as on a full socket */
 		if (flags & MSG_DONTWAIT) {
@@ -399,16 +410,10 @@ struct conn *conn_write_enter(int fd, int flags)
 	 * was connected?  Its number may have been reused behind our back
 	 * (a close we could not see); head bytes held so far stay with the
 	 * connection, for a descriptor that still refers to it. */
-	if (!conn_torn_down(c) && c->req.phase == HTTP_REQ_HEAD &&
-	    c->pending_len == 0 && !c->identity_fresh &&
-	    !conn_same_socket(c, fd)) {
-		conn_unlock(&c->wlock);
-		writing_ends(c);
-		if (conn_table_mutable())
-			fdtable_forget_if(fd, c);
-		conn_put(c);
-		return NULL;
-	}
+	if (unlikely(!c->identity_fresh) && !conn_torn_down(c) &&
+	    c->req.phase == HTTP_REQ_HEAD && c->pending_len == 0 &&
+	    !conn_same_socket(c, fd))
+		return write_enter_lost(c, fd);
 	/* the first head, written whole in the first call after connect,
 	 * is the one a socket made by the library's socket() sends
 	 * unchecked, as every socket did before issue 16 */
