@@ -17,7 +17,10 @@
 #include "tls_conn.h"
 
 #define EXPORT __attribute__((visibility("default")))
-#define SLOW __attribute__((noinline, cold))
+/* the tracked path: out of line, so that the idle hook keeps no frame, but
+ * not cold: every exchange runs it, and code marked cold shares its lines
+ * with the truly rare (docs/performance.md, round 9) */
+#define SLOW __attribute__((noinline))
 
 extern void __chk_fail(void) __attribute__((noreturn));
 

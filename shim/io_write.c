@@ -49,8 +49,10 @@ static int give_up(struct conn *c, int fd)
 }
 
 /* The hooks below test the table inline and tail-call libc; the tracked
- * path lives in a separate function so the fast path keeps no frame. */
-#define SLOW __attribute__((noinline, cold))
+ * path lives in a separate function so the fast path keeps no frame.  Not
+ * cold: every exchange runs it, and code marked cold shares its lines
+ * with the truly rare (docs/performance.md, round 9). */
+#define SLOW __attribute__((noinline))
 
 static SLOW ssize_t write_tracked(int fd, const void *buf, size_t n)
 {
