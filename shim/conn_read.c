@@ -666,7 +666,6 @@ static bool lock_unless_mine(struct conn_lock *l, bool patient)
 	}
 }
 
-/* Takes c->rlock, marked; false: a handler whose thread holds it. */
 /* A signal handler on a thread in a read hook, on c or on another
  * connection (the mark is then left as it is). */
 COLD static bool read_lock_nested(struct conn *c, uintptr_t mark,
@@ -682,6 +681,7 @@ COLD static bool read_lock_nested(struct conn *c, uintptr_t mark,
 	return true;
 }
 
+/* Takes c->rlock, marked; false: a handler whose thread holds it. */
 static bool read_lock(struct conn *c, bool patient)
 {
 	uintptr_t mark = reading_mark;

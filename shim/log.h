@@ -22,7 +22,7 @@ static inline bool log_on(int level)
 /* "libforceclose: PROG[PID]: DEST: WHAT" with DETAIL (from the traffic,
  * sanitised, may be NULL) spliced in where WHAT has "%s". */
 COLD void log_event_line(int level, const char *dest, const char *what,
-	       const char *detail, size_t detail_len);
+			 const char *detail, size_t detail_len);
 
 /* (log_event: the level test is inline, so quiet levels cost nothing) */
 #define log_event(level, ...)                                \
