@@ -106,9 +106,6 @@ void observe_open_on(struct observe_conn *o, int fd,
 	struct observe_dest *d;
 	unsigned long open;
 
-	o->dest = -1;
-	if (!config.observe)
-		return;
 	dest_name(name, sa, len);
 	memset(name + strlen(name), 0, sizeof name - strlen(name));
 	o->gen = atomic_load(&table_gen);
