@@ -51,9 +51,49 @@ all: $(LIB) $(LAUNCHER)
 $(LIB): $(LIB_OBJ) shim/libforceclose.map
 	$(CC) $(LIB_CFLAGS) $(LIB_LDFLAGS) -o $@ $(LIB_OBJ) -ldl
 
+# A profile-guided build (GCC): the library is built instrumented, runs
+# shim/pgo_train.c's exchanges on 127.0.0.1, and is built again with that
+# profile, which lays out together the code an exchange runs (about two
+# points of the request rate: docs/performance.md, round 10).  PGO=0, or
+# another compiler, builds without; so does a training run that fails.
+PGO ?= $(shell $(CC) --version 2>/dev/null | grep -q 'Free Software' && echo 1)
+ifeq ($(PGO),1)
+PGO_OBJ = $(patsubst build/shim/%,build/pgo/shim/%,$(LIB_OBJ))
+PGO_GEN = -fprofile-generate -fprofile-update=atomic
+# code the training never ran keeps its usual optimisation; counts that
+# two threads left inconsistent are mended, not an error
+PGO_USE = -fprofile-use -fprofile-partial-training -fprofile-correction \
+          -Wno-missing-profile
+
+# -dumpbase: the final object's auxiliary name, which the profile's
+# function names depend on; the profile goes to build/shim/%.gcda
+build/pgo/shim/%.o: shim/%.c $(HEADERS)
+	@mkdir -p $(dir $@) build/shim
+	$(CC) $(LIB_CFLAGS) $(PGO_GEN) -dumpbase build/shim/$* -c -o $@ $<
+
+build/pgo/libforceclose.so: $(PGO_OBJ) shim/libforceclose.map
+	$(CC) $(LIB_CFLAGS) $(PGO_GEN) $(LIB_LDFLAGS) -o $@ $(PGO_OBJ) -ldl
+
+build/pgo/train: shim/pgo_train.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O2 -pthread -o $@ $<
+
+# build/pgo/use: the flags of the final compile (none without a profile)
+build/pgo/use: build/pgo/libforceclose.so build/pgo/train
+	@rm -f build/shim/*.gcda
+	@if env -i LD_PRELOAD=$(abspath build/pgo/libforceclose.so) build/pgo/train; \
+	then echo '$(PGO_USE)' >$@; \
+	else rm -f build/shim/*.gcda; : >$@; \
+	    echo 'pgo_train failed: the library is built without a profile' >&2; fi
+
+build/shim/%.o: shim/%.c $(HEADERS) build/pgo/use
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) $$(cat build/pgo/use) -c -o $@ $<
+else
 build/shim/%.o: shim/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+endif
 
 # The launcher's compiled-in library path follows LIBDIR: a change of
 # LIBDIR rebuilds it.

@@ -2,7 +2,8 @@
 # tests/stress/run.sh - thread-sanitizer stress test of libforceclose.
 #
 # Builds from the current sources, into build/stress/ (STRESS_BUILD):
-#   libforceclose-tsan.so  shim/*.c but the launcher (forceclose.c, check.c, engine*.c),
+#   libforceclose-tsan.so  shim/*.c but the launcher (forceclose.c, check.c, engine*.c)
+#                          and the build's training run (pgo_train.c),
 #                          -fsanitize=thread, the library's version script
 #   stress                 tests/stress/{stress,client,chaos}.c, TSan
 #   server                 tests/stress/server.c, plain: the witness
@@ -75,9 +76,9 @@ trap 'exit 143' TERM INT
 build() {
     local src=() f
     mkdir -p "$BUILD"
-    # the launcher is a program of its own, not part of the library
+    # the launcher and the build's training run are programs of their own
     for f in "$ROOT"/shim/*.c; do
-        case "${f##*/}" in forceclose.c|check.c|engine*.c) ;; *) src+=("$f") ;; esac
+        case "${f##*/}" in forceclose.c|check.c|engine*.c|pgo_train.c) ;; *) src+=("$f") ;; esac
     done
     # -O1 -g for readable stacks; each artefact built aside, then moved,
     # so a concurrent run never loads a half-written file
