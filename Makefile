@@ -76,7 +76,7 @@ build/pgo/libforceclose.so: $(PGO_OBJ) shim/libforceclose.map
 
 build/pgo/train: shim/pgo_train.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O2 -pthread -o $@ $<
+	$(CC) $(BASE) -O2 -o $@ $<
 
 # build/pgo/use: the flags of the final compile (none without a profile)
 build/pgo/use: build/pgo/libforceclose.so build/pgo/train
