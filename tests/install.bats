@@ -138,3 +138,41 @@ EOF
     run files "$prefix"
     [ -z "$output" ]
 }
+
+# The profile-guided build (Makefile, PGO): with GCC, `make` builds the
+# library instrumented, runs shim/pgo_train.c on 127.0.0.1 and builds it
+# again from that profile.
+@test "make with GCC builds the library from the profile of its training run" {
+    cc --version | grep -q 'Free Software' || skip "cc is not GCC"
+    mk shim/libforceclose.so
+    grep -q -- -fprofile-use "$SRC/build/pgo/use"
+    # a profile for every object of the library
+    [ "$(ls "$SRC"/build/shim/*.gcda | wc -l)" -eq "$(ls "$SRC"/build/shim/*.o | wc -l)" ]
+}
+
+@test "a training run that cannot reach 127.0.0.1 leaves a working library built without a profile" {
+    cc --version | grep -q 'Free Software' || skip "cc is not GCC"
+    skip_unless_cmd curl
+    unshare -n true 2>/dev/null || skip "unshare -n is not allowed here"
+    local src="$BATS_TEST_TMPDIR/src"
+    mkdir -p "$src"
+    cp -R "$ROOT/shim" "$ROOT/Makefile" "$src/"
+    rm -f "$src/shim/libforceclose.so" "$src/shim/forceclose"
+    # a network namespace of its own: its loopback is down
+    run unshare -n make --no-print-directory -C "$src" shim/libforceclose.so
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"pgo_train failed: the library is built without a profile"* ]]
+    [ ! -s "$src/build/pgo/use" ]
+    [ -z "$(ls "$src"/build/shim/*.gcda 2>/dev/null)" ]
+    # the library built so does its job
+    start_server keepalive
+    set_phase noprofile
+    run timeout "$FC_TIMEOUT" env LD_PRELOAD="$src/shim/libforceclose.so" \
+        "${CURL[@]}" "$SERVER_URL/n/1" "$SERVER_URL/n/2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run check_requests "$SERVER_LOG/noprofile" --expect-close --count 2
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
