@@ -53,9 +53,10 @@ $(LIB): $(LIB_OBJ) shim/libforceclose.map
 
 # A profile-guided build (GCC): the library is built instrumented, runs
 # shim/pgo_train.c's exchanges on 127.0.0.1, and is built again with that
-# profile, which lays out together the code an exchange runs (about two
-# points of the request rate: docs/performance.md, round 10).  PGO=0, or
-# another compiler, builds without; so does a training run that fails.
+# profile, which lays out together the code an exchange runs (about a
+# point and a half of the request rate: docs/performance.md, round 10).
+# PGO=0, or another compiler, builds without; so does a training run that
+# fails.
 PGO ?= $(shell $(CC) --version 2>/dev/null | grep -q 'Free Software' && echo 1)
 ifeq ($(PGO),1)
 PGO_OBJ = $(patsubst build/shim/%,build/pgo/shim/%,$(LIB_OBJ))
