@@ -62,7 +62,7 @@ ifeq ($(PGO),1)
 PGO_OBJ = $(patsubst build/shim/%,build/pgo/shim/%,$(LIB_OBJ))
 PGO_GEN = -fprofile-generate -fprofile-update=atomic
 # code the training never ran keeps its usual optimisation; counts that
-# two threads left inconsistent are mended, not an error
+# disagree (as threads can leave them) are mended rather than an error
 PGO_USE = -fprofile-use -fprofile-partial-training -fprofile-correction \
           -Wno-missing-profile
 
