@@ -45,7 +45,7 @@ TPROG_SRC = $(wildcard tests/c/*.c)
 TPROG_BIN = $(patsubst tests/c/%.c,build/tests/%,$(TPROG_SRC))
 
 .PHONY: all test demo bench clean test-programs install uninstall fuzz \
-        test-asan FORCE
+        test-asan lib-sources FORCE
 all: $(LIB) $(LAUNCHER)
 
 $(LIB): $(LIB_OBJ) shim/libforceclose.map
@@ -95,6 +95,11 @@ build/shim/%.o: shim/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c -o $@ $<
 endif
+
+# the library's sources, for the builds the tests make of it themselves
+# (tests/stress: ThreadSanitizer)
+lib-sources:
+	@echo $(LIB_SRC) $(PURE_SRC)
 
 # The launcher's compiled-in library path follows LIBDIR: a change of
 # LIBDIR rebuilds it.

@@ -2,8 +2,7 @@
 # tests/stress/run.sh - thread-sanitizer stress test of libforceclose.
 #
 # Builds from the current sources, into build/stress/ (STRESS_BUILD):
-#   libforceclose-tsan.so  shim/*.c but the launcher (forceclose.c, check.c, engine*.c)
-#                          and the build's training run (pgo_train.c),
+#   libforceclose-tsan.so  the library's sources (`make lib-sources`),
 #                          -fsanitize=thread, the library's version script
 #   stress                 tests/stress/{stress,client,chaos}.c, TSan
 #   server                 tests/stress/server.c, plain: the witness
@@ -76,9 +75,10 @@ trap 'exit 143' TERM INT
 build() {
     local src=() f
     mkdir -p "$BUILD"
-    # the launcher and the build's training run are programs of their own
-    for f in "$ROOT"/shim/*.c; do
-        case "${f##*/}" in forceclose.c|check.c|engine*.c|pgo_train.c) ;; *) src+=("$f") ;; esac
+    # the library's sources as the Makefile lists them (not the
+    # launcher's, nor the build's training run)
+    for f in $(make -s --no-print-directory -C "$ROOT" lib-sources); do
+        src+=("$ROOT/$f")
     done
     # -O1 -g for readable stacks; each artefact built aside, then moved,
     # so a concurrent run never loads a half-written file
