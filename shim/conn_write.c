@@ -137,15 +137,23 @@ static size_t method_length(const uint8_t *head)
 	return n;
 }
 
-static void count_request(struct conn *c, const uint8_t *head,
-			  const struct http_request_info *info)
+/* The request's log line: the method, after any empty lines. */
+COLD static void log_request(const struct conn *c, const uint8_t *head,
+			     const char *what)
 {
-	const char *what;
 	size_t skip = 0;
 
 	while (head[skip] == '\r' || head[skip] == '\n')
 		skip++;
-	what = stats_count_request(info);
+	log_event(LOG_REQUESTS, c->dest, what, (const char *)head + skip,
+		  method_length(head) - skip);
+}
+
+static void count_request(struct conn *c, const uint8_t *head,
+			  const struct http_request_info *info)
+{
+	const char *what = stats_count_request(info);
+
 	if (info->verdict != HTTP_REQ_INVALID)
 		observe_request(&c->obs, info->said_close, info->host,
 				info->host_len);
@@ -163,8 +171,7 @@ static void count_request(struct conn *c, const uint8_t *head,
 		return;
 	}
 	if (log_on(LOG_REQUESTS))
-		log_event(LOG_REQUESTS, c->dest, what, (const char *)head + skip,
-			  method_length(head) - skip);
+		log_request(c, head, what);
 }
 
 /* Most connections carry one request, whose rewritten head is freed as
