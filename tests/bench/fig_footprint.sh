@@ -10,7 +10,10 @@
 # For each: the instructions the client process runs per exchange, and
 # the distinct 64-byte code lines it runs on every exchange (an
 # instruction run at least N/2 times), in all its objects and in the
-# preload alone.  Deterministic: no quiet host needed, so a change to the
+# preload alone; and the library's instructions of every exchange that
+# lie in its cold code, which must be none (a profile, or an unlikely()
+# misplaced, can put common code there, among lines no exchange needs).
+# Deterministic: no quiet host needed, so a change to the
 # request path can be judged by this figure before a long run of 2e.
 # Output: FIG lines (the value, and beyond (a)).
 # usage: tests/bench/fig_footprint.sh    env: N (1000), QUICK=1,
@@ -35,8 +38,10 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$BTMP"
 for _ in $(seq 50); do [ -s "$BTMP/port" ] && break; sleep 0.1; done
 mapfile -t ports <"$BTMP/port"
 
-# count NAME PRELOAD MODE PORT: "instructions lines preload_lines", per
-# exchange, of the client process (env execs it: the largest profile)
+# count NAME PRELOAD MODE PORT: "instructions lines preload_lines
+# preload_cold", per exchange, of the client process (env execs it: the
+# largest profile); preload_cold: the preload's instructions run on every
+# exchange that lie in its cold code
 count() {
 	local d=$BTMP/cg.$1
 	mkdir "$d"
@@ -50,8 +55,19 @@ count() {
 	set -- "${2:-none}" $(cat "$d/out")
 	[ "$4" = "$n" ] || { echo "2f: $4 connections for $n requests" >&2; return 1; }
 	python3 - "$(ls -S "$d"/cg.* | head -1)" "$n" "$1" <<'PY'
-import collections, os, sys
+import collections, os, subprocess, sys
 path, n, preload = sys.argv[1], int(sys.argv[2]), os.path.basename(sys.argv[3])
+# The preload's cold code: GNU ld puts every .text.unlikely input (the
+# .cold parts GCC splits off, and the COLD functions) first in .text, so
+# from the first .cold part to the end of the last one all is cold.
+cold_lo = cold_hi = 0
+if preload != 'none':
+    nm = subprocess.run(['nm', '-S', '--defined-only', sys.argv[3]],
+                        capture_output=True, text=True).stdout.split('\n')
+    parts = [(int(f[0], 16), int(f[0], 16) + int(f[1], 16))
+             for f in (l.split() for l in nm) if len(f) == 4 and '.cold' in f[3]]
+    if parts:
+        cold_lo, cold_hi = min(p[0] for p in parts), max(p[1] for p in parts)
 ob, incall, total = None, False, 0
 hits, mine = collections.Counter(), set()
 for line in open(path):
@@ -72,12 +88,13 @@ for line in open(path):
 path_instr = [a for a, c in hits.items() if c >= n // 2]
 lines = {a >> 6 for a in path_instr}
 own = {a >> 6 for a in path_instr if a in mine}
-print(total // n, len(lines), len(own))
+cold = [a for a in path_instr if a in mine and cold_lo <= a < cold_hi]
+print(total // n, len(lines), len(own), len(cold))
 PY
 }
-read -r ia la _ <<<"$(count a "" --send-close "${ports[0]}")"
-read -r im lm om <<<"$(count m "$BTMP/m.so" --keepalive-unless-close "${ports[1]}")"
-read -r ib lb ob <<<"$(count b "$LIB" --keepalive-unless-close "${ports[2]}")"
+read -r ia la _ _ <<<"$(count a "" --send-close "${ports[0]}")"
+read -r im lm om _ <<<"$(count m "$BTMP/m.so" --keepalive-unless-close "${ports[1]}")"
+read -r ib lb ob cb <<<"$(count b "$LIB" --keepalive-unless-close "${ports[2]}")"
 name="2f footprint per exchange (callgrind, $n requests)"
 row() { printf 'FIG\t%s\t%s\t%s\t%s\t-\t1\n' "$name" "$1" "$2" "$3"; }
 row "(a) client sends close: $ia instructions, $la code lines" \
@@ -85,3 +102,6 @@ row "(a) client sends close: $ia instructions, $la code lines" \
 row "(a)" "(m) minimal preload: code lines beyond (a) (its own: $om)" "$((lm - la))"
 row "(a)" "(b) library: instructions beyond (a)" "$((ib - ia))"
 row "(a)" "(b) library: code lines beyond (a) (its own: $ob)" "$((lb - la))"
+# Round 11: the profile had put a path every exchange runs in a cold part
+# (finish_head.cold), among code no exchange runs.  Expected: 0.
+row "(a)" "(b) library: its instructions run on every exchange that lie in its cold code (.text.unlikely; expected 0)" "$cb"
