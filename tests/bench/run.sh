@@ -4,8 +4,13 @@
 set -u
 cd "$(dirname "$0")/../.."
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+probe=$(mktemp)
+trap 'rm -f "$out" "$probe"' EXIT
 start=$(date +%s)
+# the host's cost of one system call, for the header: figure 2's floor is
+# mostly kernel time, so its rate follows it (tests/bench/syscall_cost.c)
+syscall_ns=unknown
+cc -O2 -o "$probe" tests/bench/syscall_cost.c && syscall_ns="$("$probe") ns"
 for f in tests/bench/fig_passthrough.sh tests/bench/fig_request_path.sh \
 	 tests/bench/fig_request_breakdown.sh tests/bench/fig_syscalls.sh \
 	 tests/bench/fig_cycles.sh tests/bench/fig_preload_ladder.sh \
@@ -22,6 +27,7 @@ done
 	echo "# forceclose benchmark results"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; kernel $(uname -r);" \
+	     "a system call (getppid) $syscall_ns;" \
 	     "$(cc --version | head -1)${QUICK:+; QUICK=$QUICK}; $(( $(date +%s) - start )) s"
 	echo
 	echo "| figure | variant A | variant B | median ratio | min–max | runs |"
