@@ -47,10 +47,13 @@ bool resp_must_wait(ssize_t r, int flags)
 }
 
 /* No request is left unanswered: a teardown now discards nothing the
- * server has been asked for (pipelining). */
+ * server has been asked for (pipelining).  Once either side has given up,
+ * the request side may have sent requests it did not count (pass-through
+ * for good): then none is known to be the last. */
 bool resp_answered_all(const struct conn *c)
 {
-	return atomic_load(&c->awaiting_out) == atomic_load(&c->awaiting_in);
+	return atomic_load(&c->awaiting_out) == atomic_load(&c->awaiting_in) &&
+	       !(atomic_load(&c->flags) & CONN_GAVE_UP);
 }
 
 static size_t rout_left(const struct conn *c)
@@ -281,7 +284,7 @@ static bool direct_ok(const struct conn *c, const struct msghdr *msg,
 	       msg->msg_iov[0].iov_len >= DIRECT_MIN &&
 	       atomic_load(&c->awaiting_in) - atomic_load(&c->awaiting_out) ==
 		       1 &&
-	       !(atomic_load(&c->flags) & CONN_RESP_LOST);
+	       !(atomic_load(&c->flags) & (CONN_RESP_LOST | CONN_GAVE_UP));
 }
 
 /* A blocking read made as the program's call is made (blocking or not,
@@ -615,6 +618,8 @@ ssize_t conn_read(struct conn *c, int fd, struct msghdr *msg, int flags,
 		errno = entry;
 		return CONN_READ_PASS;
 	}
+	if (r != -1)
+		errno = entry;	/* a look or a wait that came to nothing */
 	return r;
 }
 

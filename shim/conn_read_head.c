@@ -84,10 +84,14 @@ void resp_count_response(struct conn *c, const struct http_response_info *info,
 	stats_add(&stats.bytes_inspected, head_len);
 	if (info->verdict == HTTP_RESP_FINAL && !kept)
 		stats_add(&stats.responses_rewritten, 1);
-	else if (info->verdict == HTTP_RESP_INVALID)
-		conn_gave_up(c, GAVE_UP_BAD_RESPONSE);
-	else if (info->verdict == HTTP_RESP_TUNNEL)
-		conn_gave_up(c, GAVE_UP_LEFT_ALONE);
+	else if (info->verdict == HTTP_RESP_INVALID ||
+		 info->verdict == HTTP_RESP_TUNNEL) {
+		conn_gave_up(c, info->verdict == HTTP_RESP_INVALID ?
+					GAVE_UP_BAD_RESPONSE :
+					GAVE_UP_LEFT_ALONE);
+		/* pass-through for good: the request side too */
+		atomic_fetch_or(&c->flags, CONN_RESP_GAVE_UP);
+	}
 }
 
 /* The head phase: looks at the kernel's queue and takes a head from it
@@ -143,9 +147,11 @@ enum fill resp_fill_head(struct conn *c, int fd, struct msghdr *msg,
 	out_index = atomic_load(&c->awaiting_out);
 	if (c->rheld_len == 0 &&
 	    (out_index == atomic_load(&c->awaiting_in) ||
-	     (atomic_load(&c->flags) & CONN_RESP_LOST))) {
+	     (atomic_load(&c->flags) & (CONN_RESP_LOST | CONN_GAVE_UP)))) {
 		/* bytes that answer no request we saw (a TLS server's
-		 * handshake answers one, but not ours to count) */
+		 * handshake answers one, but not ours to count), or a
+		 * connection given up on (its requests are no longer
+		 * counted, so its answers cannot be paired) */
 		resp_stop_tracking(c, atomic_load(&c->flags) & CONN_TLS ?
 					 -1 : GAVE_UP_UNPAIRED);
 		return FILL_AGAIN;
