@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
 
 #include "config.h"
 #include "fdtable.h"
@@ -215,14 +216,40 @@ COLD static bool connectable_checked(int fd, unsigned kind, dev_t *dev,
 	return conn_socket_inode(fd, dev, ino);
 }
 
-static inline bool connectable(int fd, dev_t *dev, ino_t *ino, bool *lived)
+/* Will the kernel name the peer as connect() was told (getpeername, for
+ * conn_verify_socket)?  Not for a Unix path (it names the listener by the
+ * path it was bound with, which may be another spelling: a symlink, a
+ * relative path), nor for 0.0.0.0 or :: (it names the address it chose),
+ * nor for an IPv6 address given in the short form of RFC 2133.  Those
+ * take the inode, which is exact. */
+static inline bool peer_named_as_given(const struct sockaddr *a,
+				       socklen_t len)
+{
+	if (a->sa_family == AF_INET)
+		return len >= sizeof(struct sockaddr_in) &&
+		       ((const struct sockaddr_in *)a)->sin_addr.s_addr !=
+			       htonl(INADDR_ANY);
+	return a->sa_family == AF_INET6 &&
+	       len >= sizeof(struct sockaddr_in6) &&
+	       !IN6_IS_ADDR_UNSPECIFIED(
+		       &((const struct sockaddr_in6 *)a)->sin6_addr) &&
+	       !(IN6_IS_ADDR_V4MAPPED(
+			 &((const struct sockaddr_in6 *)a)->sin6_addr) &&
+		 ((const struct sockaddr_in6 *)a)->sin6_addr.s6_addr32[3] ==
+			 htonl(INADDR_ANY));
+}
+
+static inline bool connectable(int fd, const struct sockaddr *addr,
+			       socklen_t len, dev_t *dev, ino_t *ino,
+			       bool *lived)
 {
 	unsigned kind = fdtable_kind(fd);
 
 	*lived = false;
 	if (likely(kind == FDKIND_STREAM &&
 		   config.action == CONN_ACTION_SHUTDOWN &&
-		   !config.filtered && !conn_fds_shared())) {
+		   !config.filtered && !conn_fds_shared() &&
+		   peer_named_as_given(addr, len))) {
 		*lived = true;
 		return true;
 	}
@@ -246,7 +273,7 @@ void conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		     (addr->sa_family != AF_INET &&
 		      addr->sa_family != AF_INET6 &&
 		      addr->sa_family != AF_UNIX)) ||
-	    !connectable(fd, &dev, &ino, &lived)) {
+	    !connectable(fd, addr, len, &dev, &ino, &lived)) {
 		fdtable_forget_stale(fd);
 		goto out;
 	}

@@ -68,7 +68,8 @@ static uint64_t path_hash(const char *s, size_t n)
  * way.  A Unix path counts up to its NUL, an abstract name byte for byte.
  * Where the kernel names the peer otherwise than the program did (a
  * connect to 0.0.0.0 or ::, a Unix listener bound by another spelling of
- * its path) the two differ: the connection then goes pass-through. */
+ * its path) the two would differ, and a head held in pieces would be lost
+ * with the number: conn_on_connect takes the inode for those instead. */
 void conn_peer_set(struct conn_peer *p, const struct sockaddr *a,
 		   socklen_t len)
 {
