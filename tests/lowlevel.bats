@@ -464,3 +464,9 @@ exchange_errno() {
 @test "errno as libc: read()/recv() into an invalid pointer on a tracked socket with a response waiting fail with EFAULT" {
     exchange_errno --efault
 }
+
+# (a reader that had to wait for a trickled response once kept the EAGAIN
+# of the library's own look in errno: found by review, 2026-12-04)
+@test "errno as libc around an exchange whose response trickles in (reads wait, heads arrive in pieces)" {
+    exchange_errno --trickle
+}

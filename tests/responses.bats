@@ -392,3 +392,91 @@ EOF
         stop_servers
     done
 }
+
+# --- scripted peers: responses the recording server does not send -------
+# (tests/server/scripted_server.py answers each request head with the next
+# file's bytes, exactly; tests/lib/script_client.py follows its steps)
+
+# scripted_run PHASE LIB RESPONSES... -- STEPS...: one connection, the
+# server recording into $T/PHASE.got, the client's bytes read in
+# $T/PHASE.out; LIB: "shim" runs the client under the library.
+scripted_run() {
+    local phase="$1" lib="$2" resps=() t="$BATS_TEST_TMPDIR" i pid
+    shift 2
+    while [ "$1" != "--" ]; do resps+=("$1"); shift; done
+    shift
+    rm -f "$t/$phase.port"
+    python3 "$ROOT/tests/server/scripted_server.py" --port-file "$t/$phase.port" \
+        --record "$t/$phase.got" "${resps[@]}" 3>&- &
+    pid=$!
+    echo "$pid" >>"$t/server.pids"
+    # 10 s: the server binds port 0 at once; a loaded 2-core host is slow
+    for (( i = 0; i < 100; i++ )); do
+        [ -s "$t/$phase.port" ] && break
+        sleep 0.1
+    done
+    [ -s "$t/$phase.port" ]
+    if [ "$lib" = shim ]; then
+        run with_shim timeout "$FC_TIMEOUT" python3 "$ROOT/tests/lib/script_client.py" \
+            "$(cat "$t/$phase.port")" "$t/$phase.out" "$@"
+    else
+        run timeout "$FC_TIMEOUT" python3 "$ROOT/tests/lib/script_client.py" \
+            "$(cat "$t/$phase.port")" "$t/$phase.out" "$@"
+    fi
+    echo "$phase client: status $status"; echo "$output"
+    [ "$status" -eq 0 ]
+    wait "$pid"	# the server ends once the client has closed
+}
+
+# with_close IN OUT: IN's head (one request) with "Connection: close" added
+# before its blank line, as the library adds it
+with_close() {
+    python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); i = d.index(b"\r\n\r\n") + 2
+open(sys.argv[2], "wb").write(d[:i] + b"Connection: close\r\n" + d[i:])' "$1" "$2"
+}
+
+# The contract's "pipelining: never discard a response to a request the
+# server has received" and "giving up is final": one write carries a plain
+# GET (rewritten) and then a request the library leaves alone, so it counts
+# no response for it.  The response side must not tear down after the
+# first response (the second was asked for), nor rewrite either.
+@test "pipelined behind a plain GET, a request left alone (NTLM, Upgrade, invalid): both responses reach the program whole, no teardown" {
+    local t="$BATS_TEST_TMPDIR" kind
+    printf 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n' >"$t/a.req"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nAAAAA' >"$t/a.resp"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nBBBBB' >"$t/b.resp"
+    printf 'GET /b HTTP/1.1\r\nHost: x\r\nAuthorization: NTLM TlRMTVNTUAABAAAA\r\n\r\n' >"$t/b-ntlm.req"
+    printf 'GET /b HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n' >"$t/b-upgrade.req"
+    printf 'GET /b HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n' >"$t/b-invalid.req"
+    cat "$t/a.resp" "$t/b.resp" >"$t/both.resp"
+    with_close "$t/a.req" "$t/a-close.req"
+    for kind in ntlm upgrade invalid; do
+        echo "== $kind"
+        cat "$t/a.req" "$t/b-$kind.req" >"$t/ab.req"
+        scripted_run "base-$kind" base "$t/a.resp" "$t/b.resp" -- "send:$t/ab.req" read:eof
+        cmp "$t/base-$kind.out" "$t/both.resp"
+        scripted_run "shim-$kind" shim "$t/a.resp" "$t/b.resp" -- "send:$t/ab.req" read:eof
+        cmp "$t/shim-$kind.out" "$t/both.resp"
+        # the library was there: the first request went out rewritten
+        cat "$t/a-close.req" "$t/b-$kind.req" | cmp - "$t/shim-$kind.got"
+    done
+}
+
+# "Pass-through for good" after an ambiguous response: the request side
+# must stop rewriting too (the response side had given up alone).
+@test "after an ambiguous response (Content-Length and Transfer-Encoding) the next request on the connection goes out unchanged" {
+    local t="$BATS_TEST_TMPDIR"
+    printf 'GET /0 HTTP/1.1\r\nHost: x\r\n\r\n' >"$t/r0.req"
+    printf 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\n' >"$t/r1.req"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' >"$t/r0.resp"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' >"$t/r1.resp"
+    cat "$t/r0.resp" "$t/r1.resp" >"$t/both.resp"
+    local n0
+    n0=$(stat -c %s "$t/r0.resp")
+    scripted_run base base "$t/r0.resp" "$t/r1.resp" -- "send:$t/r0.req" "read:$n0" "send:$t/r1.req" read:eof
+    cmp "$t/base.out" "$t/both.resp"
+    scripted_run shim shim "$t/r0.resp" "$t/r1.resp" -- "send:$t/r0.req" "read:$n0" "send:$t/r1.req" read:eof
+    cmp "$t/shim.out" "$t/both.resp"
+    with_close "$t/r0.req" "$t/r0-close.req"
+    cat "$t/r0-close.req" "$t/r1.req" | cmp - "$t/shim.got"
+}

@@ -33,7 +33,10 @@
  * EINVAL).  Options after --exchange: --iovmax adds recvmsg() with 1100
  * iovecs before the request (EMSGSIZE); --efault adds read() and recv()
  * into an invalid pointer while the response waits in the kernel (EFAULT,
- * nothing consumed).
+ * nothing consumed); --trickle asks for the response sent 1 to 7 bytes
+ * a segment with pauses, so that reads wait for bytes and meet partial
+ * heads (a look or a wait inside the library that fails with EAGAIN
+ * must not show in errno).
  * Bounded by alarm().
  */
 #define _GNU_SOURCE
@@ -118,7 +121,7 @@ static long ok(const char *name, long r)
 
 static void on_alarm(int sig) { (void)sig; }
 
-static int exchange(const char *addr, int iovmax, int efault)
+static int exchange(const char *addr, int iovmax, int efault, int trickle)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -168,8 +171,10 @@ static int exchange(const char *addr, int iovmax, int efault)
     }
 
     /* the request in pieces, one family each */
-    static const char REQ[] = "GET /size/3000 HTTP/1.1\r\nHost: errno\r\nUser-Agent: errno_check\r\nAccept: */*\r\n\r\n";
-    size_t off = 0, n = sizeof REQ - 1;
+    static const char REQ_NOW[] = "GET /size/3000 HTTP/1.1\r\nHost: errno\r\nUser-Agent: errno_check\r\nAccept: */*\r\n\r\n";
+    static const char REQ_TRICKLE[] = "GET /trickle/size/3000 HTTP/1.1\r\nHost: errno\r\nUser-Agent: errno_check\r\nAccept: */*\r\n\r\n";
+    const char *REQ = trickle ? REQ_TRICKLE : REQ_NOW;
+    size_t off = 0, n = strlen(REQ);
     struct iovec wiov[2];
     struct msghdr wm;
     for (k = 0; off < n; k++) {
@@ -270,15 +275,16 @@ int main(int argc, char **argv)
     const char *groups = "badfd,args,zero,splice";
     int i = 1;
     if (argc >= 3 && !strcmp(argv[1], "--exchange")) {
-        int iovmax = 0, efault = 0;
+        int iovmax = 0, efault = 0, trickle = 0;
         for (i = 2; i < argc - 1; i++) {
             if (!strcmp(argv[i], "--iovmax")) iovmax = 1;
             else if (!strcmp(argv[i], "--efault")) efault = 1;
+            else if (!strcmp(argv[i], "--trickle")) trickle = 1;
             else usage();
         }
         tl_alarm("errno_check", 20);
         signal(SIGPIPE, SIG_IGN);
-        return exchange(argv[argc - 1], iovmax, efault);
+        return exchange(argv[argc - 1], iovmax, efault, trickle);
     }
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
         if (!strcmp(argv[i], "--efault")) groups = "efault";

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""A client that follows a script, for tests run with and without the
+library (its socket calls are libc's send and recv).
+
+  script_client.py PORT OUT STEP...
+
+STEP is "send:FILE" (FILE's bytes in one sendall) or "read:N" (read until N
+bytes have come in all) or "read:eof" (read until the stream ends).  Every
+byte read goes to OUT.  Exit 0 when every step completed; 1, with a line
+on stderr, when the stream ended before a read:N did.  Bounded by a 20 s
+socket timeout (a loaded 2-core machine; the exchanges take milliseconds).
+"""
+import socket
+import sys
+
+
+def main():
+    port, out = int(sys.argv[1]), sys.argv[2]
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    got = b""
+    for step in sys.argv[3:]:
+        kind, arg = step.split(":", 1)
+        if kind == "send":
+            s.sendall(open(arg, "rb").read())
+            continue
+        want = None if arg == "eof" else int(arg)
+        while want is None or len(got) < want:
+            data = s.recv(65536)
+            if not data:
+                break
+            got += data
+        if want is not None and len(got) < want:
+            open(out, "wb").write(got)
+            print("stream ended after %d of %d bytes" % (len(got), want),
+                  file=sys.stderr)
+            return 1
+    s.close()
+    open(out, "wb").write(got)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

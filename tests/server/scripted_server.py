@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Scripted HTTP peer for forceclose tests (stdlib only).
+
+  scripted_server.py --port-file F --record FILE RESPONSE_FILE...
+
+Listens on 127.0.0.1, port 0 (the port goes to F), accepts ONE connection
+and answers each request head it receives (up to its blank line; the tests'
+requests carry no body) with the next RESPONSE_FILE's bytes, exactly as
+they are: responses the recording server would not send, such as ambiguous
+framing.  Pipelined requests are answered in turn.  Every byte received
+goes to FILE.  After the last response it closes (FIN first) and reads on
+until the client's end.  Ignores "Connection: close".  Bounded by alarm():
+20 s, for a loaded 2-core machine; a test's exchange takes milliseconds.
+"""
+import argparse
+import os
+import signal
+import socket
+import sys
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--record", required=True)
+    p.add_argument("responses", nargs="+")
+    a = p.parse_args()
+    responses = [open(f, "rb").read() for f in a.responses]
+    signal.alarm(20)
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    with open(a.port_file + ".tmp", "w") as f:
+        f.write("%d\n" % ls.getsockname()[1])
+    os.rename(a.port_file + ".tmp", a.port_file)
+    conn, _ = ls.accept()
+    rec = open(a.record, "wb")
+    buf = b""
+    for resp in responses:
+        while b"\r\n\r\n" not in buf:
+            data = conn.recv(65536)
+            if not data:
+                print("client ended before a request", file=sys.stderr)
+                return 1
+            rec.write(data)
+            rec.flush()
+            buf += data
+        buf = buf[buf.index(b"\r\n\r\n") + 4:]
+        conn.sendall(resp)
+    conn.shutdown(socket.SHUT_WR)
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            break
+        rec.write(data)
+    rec.close()
+    conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
