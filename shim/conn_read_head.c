@@ -161,10 +161,14 @@ enum fill resp_fill_head(struct conn *c, int fd, struct msghdr *msg,
 		resp_stop_tracking(c, GAVE_UP_BAD_RESPONSE);
 		return FILL_AGAIN;
 	}
-	if (st == HTTP_HEAD_MORE && (flags & MSG_PEEK) && c->rheld_len == 0) {
+	if (st == HTTP_HEAD_MORE && (flags & MSG_PEEK) && c->rheld_len == 0 &&
+	    (size_t)r < sizeof tmp) {
 		/* the program peeks: it sees the part the rewrite cannot
 		 * change, and the kernel keeps every byte, for whatever call
-		 * comes next (splice, recvmmsg: calls the shim cannot follow) */
+		 * comes next (splice, recvmmsg: calls the shim cannot follow).
+		 * Not when the look filled tmp: a head longer than that would
+		 * show the same bytes to every peek, for ever; it is taken,
+		 * and peeks see it from what is held. */
 		size_t n = http_response_stable(tmp, (size_t)r);
 		if (n > 0) {
 			*peeked = n < want ? n : want;

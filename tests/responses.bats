@@ -480,3 +480,18 @@ open(sys.argv[2], "wb").write(d[:i] + b"Connection: close\r\n" + d[i:])' "$1" "$
     with_close "$t/r0.req" "$t/r0-close.req"
     cat "$t/r0-close.req" "$t/r1.req" | cmp - "$t/shim.got"
 }
+
+# A program that peeks until it sees a head's end (a look with a buffer
+# larger than the library's own) once saw the same 8 KiB for ever when the
+# head was longer: a busy loop (found by review, 2026-12-04).
+@test "a program peeking for the end of a 10 KB response head finds it (and reads it rewritten)" {
+    local t="$BATS_TEST_TMPDIR"
+    printf 'GET /big HTTP/1.1\r\nHost: x\r\n\r\n' >"$t/big.req"
+    python3 -c 'import sys
+sys.stdout.buffer.write(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 10000 + b"\r\nContent-Length: 2\r\n\r\nok")' >"$t/big.resp"
+    scripted_run base base "$t/big.resp" -- "send:$t/big.req" peekhead read:eof
+    cmp "$t/base.out" "$t/big.resp"
+    scripted_run shim shim "$t/big.resp" -- "send:$t/big.req" peekhead read:eof
+    with_close "$t/big.resp" "$t/big-close.resp"
+    cmp "$t/shim.out" "$t/big-close.resp"
+}

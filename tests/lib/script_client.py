@@ -5,11 +5,14 @@ library (its socket calls are libc's send and recv).
   script_client.py PORT OUT STEP...
 
 STEP is "send:FILE" (FILE's bytes in one sendall) or "read:N" (read until N
-bytes have come in all) or "read:eof" (read until the stream ends).  Every
+bytes have come in all) or "read:eof" (read until the stream ends) or
+"peekhead" (wait until readable and peek with a 64 KiB buffer until the
+peeked bytes hold a head's blank line: at most 200 looks, else exit 1).  Every
 byte read goes to OUT.  Exit 0 when every step completed; 1, with a line
 on stderr, when the stream ended before a read:N did.  Bounded by a 20 s
 socket timeout (a loaded 2-core machine; the exchanges take milliseconds).
 """
+import select
 import socket
 import sys
 
@@ -19,9 +22,18 @@ def main():
     s = socket.create_connection(("127.0.0.1", port), timeout=20)
     got = b""
     for step in sys.argv[3:]:
-        kind, arg = step.split(":", 1)
+        kind, _, arg = step.partition(":")
         if kind == "send":
             s.sendall(open(arg, "rb").read())
+            continue
+        if kind == "peekhead":
+            for _ in range(200):
+                select.select([s], [], [], 20)
+                if b"\r\n\r\n" in s.recv(65536, socket.MSG_PEEK):
+                    break
+            else:
+                print("no head's end after 200 peeks", file=sys.stderr)
+                return 1
             continue
         want = None if arg == "eof" else int(arg)
         while want is None or len(got) < want:
