@@ -186,6 +186,7 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
 	struct conn *c = !bad_ptr(vec) && vlen > 0 ? tracked(fd, flags) : NULL;
 	unsigned int i;
+	int entry = errno;
 
 	if (c == NULL)
 		return REAL(sendmmsg)(fd, vec, vlen, flags);
@@ -202,7 +203,12 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 				return -1;
 			return REAL(sendmmsg)(fd, vec, vlen, flags);
 		}
-	/* Each message in order, like sendmsg; stop at a short one. */
+	/* Each message in order, like sendmsg; stop at a short one or at a
+	 * failure, which (after the first) the kernel does not report: the
+	 * count says it, and errno stays as it was.  Past UIO_MAXIOV
+	 * messages the kernel sends that many. */
+	if (vlen > UIO_MAXIOV)
+		vlen = UIO_MAXIOV;
 	for (i = 0; i < vlen; i++) {
 		const struct msghdr *m = &vec[i].msg_hdr;
 		size_t want = 0, j;
@@ -224,7 +230,10 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 		}
 	}
 	conn_write_leave(c);
-	return i > 0 ? (int)i : -1;
+	if (i == 0)
+		return -1;
+	errno = entry;
+	return (int)i;
 }
 
 /* sendfile and splice have no MSG_NOSIGNAL.  Another thread's teardown
