@@ -104,6 +104,8 @@ struct conn {
 	struct {		/* what the head in pending added to stats */
 		size_t len;
 		bool close_added, changed;
+		uint8_t verdict;	/* enum http_request_verdict;
+					   HTTP_REQ_INVALID: none counted */
 	} head_counted;
 	size_t head_sent;	/* bytes of the head in held already on the
 				   wire: the kernel took only part of a

@@ -157,12 +157,14 @@ static void count_request(struct conn *c, const uint8_t *head,
 	if (info->verdict != HTTP_REQ_INVALID)
 		observe_request(&c->obs, info->said_close, info->host,
 				info->host_len);
+	c->head_counted.verdict = (uint8_t)info->verdict;
 	switch (info->verdict) {
 	case HTTP_REQ_REWRITTEN:
 		c->head_counted.close_added = info->close_added;
 		c->head_counted.changed = info->lines_changed > 0;
 		break;
 	case HTTP_REQ_LEFT_ALONE:
+		c->head_counted.close_added = c->head_counted.changed = false;
 		conn_gave_up(c, info->host_left_alone ? GAVE_UP_EXCLUDED_HOST :
 							GAVE_UP_LEFT_ALONE);
 		break;
@@ -364,10 +366,13 @@ struct head_start {
 	unsigned awaiting_in;
 };
 
-/* A head rewritten in this call did not go out after all. */
+/* A head rewritten (or left alone) in this call did not go out after
+ * all. */
 COLD static void uncount_head(struct conn *c)
 {
-	stats_sub(&stats.requests_rewritten, 1);
+	stats_sub(c->head_counted.verdict == HTTP_REQ_LEFT_ALONE ?
+			  &stats.requests_left_alone :
+			  &stats.requests_rewritten, 1);
 	stats_sub(&stats.close_added, c->head_counted.close_added);
 	stats_sub(&stats.close_rewritten, c->head_counted.changed);
 	stats_sub(&stats.bytes_inspected, c->head_counted.len);
@@ -509,9 +514,15 @@ static ssize_t write_out(struct conn *c, int fd, const struct iovec *iov,
 			start.held = c->held_len;
 			start.done = done;
 			start.awaiting_in = atomic_load(&c->awaiting_in);
+			c->head_counted.verdict = HTTP_REQ_INVALID;
 			done += absorb_head(c, &k);
+			/* a head rewritten, or left alone (Upgrade, NTLM:
+			 * the program's bytes as they are), in this call:
+			 * what the kernel does not take of it is given back */
 			fresh = pending_left(c) > 0 &&
-				c->req.phase != HTTP_REQ_OPAQUE;
+				(c->req.phase != HTTP_REQ_OPAQUE ||
+				 c->head_counted.verdict ==
+					 HTTP_REQ_LEFT_ALONE);
 			if (unlikely(c->verify_head && pending_left(c) > 0)) {
 				/* a later head of a socket the library made
 				 * (rewritten or not): still that socket?

@@ -309,6 +309,31 @@ stat_of() { # stat_of NAME: value of NAME= in $SHIM_STATS
     echo "$SHIM_STATS" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
+# A head the library leaves alone is the program's bytes, unchanged: what
+# the kernel does not take of it is given back, as for a rewritten head
+# (once it waited for room, up to 10 s, and then counted the whole head
+# written with the rest owed: found by review, 2026-12-04).  The program
+# is its own peer (tests/c/leftalone_writer.c), which reads only after the
+# first write returns.
+@test "non-blocking: a left-alone 60 KB head (Upgrade, CONNECT) that the kernel takes in part returns the short count at once" {
+    need_programs leftalone_writer
+    local kind first len
+    for kind in upgrade connect; do
+        run timeout "$FC_TIMEOUT" "$B/leftalone_writer" "$kind"
+        echo "without ($kind): status $status: $output"
+        [ "$status" -eq 0 ]
+        [[ "$output" =~ ^lib=0\ first=([0-9]+)\ of\ ([0-9]+)\ exact=1$ ]]
+        first=${BASH_REMATCH[1]} len=${BASH_REMATCH[2]}
+        (( first > 0 && first < len ))
+        run with_shim timeout "$FC_TIMEOUT" "$B/leftalone_writer" "$kind"
+        echo "with ($kind): status $status: $output"
+        [ "$status" -eq 0 ]
+        [[ "$output" =~ ^lib=1\ first=([0-9]+)\ of\ ([0-9]+)\ exact=1$ ]]
+        first=${BASH_REMATCH[1]} len=${BASH_REMATCH[2]}
+        (( first > 0 && first < len ))
+    done
+}
+
 @test "non-blocking, tiny SO_SNDBUF, 3 x 1 MiB bodies, varying write() sizes across request boundaries" {
     stream_case nonblock_writer 3 --sndbuf 2048 --body 1048576 --chunk 0
     [ "$(stat_of eagain)" -gt 0 ]
