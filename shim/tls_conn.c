@@ -42,6 +42,25 @@ static void req_give_up(struct tls_conn *t, int reason)
 		stats_add(&stats.given_up[reason], 1);
 }
 
+static long flush_pending(struct tls_conn *t);
+
+/* The request side gives up for good: what was held (counted as written)
+ * goes first, as it was.  > 0 when it has gone; else the library's
+ * failure, and the program's retry sends it. */
+static long stop_writing(struct tls_conn *t, int reason)
+{
+	req_give_up(t, reason);
+	if (t->held_len == 0)
+		return 1;
+	free(t->pending);
+	t->pending = t->held;
+	t->pending_len = t->held_len;
+	t->pending_off = 0;
+	t->held = NULL;
+	t->held_len = t->held_cap = 0;
+	return flush_pending(t);
+}
+
 /* Sends what is owed; > 0 when all of it has gone. */
 static long flush_pending(struct tls_conn *t)
 {
@@ -183,6 +202,11 @@ long tls_exchange_write(struct tls_conn *t, const void *buf, size_t n)
 	}
 	if (t->call_done > 0)
 		return finish_call(t, p, n);
+	if (t->resp_gave_up && !t->req_opaque) {
+		r = stop_writing(t, -1);	/* counted by the response side */
+		if (r <= 0)
+			return r;
+	}
 	if (n == 0 || t->req_opaque)
 		return t->ops->send(t->session, buf, n);
 	if (t->req.phase != HTTP_REQ_HEAD) {
@@ -193,20 +217,11 @@ long tls_exchange_write(struct tls_conn *t, const void *buf, size_t n)
 	used = http_request_scan(&t->req, p, n, &st);
 	if (st == HTTP_HEAD_INVALID ||
 	    (st != HTTP_HEAD_COMPLETE && t->held_len + used > TLS_HEAD_MAX)) {
-		/* not HTTP after all: what was held goes first, as it was */
-		req_give_up(t, GAVE_UP_NOT_HTTP);
+		/* not HTTP after all */
 		t->resp_opaque = true;
-		if (t->held_len > 0) {
-			free(t->pending);
-			t->pending = t->held;
-			t->pending_len = t->held_len;
-			t->pending_off = 0;
-			t->held = NULL;
-			t->held_len = t->held_cap = 0;
-			r = flush_pending(t);
-			if (r <= 0)
-				return r;
-		}
+		r = stop_writing(t, GAVE_UP_NOT_HTTP);
+		if (r <= 0)
+			return r;
 		return t->ops->send(t->session, buf, n);
 	}
 	if (st != HTTP_HEAD_COMPLETE) {
@@ -234,8 +249,10 @@ static void resp_give_up(struct tls_conn *t, int reason)
 {
 	http_response_give_up(&t->resp);
 	t->resp_opaque = true;
-	if (reason >= 0)
+	if (reason >= 0) {
 		stats_add(&stats.given_up[reason], 1);
+		t->resp_gave_up = true;	/* pass-through for good */
+	}
 }
 
 static bool answered_all(const struct tls_conn *t)

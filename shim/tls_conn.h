@@ -48,6 +48,9 @@ struct tls_conn {
 	int fd;			/* the socket underneath, -1 unknown */
 	bool torn_down;
 	bool req_opaque, resp_opaque;
+	bool resp_gave_up;	/* the response side gave up: the request
+				   side does too, at its next call (pass-
+				   through for good; held bytes go first) */
 	uint8_t host_rule;	/* as the socket's conn (Host filters) */
 	int err;		/* TLS_ERR_* for the library's error call */
 	char dest[64];
