@@ -205,3 +205,51 @@ nt_compare() {
         [ "$status" -eq 0 ]
     fi
 }
+
+# --- scripted peers: responses the recording server does not send -------
+# (tests/server/scripted_server.py answers each request head with the next
+# file's bytes, exactly; tests/lib/script_client.py follows its steps)
+
+# scripted_run PHASE LIB RESPONSES... -- STEPS...: one connection, the
+# server recording into $T/PHASE.got, the client's bytes read in
+# $T/PHASE.out; LIB: "shim" runs the client under the library.
+# SCRIPTED_TLS="CERT KEY": the same inside TLS (tests/tls.bats).
+scripted_run() {
+    local phase="$1" lib="$2" resps=() t="$BATS_TEST_TMPDIR" i pid tls=() ctls=()
+    shift 2
+    while [ "$1" != "--" ]; do resps+=("$1"); shift; done
+    shift
+    if [ -n "${SCRIPTED_TLS:-}" ]; then
+        read -ra tls <<<"$SCRIPTED_TLS"
+        ctls=(--tls "${tls[0]}")
+        tls=(--tls "${tls[@]}")
+    fi
+    rm -f "$t/$phase.port"
+    python3 "$ROOT/tests/server/scripted_server.py" --port-file "$t/$phase.port" \
+        --record "$t/$phase.got" "${tls[@]}" "${resps[@]}" 3>&- &
+    pid=$!
+    echo "$pid" >>"$t/server.pids"
+    # 10 s: the server binds port 0 at once; a loaded 2-core host is slow
+    for (( i = 0; i < 100; i++ )); do
+        [ -s "$t/$phase.port" ] && break
+        sleep 0.1
+    done
+    [ -s "$t/$phase.port" ]
+    if [ "$lib" = shim ]; then
+        run with_shim timeout "$FC_TIMEOUT" python3 "$ROOT/tests/lib/script_client.py" \
+            "${ctls[@]}" "$(cat "$t/$phase.port")" "$t/$phase.out" "$@"
+    else
+        run timeout "$FC_TIMEOUT" python3 "$ROOT/tests/lib/script_client.py" \
+            "${ctls[@]}" "$(cat "$t/$phase.port")" "$t/$phase.out" "$@"
+    fi
+    echo "$phase client: status $status"; echo "$output"
+    [ "$status" -eq 0 ]
+    wait "$pid"	# the server ends once the client has closed
+}
+
+# with_close IN OUT: IN's head (one request) with "Connection: close" added
+# before its blank line, as the library adds it
+with_close() {
+    python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); i = d.index(b"\r\n\r\n") + 2
+open(sys.argv[2], "wb").write(d[:i] + b"Connection: close\r\n" + d[i:])' "$1" "$2"
+}
