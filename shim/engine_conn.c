@@ -220,7 +220,9 @@ void econn_closed(struct econn *c, int fd)
 }
 
 /* The response is complete and no other request is out: end the
- * connection as FORCECLOSE_ACTION says.  "close" shuts down here too: the
+ * connection as FORCECLOSE_ACTION says.  Never once either side has given
+ * up: the request side no longer counts what it sends (a request left
+ * alone, or one after it), so none is known to be the last.  "close" shuts down here too: the
  * engine can only replace a descriptor of the program during a call of
  * the program, so the socket is swapped for the placeholder at the
  * program's next trapped call on it (engine_io.c). */
@@ -235,6 +237,7 @@ void econn_maybe_teardown(struct econn *c, int fd)
 	unsigned out = atomic_load(&c->awaiting_out);
 
 	if (out != atomic_load(&c->awaiting_in) || !atomic_load(&c->req_idle) ||
+	    atomic_load(&c->flags) & EC_GAVE_UP ||
 	    atomic_exchange(&c->torn_for, out + 1) == out + 1)
 		return;
 	stats_add(&stats.teardowns[config.action], 1);

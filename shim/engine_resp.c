@@ -113,8 +113,11 @@ static long read_head(struct econn *c, int fd, uint8_t *out, size_t n,
 			stop_tracking(c, GAVE_UP_BAD_RESPONSE);
 		return got < 0 ? -errno : 0;
 	}
-	if (idx == atomic_load(&c->awaiting_in) && c->rheld_len == 0) {
-		/* bytes that answer no request we saw */
+	if (c->rheld_len == 0 && (idx == atomic_load(&c->awaiting_in) ||
+				  atomic_load(&c->flags) & EC_GAVE_UP)) {
+		/* bytes that answer no request we saw, or a connection
+		 * given up on (its requests are no longer counted, so its
+		 * answers cannot be paired) */
 		stop_tracking(c, GAVE_UP_UNPAIRED);
 		return -EAGAIN;	/* the caller retries as pass-through */
 	}
