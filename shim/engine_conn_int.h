@@ -21,6 +21,9 @@ enum {
 	EC_DEAD = 1u << 5,		/* the placeholder of action close */
 	EC_NO_SWAP = 1u << 6,		/* action close: a swap failed */
 	EC_LOST = 1u << 7,		/* out of the supervisor's reach */
+	EC_RESP_GAVE_UP = 1u << 8,	/* the response side gave up: the
+					   request side does too, at its next
+					   call (held bytes first) */
 };
 
 #define EC_AWAITING_MAX 16	/* requests awaiting responses (pipelining) */

@@ -121,6 +121,17 @@ static void stop_rewriting(struct econn *c, int reason)
 	econn_gave_up(c, reason);
 }
 
+/* The response side gave up (an ambiguous or invalid response): pass
+ * through for good from this call on; a head held in part goes first, as
+ * it is.  Counted by the response side. */
+static void follow_response_side(struct econn *c, int fd)
+{
+	econn_req_flush(c, fd);
+	http_request_give_up(&c->req);
+	atomic_fetch_or(&c->flags, EC_REQ_OPAQUE);
+	atomic_store(&c->req_idle, true);
+}
+
 static size_t method_length(const uint8_t *head, size_t len)
 {
 	const uint8_t *sp = memchr(head, ' ', len);
@@ -208,6 +219,9 @@ static long write_locked(struct econn *c, int fd, const uint8_t *buf,
 
 	if (!(atomic_load(&c->flags) & EC_CHECKED))
 		check_destination(c, fd);
+	if ((atomic_load(&c->flags) & (EC_RESP_GAVE_UP | EC_REQ_OPAQUE)) ==
+	    EC_RESP_GAVE_UP)
+		follow_response_side(c, fd);
 	while (off < n) {
 		if (atomic_load(&c->flags) & EC_REQ_OPAQUE)
 			m = n - off;

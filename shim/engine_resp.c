@@ -24,10 +24,12 @@
 
 #define PEEK_MAX (HTTP_HEAD_MAX + 1)	/* a longer head is given up */
 
+/* Pass-through for good, the request side too: it reads the flag under
+ * its own lock, so a head it holds in part is not overtaken. */
 static void stop_tracking(struct econn *c, int reason)
 {
 	http_response_give_up(&c->resp);
-	atomic_fetch_or(&c->flags, EC_RESP_OPAQUE);
+	atomic_fetch_or(&c->flags, EC_RESP_OPAQUE | EC_RESP_GAVE_UP);
 	econn_gave_up(c, reason);
 }
 
@@ -240,7 +242,7 @@ static long read_locked(struct econn *c, int fd, uint8_t *out, size_t n,
 		if (c->resp.phase == HTTP_RESP_OPAQUE) {
 			atomic_fetch_or(&c->flags, EC_RESP_OPAQUE);
 			if (!complete)
-				econn_gave_up(c, GAVE_UP_BAD_RESPONSE);
+				stop_tracking(c, GAVE_UP_BAD_RESPONSE);
 		}
 		if (complete)
 			response_done(c, fd);
