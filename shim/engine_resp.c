@@ -76,6 +76,18 @@ static long deliver_rout(struct econn *c, int fd, uint8_t *out, size_t n)
 	return (long)k;
 }
 
+/* A peek while rewritten head bytes are owed: shows them, takes nothing
+ * (fewer than asked is what a short read would give too). */
+static long peek_rout(const struct econn *c, uint8_t *out, size_t n)
+{
+	size_t k = c->rout_len - c->rout_off;
+
+	if (k > n)
+		k = n;
+	memcpy(out, c->rout + c->rout_off, k);
+	return (long)k;
+}
+
 static void account(struct econn *c, const struct http_response_info *info)
 {
 	if (info->verdict == HTTP_RESP_FINAL) {
@@ -203,7 +215,8 @@ static long read_locked(struct econn *c, int fd, uint8_t *out, size_t n,
 	long r;
 
 	if (c->rout != NULL)
-		return deliver_rout(c, fd, out, n);
+		return flags & MSG_PEEK ? peek_rout(c, out, n)
+					: deliver_rout(c, fd, out, n);
 	for (;;) {
 		if (atomic_load(&c->flags) & (EC_RESP_OPAQUE | EC_TORN_DOWN) ||
 		    flags & (MSG_PEEK | MSG_OOB)) {
