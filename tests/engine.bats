@@ -26,6 +26,8 @@ setup_file() {
         "$ROOT/tests/engine/static_cat.c" 2>/dev/null || true
     gcc -O2 -static -o "$GOBIN/static_client" \
         "$ROOT/tests/engine/static_client.c" 2>/dev/null || true
+    gcc -O2 -static -o "$GOBIN/script_client" \
+        "$ROOT/tests/engine/script_client.c" 2>/dev/null || true
 }
 
 setup() {
@@ -75,6 +77,36 @@ stat_of() {
 d = json.loads(open(sys.argv[1]).readlines()[-1])
 print(d["teardowns"]["shutdown"] if sys.argv[2] == "teardowns" else d[sys.argv[2]])' \
         "$T/stats.json" "$1"
+}
+
+# engine_script PHASE MODE RESPONSE... -- STEP...: one connection of the
+# static script client (tests/engine/script_client.c) to
+# tests/server/scripted_server.py; MODE: native, or engine (forceclose
+# --engine=syscall).  The server records into $T/PHASE.got (wait for
+# $SERVER_PID before reading it), the client's bytes read go to
+# $T/PHASE.out.  GATE=1: the server holds each response after the first
+# until $T/PHASE.gate exists (a step touch:$T/PHASE.gate makes it).
+engine_script() {
+    local phase="$1" mode="$2" resps=() pre=() gate=() i
+    shift 2
+    while [ "$1" != "--" ]; do resps+=("$1"); shift; done
+    shift
+    [ -n "${GATE:-}" ] && gate=(--gate "$T/$phase.gate")
+    rm -f "$T/$phase.port" "$T/$phase.gate"
+    python3 "$ROOT/tests/server/scripted_server.py" --port-file "$T/$phase.port" \
+        --record "$T/$phase.got" "${gate[@]}" "${resps[@]}" 3>&- &
+    SERVER_PID=$!
+    echo "$SERVER_PID" >>"$BATS_TEST_TMPDIR/server.pids"
+    # 10 s: the server binds port 0 at once; a loaded 2-core host is slow
+    for (( i = 0; i < 100; i++ )); do
+        [ -s "$T/$phase.port" ] && break
+        sleep 0.1
+    done
+    [ -s "$T/$phase.port" ]
+    [ "$mode" = engine ] && pre=("$FC" --engine=syscall --)
+    run timeout 60 "${pre[@]}" "$GOBIN/script_client" \
+        "$(cat "$T/$phase.port")" "$T/$phase.out" "$@"
+    echo "$phase: status $status: $output"
 }
 
 @test "engine: the original story - shared Transport, chunked POSTs: every request says close, bodies as without, sockets bounded" {
@@ -580,4 +612,133 @@ wait_line() {
     [[ "$output" == *"done 0 errors 2 sockets 0"* ]]
     [[ "$output" == *"read: connection reset by peer"* ]]
     [ "$(stat_of connections_tracked)" -eq 2 ]
+}
+
+@test "engine: a request left alone or given up on (NTLM, Upgrade, an invalid line) pipelined behind a GET - both responses reach the program as they came, no teardown" {
+    [ -x "$GOBIN/script_client" ] || skip "cannot link statically (libc.a)"
+    local kind mode second
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello' >"$T/r1"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nworld' >"$T/r2"
+    cat "$T/r1" "$T/r2" >"$T/both"
+    for kind in ntlm upgrade bad; do
+        case $kind in
+        ntlm) second='Authorization: NTLM TlRMTVNTUAABAAAA\r\n' ;;
+        upgrade) second='Upgrade: websocket\r\nConnection: Upgrade\r\n' ;;
+        bad) second='Bad Header: y\r\n' ;;
+        esac
+        printf "GET /b HTTP/1.1\r\nHost: x\r\n$second\r\n" >"$T/$kind.b"
+        { printf 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n'; cat "$T/$kind.b"; } \
+            >"$T/$kind.req"
+        { printf 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+          cat "$T/$kind.b"; } >"$T/$kind.wire"
+        for mode in native engine; do
+            # both heads in one write; the server answers the second only
+            # once the program has read the first (43 bytes as sent), so a
+            # teardown after the first comes before the second arrives
+            GATE=1 engine_script "$kind-$mode" "$mode" "$T/r1" "$T/r2" -- \
+                "send:$T/$kind.req" read:43 "touch:$T/$kind-$mode.gate" \
+                read:eof
+            [ "$status" -eq 0 ]
+            # both responses, neither rewritten (the give-up came first)
+            cmp "$T/$kind-$mode.out" "$T/both"
+            wait "$SERVER_PID"
+        done
+        cmp "$T/$kind-native.got" "$T/$kind.req"
+        # the engine was there: the GET says close, the other is as written
+        cmp "$T/$kind-engine.got" "$T/$kind.wire"
+    done
+}
+
+@test "engine: after an ambiguous or invalid response (Content-Length with Transfer-Encoding, two lengths, an invalid line) the next request goes out unchanged" {
+    [ -x "$GOBIN/script_client" ] || skip "cannot link statically (libc.a)"
+    local kind mode
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' \
+        >"$T/te"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!' \
+        >"$T/twocl"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nBad Header: y\r\n\r\nhello' \
+        >"$T/badline"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nworld' >"$T/r2"
+    printf 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n' >"$T/get1"
+    printf 'GET /second HTTP/1.1\r\nHost: x\r\n\r\n' >"$T/get2"
+    cat "$T/get1" "$T/get2" >"$T/sent"
+    { printf 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+      cat "$T/get2"; } >"$T/wire"
+    for kind in te twocl badline; do
+        cat "$T/$kind" "$T/r2" >"$T/$kind.both"
+        for mode in native engine; do
+            engine_script "$kind-$mode" "$mode" "$T/$kind" "$T/r2" -- \
+                "send:$T/get1" "read:$(stat -c %s "$T/$kind")" \
+                "send:$T/get2" read:eof
+            [ "$status" -eq 0 ]
+            cmp "$T/$kind-$mode.out" "$T/$kind.both"
+            wait "$SERVER_PID"
+        done
+        cmp "$T/$kind-native.got" "$T/sent"
+        # the first request says close (the engine was there); after the
+        # response it gave up on, the second is the program's own
+        cmp "$T/$kind-engine.got" "$T/wire"
+    done
+}
+
+@test "engine: a peek after a partial read of a rewritten head shows the owed bytes and takes none" {
+    [ -x "$GOBIN/script_client" ] || skip "cannot link statically (libc.a)"
+    local mode n
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello' >"$T/r1"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello' \
+        >"$T/r1.close"
+    printf 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n' >"$T/get"
+    for mode in native engine; do
+        # 30 bytes: inside the head, so under the engine the rest of its
+        # rewrite (57 bytes) is owed when the peek comes
+        engine_script "$mode" "$mode" "$T/r1" -- "send:$T/get" readone:30 \
+            peek:20 read:eof
+        [ "$status" -eq 0 ]
+        [[ "$output" == "readone 30"* ]]
+        wait "$SERVER_PID"
+        # the peek shows what the next read gives
+        n=$(stat -c %s "$T/$mode.out.peek")
+        [ "$n" -gt 0 ]
+        cmp "$T/$mode.out.peek" <(tail -c +31 "$T/$mode.out" | head -c "$n")
+    done
+    [ "$n" -eq 20 ]
+    cmp "$T/native.out" "$T/r1"
+    # every byte once: the rewritten head (the engine was there), the body
+    cmp "$T/engine.out" "$T/r1.close"
+}
+
+@test "engine: a request left alone while the response before it is still being read - no teardown after that response, the next one arrives" {
+    [ -x "$GOBIN/script_client" ] || skip "cannot link statically (libc.a)"
+    local mode first
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello' >"$T/r1"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello' \
+        >"$T/r1.close"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nworld' >"$T/r2"
+    printf 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n' >"$T/get"
+    printf 'GET /b HTTP/1.1\r\nHost: x\r\nAuthorization: NTLM TlRMTVNTUAABAAAA\r\n\r\n' \
+        >"$T/ntlm"
+    cat "$T/get" "$T/ntlm" >"$T/sent"
+    { printf 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+      cat "$T/ntlm"; } >"$T/wire"
+    cat "$T/r1" "$T/r2" >"$T/native.want"
+    cat "$T/r1.close" "$T/r2" >"$T/engine.want"	# paired before the give-up
+    for mode in native engine; do
+        case $mode in
+        native) first="$T/r1" ;;
+        engine) first="$T/r1.close" ;;
+        esac
+        # the NTLM request goes while the first response is still being
+        # read (20 bytes in); the server answers it only once the program
+        # has read the first to its end, where the teardown would come
+        GATE=1 engine_script "$mode" "$mode" "$T/r1" "$T/r2" -- \
+            "send:$T/get" readone:20 "send:$T/ntlm" \
+            "read:$(stat -c %s "$first")" \
+            "touch:$T/$mode.gate" read:eof
+        [ "$status" -eq 0 ]
+        [ "$output" = "readone 20" ]
+        cmp "$T/$mode.out" "$T/$mode.want"
+        wait "$SERVER_PID"
+    done
+    cmp "$T/native.got" "$T/sent"
+    cmp "$T/engine.got" "$T/wire"
 }

@@ -2,7 +2,7 @@
 """Scripted HTTP peer for forceclose tests (stdlib only).
 
   scripted_server.py --port-file F --record FILE [--tls CERT KEY]
-                     RESPONSE_FILE...
+                     [--gate G] RESPONSE_FILE...
 
 Listens on 127.0.0.1, port 0 (the port goes to F), accepts ONE connection
 and answers each request head it receives (up to its blank line; the tests'
@@ -11,7 +11,10 @@ they are: responses the recording server would not send, such as ambiguous
 framing.  Pipelined requests are answered in turn.  Every byte received
 goes to FILE.  After the last response it closes (FIN first) and reads on
 until the client's end.  Ignores "Connection: close".  --tls: the same
-inside a TLS session (the bytes recorded are the plaintext).  Bounded by alarm():
+inside a TLS session (the bytes recorded are the plaintext).  --gate G:
+each response after the first waits until the file G exists (the client
+makes it once it has read what it needs first: a teardown then has come
+before the later response, not after it).  Bounded by alarm():
 20 s, for a loaded 2-core machine; a test's exchange takes milliseconds.
 """
 import argparse
@@ -19,6 +22,7 @@ import os
 import signal
 import socket
 import sys
+import time
 
 
 def main():
@@ -26,6 +30,7 @@ def main():
     p.add_argument("--port-file", required=True)
     p.add_argument("--record", required=True)
     p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    p.add_argument("--gate")
     p.add_argument("responses", nargs="+")
     a = p.parse_args()
     responses = [open(f, "rb").read() for f in a.responses]
@@ -44,7 +49,7 @@ def main():
         conn = ctx.wrap_socket(conn, server_side=True)
     rec = open(a.record, "wb")
     buf = b""
-    for resp in responses:
+    for i, resp in enumerate(responses):
         while b"\r\n\r\n" not in buf:
             data = conn.recv(65536)
             if not data:
@@ -54,6 +59,8 @@ def main():
             rec.flush()
             buf += data
         buf = buf[buf.index(b"\r\n\r\n") + 4:]
+        while a.gate and i > 0 and not os.path.exists(a.gate):
+            time.sleep(0.01)	# bounded by the alarm
         conn.sendall(resp)
     if a.tls:
         try:
