@@ -222,10 +222,10 @@ void econn_closed(struct econn *c, int fd)
 /* The response is complete and no other request is out: end the
  * connection as FORCECLOSE_ACTION says.  Never once either side has given
  * up: the request side no longer counts what it sends (a request left
- * alone, or one after it), so none is known to be the last.  "close" shuts down here too: the
- * engine can only replace a descriptor of the program during a call of
- * the program, so the socket is swapped for the placeholder at the
- * program's next trapped call on it (engine_io.c). */
+ * alone, or one after it), so none is known to be the last.  "close"
+ * shuts down here too: the engine can only replace a descriptor of the
+ * program during a call of the program, so the socket is swapped for the
+ * placeholder at the program's next trapped call on it (engine_io.c). */
 void econn_maybe_teardown(struct econn *c, int fd)
 {
 	static const char *const done[] = {
