@@ -425,20 +425,7 @@ EOF
 # "Pass-through for good" after an ambiguous response: the request side
 # must stop rewriting too (the response side had given up alone).
 @test "after an ambiguous response (Content-Length and Transfer-Encoding) the next request on the connection goes out unchanged" {
-    local t="$BATS_TEST_TMPDIR"
-    printf 'GET /0 HTTP/1.1\r\nHost: x\r\n\r\n' >"$t/r0.req"
-    printf 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\n' >"$t/r1.req"
-    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' >"$t/r0.resp"
-    printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' >"$t/r1.resp"
-    cat "$t/r0.resp" "$t/r1.resp" >"$t/both.resp"
-    local n0
-    n0=$(stat -c %s "$t/r0.resp")
-    scripted_run base base "$t/r0.resp" "$t/r1.resp" -- "send:$t/r0.req" "read:$n0" "send:$t/r1.req" read:eof
-    cmp "$t/base.out" "$t/both.resp"
-    scripted_run shim shim "$t/r0.resp" "$t/r1.resp" -- "send:$t/r0.req" "read:$n0" "send:$t/r1.req" read:eof
-    cmp "$t/shim.out" "$t/both.resp"
-    with_close "$t/r0.req" "$t/r0-close.req"
-    cat "$t/r0-close.req" "$t/r1.req" | cmp - "$t/shim.got"
+    ambiguous_then_next
 }
 
 # A program that peeks until it sees a head's end (a look with a buffer

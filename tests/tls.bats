@@ -491,20 +491,9 @@ gnutls_mode() {
 # behind a GET gets its answer (tls_conn.c stops pairing at the write).
 @test "over TLS: after an ambiguous response the next request goes out unchanged; a left-alone request pipelined behind a GET gets both answers" {
     skip_unless_cmd python3
-    local t="$BATS_TEST_TMPDIR" n0
+    local t="$BATS_TEST_TMPDIR"
     export SCRIPTED_TLS="$CERT $KEY"
-    printf 'GET /0 HTTP/1.1\r\nHost: x\r\n\r\n' >"$t/r0.req"
-    printf 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\n' >"$t/r1.req"
-    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' >"$t/r0.resp"
-    printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' >"$t/r1.resp"
-    cat "$t/r0.resp" "$t/r1.resp" >"$t/both.resp"
-    n0=$(stat -c %s "$t/r0.resp")
-    scripted_run base base "$t/r0.resp" "$t/r1.resp" -- "send:$t/r0.req" "read:$n0" "send:$t/r1.req" read:eof
-    cmp "$t/base.out" "$t/both.resp"
-    scripted_run shim shim "$t/r0.resp" "$t/r1.resp" -- "send:$t/r0.req" "read:$n0" "send:$t/r1.req" read:eof
-    cmp "$t/shim.out" "$t/both.resp"
-    with_close "$t/r0.req" "$t/r0-close.req"
-    cat "$t/r0-close.req" "$t/r1.req" | cmp - "$t/shim.got"
+    ambiguous_then_next
 
     printf 'GET /b HTTP/1.1\r\nHost: x\r\nAuthorization: NTLM TlRMTVNTUAABAAAA\r\n\r\n' >"$t/ntlm.req"
     cat "$t/r0.req" "$t/ntlm.req" >"$t/pipe.req"

@@ -253,3 +253,24 @@ with_close() {
     python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); i = d.index(b"\r\n\r\n") + 2
 open(sys.argv[2], "wb").write(d[:i] + b"Connection: close\r\n" + d[i:])' "$1" "$2"
 }
+
+# ambiguous_then_next: a response with Content-Length and Transfer-Encoding
+# (the library gives it up), then a second request on the connection: it
+# must go out unchanged (pass-through for good), and the program must read
+# both responses as sent.  Leaves $T/r0.req and $T/r0-close.req (the
+# first request as the library sends it) for the caller.
+ambiguous_then_next() {
+    local t="$BATS_TEST_TMPDIR" n0
+    printf 'GET /0 HTTP/1.1\r\nHost: x\r\n\r\n' >"$t/r0.req"
+    printf 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\n' >"$t/r1.req"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' >"$t/r0.resp"
+    printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' >"$t/r1.resp"
+    cat "$t/r0.resp" "$t/r1.resp" >"$t/both.resp"
+    n0=$(stat -c %s "$t/r0.resp")
+    scripted_run base base "$t/r0.resp" "$t/r1.resp" -- "send:$t/r0.req" "read:$n0" "send:$t/r1.req" read:eof
+    cmp "$t/base.out" "$t/both.resp"
+    scripted_run shim shim "$t/r0.resp" "$t/r1.resp" -- "send:$t/r0.req" "read:$n0" "send:$t/r1.req" read:eof
+    cmp "$t/shim.out" "$t/both.resp"
+    with_close "$t/r0.req" "$t/r0-close.req"
+    cat "$t/r0-close.req" "$t/r1.req" | cmp - "$t/shim.got"
+}
